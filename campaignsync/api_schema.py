@@ -1,0 +1,243 @@
+"""What the Ontora API takes, in one place: endpoint field sets and the nested shapes.
+
+Facts marked [doc] come from Ontora's public API reference. Shapes marked [assumed] are
+not documented; every such assumption lives in this module, so that when the real schema
+is known it is corrected here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    Strict,
+    WithJsonSchema,
+)
+
+# --- Scalar types shared by campaign files and request bodies -------------------------
+
+
+def _canonical_uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a UUID") from None
+
+
+def _text_or_datetime(value: object) -> object:
+    # Without this, pydantic would accept a bare number as seconds since the epoch.
+    if isinstance(value, str | datetime):
+        return value
+    raise ValueError("expected a date-time with a time zone, like 2026-03-01T09:00:00Z")
+
+
+def _canonical_datetime(value: datetime) -> str:
+    """One canonical form, so equal instants written differently never show as a change."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+
+
+def _well_formed_email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not a well-formed email address")
+    return value
+
+
+Uuid = Annotated[
+    str,
+    AfterValidator(_canonical_uuid),
+    WithJsonSchema({"type": "string", "format": "uuid"}),
+]
+DateTime = Annotated[
+    AwareDatetime,
+    Strict(False),
+    BeforeValidator(_text_or_datetime),
+    PlainSerializer(_canonical_datetime, return_type=str),
+]
+Email = Annotated[
+    str,
+    AfterValidator(_well_formed_email),
+    WithJsonSchema({"type": "string", "format": "email"}),
+]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+Text = Annotated[str, Field(min_length=1)]
+
+# Everything a user writes is strict: a YAML `yes` is not a boolean, `"30"` not an integer.
+USER_INPUT = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+# --- Nested shapes [assumed] ------------------------------------------------------------
+
+
+class Topic(BaseModel):
+    """FinalizeTopicIn [assumed field names; the concepts page documents the ideas]."""
+
+    model_config = USER_INPUT
+
+    name: Text = Field(description="Unique name of the topic within the campaign.")
+    goal: str | None = Field(None, description="What the interviews should learn on this topic.")
+    priority: NonNegativeInt | None = Field(None, description="Relative priority of the topic.")
+    success_threshold: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="Share of contacts (0 to 1) who must cover the topic."
+    )
+    subtopics: list[Text] | None = Field(None, description="Sub-topics to explore.")
+
+
+class Question(BaseModel):
+    """FinalizeQuestionIn [assumed]."""
+
+    model_config = USER_INPUT
+
+    text: Text = Field(description="The question, as the interviewer asks it. Unique.")
+    topic: str | None = Field(None, description="Name of the topic the question belongs to.")
+
+
+class Contact(BaseModel):
+    """FinalizeContactIn [assumed: mirrors the documented ContactCreate]."""
+
+    model_config = USER_INPUT
+
+    name: Text = Field(description="Full name of the person to interview.")
+    email: Email | None = Field(None, description="Email address; unique within the campaign.")
+    phone: str | None = Field(None, description="Phone number.")
+    job_title: str | None = Field(None, description="Job title.")
+    department: str | None = Field(None, description="Department.")
+    seniority_level: NonNegativeInt | None = Field(None, description="Seniority level.")
+    is_required: bool | None = Field(
+        None, description="Whether this person must be interviewed (Ontora's default: false)."
+    )
+    question_set_id: Uuid | None = Field(None, description="Question set to use for this person.")
+
+
+# --- Endpoint field sets [doc] ----------------------------------------------------------
+
+# PATCH /v1/campaign-creation/{interview_id}/draft — every field optional and nullable.
+DRAFT_FIELDS: frozenset[str] = frozenset(
+    {
+        "name",
+        "description",
+        "goal",
+        "project_context",
+        "success_criteria",
+        "interview_context_for_employee",
+        "agent_behavior",
+        "channel",
+        "interview_duration_minutes",
+        "interview_type",
+        "voice_id",
+        "welcome_screen",
+        "closing_message",
+        "recurring_interval",
+        "timeframe_start",
+        "timeframe_end",
+        "quick_mode_hours",
+        "scheduling_mode",
+        "start_immediately",
+    }
+)
+
+FOLLOWUP_FIELDS: frozenset[str] = frozenset(
+    {
+        "followup_enabled",
+        "followup_strategy",
+        "followup_intervals_hours",
+        "followup_deadline_days",
+        "followup_message",
+    }
+)
+
+LIST_FIELDS: tuple[str, ...] = ("topics", "questions", "contacts")
+
+# PUT /v1/campaign-creation/{interview_id}/finalize — the draft scalars except
+# project_context, the follow-up settings and the three lists.
+FINALIZE_FIELDS: frozenset[str] = (
+    (DRAFT_FIELDS - {"project_context"}) | FOLLOWUP_FIELDS | frozenset(LIST_FIELDS)
+)
+
+# Fields only the finalize call takes: changing one of them needs a full finalize PUT.
+FINALIZE_ONLY_FIELDS: frozenset[str] = FINALIZE_FIELDS - DRAFT_FIELDS
+
+# Fields that appear on create only: no documented call changes them afterwards.
+CREATE_ONLY_FIELDS: frozenset[str] = frozenset(
+    {
+        "project_id",
+        "timezone",
+        "completion_threshold",
+        "interview_order",
+        "weekly_availability",
+        "folder",
+    }
+)
+
+# POST /v1/interviews, besides workspace_id. No voice_id, follow-ups or lists.
+CREATE_FIELDS: frozenset[str] = CREATE_ONLY_FIELDS | (DRAFT_FIELDS - {"voice_id"})
+
+# The InterviewOut returned by create and list; voice_id, follow-ups and lists cannot be
+# read back.
+INTERVIEW_OUT_FIELDS: tuple[str, ...] = (
+    "id",
+    "workspace_id",
+    "project_id",
+    "name",
+    "description",
+    "goal",
+    "agent_behavior",
+    "status",
+    "channel",
+    "completion_threshold",
+    "timeframe_start",
+    "timeframe_end",
+    "interview_order",
+    "interview_duration_minutes",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "timezone",
+    "start_immediately",
+    "scheduling_mode",
+    "quick_mode_hours",
+    "weekly_availability",
+    "project_context",
+    "success_criteria",
+    "interview_context_for_employee",
+    "interview_type",
+    "welcome_screen",
+    "closing_message",
+    "folder",
+    "recurring_interval",
+    "contact_count",
+    "completed_count",
+    "scheduled_count",
+)
+
+API_PREFIX = "/v1"
+
+
+def draft_path(interview_id: str) -> str:
+    return f"{API_PREFIX}/campaign-creation/{interview_id}/draft"
+
+
+def finalize_path(interview_id: str) -> str:
+    return f"{API_PREFIX}/campaign-creation/{interview_id}/finalize"
+
+
+CREATE_PATH = f"{API_PREFIX}/interviews"
+
+
+def start_path(interview_id: str) -> str:
+    return f"{API_PREFIX}/interviews/{interview_id}/start"
+
+
+JsonObject = dict[str, Any]

@@ -1,0 +1,144 @@
+"""Settings from flags, the environment and campaignsync.yaml, in that order of precedence.
+
+Secrets (the bearer token and API key) come only from the environment and are kept out
+of every repr, so they cannot leak into output, logs, state or plan files.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from campaignsync.errors import ConfigError
+from campaignsync.loader import read_yaml_mapping
+
+CONFIG_FILE = "campaignsync.yaml"
+DEFAULT_API_URL = "https://api.ontora.com"
+
+# setting -> (environment variable, default)
+_SOURCES: dict[str, tuple[str, str | None]] = {
+    "dir": ("CAMPAIGNSYNC_DIR", "campaigns"),
+    "state": ("CAMPAIGNSYNC_STATE", "campaignsync.state.json"),
+    "api_url": ("ONTORA_API_URL", DEFAULT_API_URL),
+    "workspace_id": ("ONTORA_WORKSPACE_ID", None),
+}
+_SECRET_KEYS = frozenset({"token", "api_token", "api_key", "ontora_api_token", "ontora_api_key"})
+
+
+class _ConfigFile(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    dir: str | None = None
+    state: str | None = None
+    api_url: str | None = None
+    workspace_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know about where things are."""
+
+    campaigns_dir: Path
+    state_path: Path
+    api_url: str
+    workspace_id: str | None
+    repository_root: Path
+    token: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(secret for secret in (self.token, self.api_key) if secret)
+
+
+def resolve_settings(
+    flags: Mapping[str, str | None],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Combine flag > environment > campaignsync.yaml > default for every setting."""
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    from_file = _read_config_file(cwd / CONFIG_FILE)
+
+    def pick(name: str) -> str | None:
+        variable, default = _SOURCES[name]
+        for value in (flags.get(name), env.get(variable), from_file.get(name)):
+            if value:
+                return value
+        return default
+
+    campaigns_dir = cwd / (pick("dir") or "campaigns")
+    return Settings(
+        campaigns_dir=campaigns_dir,
+        state_path=cwd / (pick("state") or "campaignsync.state.json"),
+        api_url=check_api_url(pick("api_url") or DEFAULT_API_URL),
+        workspace_id=pick("workspace_id"),
+        repository_root=find_repository_root(campaigns_dir, cwd),
+        token=env.get("ONTORA_API_TOKEN") or None,
+        api_key=env.get("ONTORA_API_KEY") or None,
+    )
+
+
+def check_api_url(url: str) -> str:
+    """The URL without a trailing slash; plain http is refused for anything but loopback."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"The API URL {url!r} is not an http(s) URL, like {DEFAULT_API_URL}.")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"The API URL {url!r} uses plain http to a host that is not loopback; credentials "
+            "would cross the network in clear text. Use https."
+        )
+    return url.strip().rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def find_repository_root(campaigns_dir: Path, cwd: Path) -> Path:
+    """The folder contact files must stay inside: the enclosing git checkout if any."""
+    start = campaigns_dir.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    resolved_cwd = cwd.resolve()
+    if start.is_relative_to(resolved_cwd):
+        return resolved_cwd
+    return start
+
+
+def _read_config_file(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    data = read_yaml_mapping(path)
+    secrets = sorted(str(key) for key in data if str(key).lower() in _SECRET_KEYS)
+    if secrets:
+        raise ConfigError(
+            f"{CONFIG_FILE} sets {', '.join(secrets)}. Secrets come only from the environment "
+            "(ONTORA_API_TOKEN or ONTORA_API_KEY); remove them from the file and rotate them "
+            "if the file was ever committed."
+        )
+    try:
+        parsed = _ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigError(
+            f"{CONFIG_FILE} is not valid ({details}). It takes dir, state, api_url and "
+            "workspace_id."
+        ) from exc
+    return {key: value for key, value in parsed.model_dump().items() if value is not None}

@@ -1,0 +1,246 @@
+"""The desired state: pydantic models of a campaign file and the rules across its fields.
+
+Top-level field names are the API's own (see `api_schema`), so Ontora's docs read straight
+onto a file. A value left out of a file is not managed; `managed_fields` returns exactly
+what the file sets, normalised, and never invents a default.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError
+
+from campaignsync.api_schema import (
+    USER_INPUT,
+    Contact,
+    DateTime,
+    NonNegativeInt,
+    Question,
+    Text,
+    Topic,
+    Uuid,
+)
+
+Loc = tuple[str | int, ...]
+
+
+def _known_time_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a known time zone, like Europe/Berlin") from None
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_known_time_zone)]
+
+
+class Campaign(BaseModel):
+    """One campaign file. Every field but `name` is optional; what is left out is unmanaged."""
+
+    model_config = USER_INPUT
+
+    # Draft and finalize scalars.
+    name: Text = Field(description="Campaign name shown in Ontora. Required.")
+    description: str | None = Field(None, description="Short description of the campaign.")
+    goal: str | None = Field(None, description="What the campaign should find out.")
+    project_context: str | None = Field(
+        None, description="Background the AI interviewer gets about the project (draft only)."
+    )
+    success_criteria: str | None = Field(None, description="What makes the campaign a success.")
+    interview_context_for_employee: str | None = Field(
+        None, description="What interviewees are told about the interview."
+    )
+    agent_behavior: str | None = Field(None, description="How the AI interviewer behaves.")
+    channel: str | None = Field(None, description="Interview channel, e.g. google_meet.")
+    interview_duration_minutes: NonNegativeInt | None = Field(
+        None, description="Length of one interview in minutes."
+    )
+    interview_type: str | None = Field(None, description="Interview type, e.g. speaking_default.")
+    voice_id: str | None = Field(None, description="Voice of the AI interviewer.")
+    welcome_screen: str | None = Field(None, description="Text of the welcome screen.")
+    closing_message: str | None = Field(None, description="Message shown when an interview ends.")
+    recurring_interval: str | None = Field(None, description="How often the campaign recurs.")
+    timeframe_start: DateTime | None = Field(
+        None, description="When interviews may start; a date-time with a time zone."
+    )
+    timeframe_end: DateTime | None = Field(
+        None, description="When interviews must end; after timeframe_start."
+    )
+    quick_mode_hours: NonNegativeInt | None = Field(None, description="Hours for quick mode.")
+    scheduling_mode: str | None = Field(None, description="Scheduling mode, e.g. availability.")
+    start_immediately: bool | None = Field(None, description="Start as soon as it is created.")
+
+    # Follow-ups (finalize only).
+    followup_enabled: bool | None = Field(None, description="Send follow-up reminders.")
+    followup_strategy: str | None = Field(None, description="Follow-up strategy.")
+    followup_intervals_hours: list[NonNegativeInt] | None = Field(
+        None, description="Hours between follow-ups."
+    )
+    followup_deadline_days: list[NonNegativeInt] | None = Field(
+        None, description="Deadlines for follow-ups, in days."
+    )
+    followup_message: str | None = Field(None, description="Text of the follow-up message.")
+
+    # Lists (finalize only).
+    topics: list[Topic] | None = Field(None, description="Topics; identified by name.")
+    questions: list[Question] | None = Field(None, description="Questions; identified by text.")
+    contacts: list[Contact] | None = Field(
+        None, description="People to interview; identified by email (or name and phone)."
+    )
+
+    # Create only: no documented call changes these after the campaign exists.
+    project_id: Uuid | None = Field(None, description="Project the campaign belongs to (create only).")
+    timezone: TimeZone | None = Field(
+        None, description="IANA time zone of the campaign, e.g. Europe/Berlin (create only)."
+    )
+    completion_threshold: NonNegativeInt | None = Field(
+        None, description="Completion threshold (create only)."
+    )
+    interview_order: str | None = Field(
+        None, description="Order of interviews, e.g. seniority_high_first (create only)."
+    )
+    weekly_availability: dict[str, Any] | None = Field(
+        None, description="Weekly availability windows (create only)."
+    )
+    folder: str | None = Field(None, description="Folder in Ontora (create only).")
+
+    # campaignsync's own.
+    interview_id: Uuid | None = Field(
+        None, description="Adopt this existing campaign instead of creating a new one."
+    )
+    contacts_file: Text | None = Field(
+        None,
+        description="CSV of contacts (header row of contact field names), relative to this "
+        "file and inside the repository; merged with inline contacts.",
+    )
+
+
+# Fields that describe how campaignsync finds the campaign, not the campaign itself.
+OWN_FIELDS = frozenset({"interview_id", "contacts_file"})
+
+
+def managed_fields(campaign: Campaign, csv_contacts: list[Contact] | None = None) -> dict[str, Any]:
+    """The fields the file sets, as JSON values in canonical form, CSV contacts merged in."""
+    fields = campaign.model_dump(mode="json", exclude_unset=True, exclude=set(OWN_FIELDS))
+    if csv_contacts is not None:
+        inline = fields.get("contacts") or []
+        fields["contacts"] = inline + [
+            contact.model_dump(mode="json", exclude_unset=True) for contact in csv_contacts
+        ]
+    return fields
+
+
+# --- Identity of list items -------------------------------------------------------------
+
+
+def topic_identity(topic: dict[str, Any]) -> str:
+    return str(topic["name"])
+
+
+def question_identity(question: dict[str, Any]) -> str:
+    return str(question["text"])
+
+
+def contact_identity(contact: Mapping[str, Any]) -> str:
+    email = contact.get("email")
+    if email:
+        return str(email).lower()
+    return f"{contact.get('name')} <{contact.get('phone') or 'no phone'}>"
+
+
+LIST_IDENTITY = {
+    "topics": topic_identity,
+    "questions": question_identity,
+    "contacts": contact_identity,
+}
+
+
+# --- Rules across fields ----------------------------------------------------------------
+
+
+def rule_violations(
+    data: Mapping[str, Any], contacts: Sequence[Mapping[str, Any]]
+) -> Iterator[tuple[Loc, str]]:
+    """Yield (location, message) for every rule across fields that the file breaks.
+
+    Works on the raw mapping, so the rules are checked even where some values have the
+    wrong type, and every problem is reported in one pass. `contacts` is the merged list
+    (inline first, then CSV); contact locations index into it.
+    """
+    start, end = _instant(data.get("timeframe_start")), _instant(data.get("timeframe_end"))
+    if start is not None and end is not None and end <= start:
+        yield ("timeframe_end",), "timeframe_end must be after timeframe_start"
+
+    topic_names: set[str] = set()
+    for index, topic in _mappings(data.get("topics")):
+        name = topic.get("name")
+        if isinstance(name, str):
+            if name in topic_names:
+                yield ("topics", index, "name"), f"duplicate topic name {name!r}"
+            topic_names.add(name)
+
+    texts: set[str] = set()
+    for index, question in _mappings(data.get("questions")):
+        text, topic = question.get("text"), question.get("topic")
+        if isinstance(text, str):
+            if text in texts:
+                yield ("questions", index, "text"), f"duplicate question text {text!r}"
+            texts.add(text)
+        if isinstance(topic, str) and topic not in topic_names:
+            known = ", ".join(repr(name) for name in sorted(topic_names)) or "none are defined"
+            yield (
+                ("questions", index, "topic"),
+                f"topic {topic!r} is not one of the campaign's topics ({known})",
+            )
+
+    identities: set[str] = set()
+    for index, contact in _mappings(contacts):
+        if not isinstance(contact.get("name"), str) and not isinstance(contact.get("email"), str):
+            continue
+        identity = contact_identity(contact)
+        if identity in identities:
+            if contact.get("email"):
+                message = f"duplicate contact email {contact['email']!r} (emails ignore case)"
+                yield ("contacts", index, "email"), message
+            else:
+                name = contact.get("name")
+                message = f"duplicate contact {name!r} with the same phone and no email"
+                yield ("contacts", index, "name"), message
+        identities.add(identity)
+
+
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(DateTime)
+
+
+def _instant(value: object) -> datetime | None:
+    try:
+        return _DATETIME.validate_python(value)
+    except ValidationError:
+        return None
+
+
+def _mappings(value: object) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, Mapping):
+                yield index, item
+
+
+SCHEMA_BASE = "https://campaignsync.dev/schemas"
+
+
+def campaign_json_schema() -> dict[str, Any]:
+    """The JSON Schema editors use to check and complete campaign files."""
+    schema = Campaign.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{SCHEMA_BASE}/campaign.schema.json",
+        **schema,
+        "title": "campaignsync campaign",
+        "description": "One Ontora interview campaign, managed as code by campaignsync.",
+    }
