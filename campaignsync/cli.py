@@ -7,7 +7,6 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -174,5 +173,3 @@ def schema(kind: str) -> None:
 
 def main() -> None:
     cli.main(prog_name="campaignsync")
-
-

@@ -1,13 +1,13 @@
 """The one error tree of campaignsync; `cli` turns each branch into a message and exit code.
 
-    CampaignsyncError                 exit 1 unless stated
-    ├── ConfigError                   a bad setting, flag or campaignsync.yaml
-    ├── ValidationFailed              campaign files broken; carries every Problem found
-    ├── PlanError                     the desired change cannot be planned (create-only edit)
-    ├── StateError                    the state file is unreadable, foreign or inconsistent
-    ├── LockHeld                      exit 3: another process holds the state lock
-    ├── StalePlan                     exit 3: state moved since the saved plan was made
-    └── ApiError                      the Ontora API refused or failed a request
+CampaignsyncError                 exit 1 unless stated
+├── ConfigError                   a bad setting, flag or campaignsync.yaml
+├── ValidationFailed              campaign files broken; carries every Problem found
+├── PlanError                     the desired change cannot be planned (create-only edit)
+├── StateError                    the state file is unreadable, foreign or inconsistent
+├── LockHeld                      exit 3: another process holds the state lock
+├── StalePlan                     exit 3: state moved since the saved plan was made
+└── ApiError                      the Ontora API refused or failed a request
 """
 
 from __future__ import annotations

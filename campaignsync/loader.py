@@ -67,7 +67,7 @@ def discover(campaigns_dir: Path) -> list[Path]:
             f"The campaigns folder {display_path(campaigns_dir)} does not exist. "
             "Create it, or point --dir (or CAMPAIGNSYNC_DIR) at your campaigns."
         )
-    found = []
+    found: list[Path] = []
     for directory, subdirs, files in os.walk(campaigns_dir):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         found.extend(
@@ -171,8 +171,9 @@ def load_file(path: Path, key: str, repository_root: Path) -> CampaignFile | lis
             else:
                 csv_bytes, csv_contacts, csv_lines, csv_problems = result
 
-    inline = data.get("contacts") if isinstance(data.get("contacts"), list) else []
-    merged = list(inline) + [c.model_dump(exclude_unset=True) for c in csv_contacts or []]
+    raw_contacts = data.get("contacts")
+    inline: list[Any] = raw_contacts if isinstance(raw_contacts, list) else []
+    merged = inline + [c.model_dump(exclude_unset=True) for c in csv_contacts or []]
     for loc, message in rule_violations(data, merged):
         if loc[0] == "contacts" and isinstance(loc[1], int) and loc[1] >= len(inline):
             assert csv_path is not None
@@ -384,10 +385,9 @@ def _csv_contact(
     try:
         return Contact.model_validate(values)
     except ValidationError as exc:
-        problems.extend(
-            Problem(shown, line, None, f"{format_loc(error['loc'])}: {_message(error)}")
-            for error in exc.errors()
-        )
+        for error in exc.errors():
+            prefix = "" if error["type"] == "missing" else f"{format_loc(error['loc'])}: "
+            problems.append(Problem(shown, line, None, prefix + _message(error)))
         return None
 
 

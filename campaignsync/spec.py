@@ -94,7 +94,9 @@ class Campaign(BaseModel):
     )
 
     # Create only: no documented call changes these after the campaign exists.
-    project_id: Uuid | None = Field(None, description="Project the campaign belongs to (create only).")
+    project_id: Uuid | None = Field(
+        None, description="Project the campaign belongs to (create only)."
+    )
     timezone: TimeZone | None = Field(
         None, description="IANA time zone of the campaign, e.g. Europe/Berlin (create only)."
     )
@@ -186,16 +188,16 @@ def rule_violations(
 
     texts: set[str] = set()
     for index, question in _mappings(data.get("questions")):
-        text, topic = question.get("text"), question.get("topic")
+        text, topic_name = question.get("text"), question.get("topic")
         if isinstance(text, str):
             if text in texts:
                 yield ("questions", index, "text"), f"duplicate question text {text!r}"
             texts.add(text)
-        if isinstance(topic, str) and topic not in topic_names:
+        if isinstance(topic_name, str) and topic_name not in topic_names:
             known = ", ".join(repr(name) for name in sorted(topic_names)) or "none are defined"
             yield (
                 ("questions", index, "topic"),
-                f"topic {topic!r} is not one of the campaign's topics ({known})",
+                f"topic {topic_name!r} is not one of the campaign's topics ({known})",
             )
 
     identities: set[str] = set()

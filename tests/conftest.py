@@ -1,0 +1,56 @@
+"""Shared fixtures: campaign folders built from literal text, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from campaignsync.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+WriteCampaign = Callable[[str, str], Path]
+RunCli = Callable[..., Result]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty campaigns repository as the working directory, free of outside settings."""
+    for variable in (
+        "CAMPAIGNSYNC_DIR",
+        "CAMPAIGNSYNC_STATE",
+        "ONTORA_API_URL",
+        "ONTORA_WORKSPACE_ID",
+        "ONTORA_API_TOKEN",
+        "ONTORA_API_KEY",
+        "NO_COLOR",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    (tmp_path / "campaigns").mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def write_campaign(project: Path) -> WriteCampaign:
+    """Write `campaigns/<relative>` from dedented text and return its path."""
+
+    def write(relative: str, text: str) -> Path:
+        path = project / "campaigns" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def run_cli() -> RunCli:
+    def run(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    return run

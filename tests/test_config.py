@@ -1,0 +1,79 @@
+"""Settings: precedence, secrets kept out of files, and the http guard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from campaignsync.config import check_api_url, resolve_settings
+from campaignsync.errors import ConfigError
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = resolve_settings({}, env={}, cwd=tmp_path)
+    assert settings.campaigns_dir == tmp_path / "campaigns"
+    assert settings.state_path == tmp_path / "campaignsync.state.json"
+    assert settings.api_url == "https://api.ontora.com"
+    assert settings.workspace_id is None
+
+
+def test_flag_beats_environment_beats_file_beats_default(tmp_path: Path) -> None:
+    (tmp_path / "campaignsync.yaml").write_text(
+        "dir: from-file\nstate: file.json\nworkspace_id: ws-file\napi_url: https://file.example\n"
+    )
+    env = {"CAMPAIGNSYNC_STATE": "env.json", "ONTORA_WORKSPACE_ID": "ws-env"}
+    settings = resolve_settings({"workspace_id": "ws-flag"}, env=env, cwd=tmp_path)
+    assert settings.workspace_id == "ws-flag"
+    assert settings.state_path == tmp_path / "env.json"
+    assert settings.campaigns_dir == tmp_path / "from-file"
+    assert settings.api_url == "https://file.example"
+
+
+def test_secrets_come_from_the_environment_and_stay_out_of_repr(tmp_path: Path) -> None:
+    env = {"ONTORA_API_TOKEN": "tok-123", "ONTORA_API_KEY": "ont_key"}
+    settings = resolve_settings({}, env=env, cwd=tmp_path)
+    assert settings.secrets == ("tok-123", "ont_key")
+    assert "tok-123" not in repr(settings)
+    assert "ont_key" not in repr(settings)
+
+
+@pytest.mark.parametrize("key", ["token", "api_key", "ONTORA_API_TOKEN"])
+def test_a_secret_in_the_config_file_is_an_error(tmp_path: Path, key: str) -> None:
+    (tmp_path / "campaignsync.yaml").write_text(f"{key}: s3cret\n")
+    with pytest.raises(ConfigError, match="Secrets come only from the environment") as caught:
+        resolve_settings({}, env={}, cwd=tmp_path)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_unknown_config_keys_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "campaignsync.yaml").write_text("dirr: x\n")
+    with pytest.raises(ConfigError, match=r"campaignsync\.yaml is not valid"):
+        resolve_settings({}, env={}, cwd=tmp_path)
+
+
+def test_broken_config_yaml_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "campaignsync.yaml").write_text("dir: [\n")
+    with pytest.raises(ConfigError, match="YAML syntax"):
+        resolve_settings({}, env={}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://api.ontora.com/", "http://127.0.0.1:8787", "http://localhost:1", "http://[::1]:9"],
+)
+def test_https_and_loopback_http_are_accepted(url: str) -> None:
+    assert check_api_url(url) == url.rstrip("/")
+
+
+@pytest.mark.parametrize("url", ["http://api.ontora.com", "http://10.0.0.1", "ftp://x", "nonsense"])
+def test_plain_http_elsewhere_and_other_schemes_are_refused(url: str) -> None:
+    with pytest.raises(ConfigError):
+        check_api_url(url)
+
+
+def test_repository_root_is_the_git_checkout(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "sub" / "campaigns").mkdir(parents=True)
+    settings = resolve_settings({"dir": "campaigns"}, env={}, cwd=tmp_path / "sub")
+    assert settings.repository_root == tmp_path.resolve()

@@ -1,0 +1,334 @@
+"""The loader: discovery, keys, parsing, every rule and where each problem is reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from campaignsync.errors import ConfigError, Problem, ValidationFailed
+from campaignsync.loader import CampaignFile, load_campaigns
+from tests.conftest import WriteCampaign
+
+
+def load(project: Path) -> list[CampaignFile]:
+    return load_campaigns(project / "campaigns", project)
+
+
+def problems(project: Path) -> list[str]:
+    with pytest.raises(ValidationFailed) as caught:
+        load(project)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_keys_are_relative_paths_without_extension(
+    project: Path, write_campaign: WriteCampaign
+) -> None:
+    write_campaign("hr/onboarding.yaml", "name: Onboarding\n")
+    write_campaign("top.yml", "name: Top\n")
+    write_campaign(".hidden.yaml", "not: loaded\n")
+    write_campaign("notes.txt", "ignored")
+    assert [c.key for c in load(project)] == ["hr/onboarding", "top"]
+
+
+def test_same_key_from_yaml_and_yml_is_refused(
+    project: Path, write_campaign: WriteCampaign
+) -> None:
+    write_campaign("a.yaml", "name: A\n")
+    write_campaign("a.yml", "name: A again\n")
+    assert problems(project) == [
+        "campaigns/a.yml: campaign key 'a' is already taken by campaigns/a.yaml; "
+        "rename one of the files"
+    ]
+
+
+def test_missing_folder_is_a_config_error(project: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_campaigns(project / "nowhere", project)
+
+
+def test_managed_fields_are_exactly_what_the_file_sets(
+    project: Path, write_campaign: WriteCampaign
+) -> None:
+    write_campaign(
+        "a.yaml",
+        """
+        name: A
+        description: null
+        timeframe_start: 2027-01-01T09:00:00+01:00
+        topics:
+          - name: T
+        contacts:
+          - name: Ann
+            email: Ann@Example.org
+        """,
+    )
+    (campaign,) = load(project)
+    assert campaign.managed == {
+        "name": "A",
+        "description": None,
+        "timeframe_start": "2027-01-01T08:00:00Z",
+        "topics": [{"name": "T"}],
+        "contacts": [{"name": "Ann", "email": "Ann@Example.org"}],
+    }
+
+
+def test_anchors_aliases_and_merge_keys_work(project: Path, write_campaign: WriteCampaign) -> None:
+    write_campaign(
+        "a.yaml",
+        """
+        name: A
+        topics:
+          - &base {name: One, priority: 1, success_threshold: 0.5}
+          - <<: *base
+            name: Two
+        """,
+    )
+    (campaign,) = load(project)
+    assert campaign.managed["topics"] == [
+        {"name": "One", "priority": 1, "success_threshold": 0.5},
+        {"name": "Two", "priority": 1, "success_threshold": 0.5},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("goals: x\nname: A\n", "1:1: unknown field 'goals'; did you mean 'goal'?"),
+        ("name: A\nzzz: 1\n", "2:1: unknown field 'zzz'"),
+        ("goal: x\n", "1:1: missing required field 'name'"),
+        (
+            "name: A\nstart_immediately: yes\n",
+            "2:20: start_immediately: expected a boolean (true or false), got the string 'yes'",
+        ),
+        (
+            "name: A\ninterview_duration_minutes: thirty\n",
+            "2:29: interview_duration_minutes: expected an integer, got the string 'thirty'",
+        ),
+        (
+            "name: A\ninterview_duration_minutes: 30.5\n",
+            "2:29: interview_duration_minutes: expected an integer, got the number 30.5",
+        ),
+        (
+            "name: A\nquick_mode_hours: -1\n",
+            "2:19: quick_mode_hours: must be 0 or more, got -1",
+        ),
+        (
+            "name: 42\n",
+            "1:7: name: expected a string, got the integer 42; put it in quotes to make it text",
+        ),
+        (
+            "name: A\ntimeframe_start: 2027-01-01T09:00:00\n",
+            "2:18: timeframe_start: the date-time needs a time zone, "
+            "like 2026-03-01T09:00:00Z or +01:00",
+        ),
+        (
+            "name: A\ntimeframe_start: 1700000000\n",
+            "2:18: timeframe_start: expected a date-time with a time zone, "
+            "like 2026-03-01T09:00:00Z",
+        ),
+        (
+            "name: A\ntimeframe_start: 2027-02-01T00:00:00Z\ntimeframe_end: 2027-01-01T00:00:00Z\n",
+            "3:16: timeframe_end: timeframe_end must be after timeframe_start",
+        ),
+        (
+            "name: A\nproject_id: not-a-uuid\n",
+            "2:13: project_id: 'not-a-uuid' is not a UUID",
+        ),
+        (
+            "name: A\ntimezone: Mars/Olympus\n",
+            "2:11: timezone: 'Mars/Olympus' is not a known time zone, like Europe/Berlin",
+        ),
+        (
+            "name: A\nfollowup_intervals_hours: [24, -2]\n",
+            "2:32: followup_intervals_hours[1]: must be 0 or more, got -2",
+        ),
+        (
+            "name: A\nfollowup_deadline_days: [-1]\n",
+            "2:26: followup_deadline_days[0]: must be 0 or more, got -1",
+        ),
+        (
+            "name: A\ntopics:\n  - name: T\n    success_threshold: 1.5\n",
+            "4:24: topics[0].success_threshold: must be 1.0 or less, got 1.5",
+        ),
+        (
+            "name: A\ntopics:\n  - name: T\n  - name: T\n",
+            "4:11: topics[1].name: duplicate topic name 'T'",
+        ),
+        (
+            "name: A\ntopics:\n  - name: T\n    nmae: U\n",
+            "4:5: topics[0]: unknown field 'nmae'; did you mean 'name'?",
+        ),
+        (
+            "name: A\ntopics: [{name: T}]\nquestions:\n  - text: Why?\n    topic: U\n",
+            "5:12: questions[0].topic: topic 'U' is not one of the campaign's topics ('T')",
+        ),
+        (
+            "name: A\nquestions:\n  - text: Why?\n  - text: Why?\n",
+            "4:11: questions[1].text: duplicate question text 'Why?'",
+        ),
+        (
+            "name: A\ntopics: [{name: T}]\nquestions:\n  - topic: T\n",
+            "4:5: questions[0]: missing required field 'text'",
+        ),
+        (
+            "name: A\ncontacts:\n  - {name: B}\n  - {name: C, email: nope}\n",
+            "4:22: contacts[1].email: 'nope' is not a well-formed email address",
+        ),
+        (
+            "name: A\ncontacts:\n  - {name: B, email: b@x.org}\n  - {name: C, email: B@X.org}\n",
+            "4:22: contacts[1].email: duplicate contact email 'B@X.org' (emails ignore case)",
+        ),
+        (
+            "name: A\ncontacts:\n  - {name: B, phone: '1'}\n  - {name: B, phone: '1'}\n",
+            "4:12: contacts[1].name: duplicate contact 'B' with the same phone and no email",
+        ),
+        (
+            "name: A\ncontacts:\n  - {name: B, is_required: maybe}\n",
+            "3:28: contacts[0].is_required: expected a boolean (true or false), "
+            "got the string 'maybe'",
+        ),
+        ("name: A\nname: B\n", "2:1: duplicate key 'name': each field may appear only once"),
+        ("name: [A\n", "2:1: YAML syntax: expected ',' or ']', but got '<stream end>'"),
+        ("", "1:1: the file is empty; a campaign needs at least a name"),
+        ("- name: A\n", "1:1: a campaign file must be a mapping of fields, not a list"),
+        ("just text\n", "1:1: a campaign file must be a mapping of fields, not the string"),
+    ],
+)
+def test_each_problem_is_reported_at_its_node(
+    project: Path, write_campaign: WriteCampaign, text: str, expected: str
+) -> None:
+    write_campaign("c.yaml", text)
+    (found,) = problems(project)
+    assert found.startswith(f"campaigns/c.yaml:{expected}")
+
+
+def test_every_problem_in_every_file_is_reported_at_once(
+    project: Path, write_campaign: WriteCampaign
+) -> None:
+    write_campaign("a.yaml", "name: A\ngoals: x\nchannel: 3\n")
+    write_campaign("b/c.yaml", "topics: [{name: T}, {name: T}]\n")
+    assert problems(project) == [
+        "campaigns/a.yaml:2:1: unknown field 'goals'; did you mean 'goal'?",
+        "campaigns/a.yaml:3:10: channel: expected a string, got the integer 3; "
+        "put it in quotes to make it text",
+        "campaigns/b/c.yaml:1:1: missing required field 'name'",
+        "campaigns/b/c.yaml:1:28: topics[1].name: duplicate topic name 'T'",
+    ]
+
+
+def test_binary_and_oversized_files_are_refused_without_parsing(
+    project: Path, write_campaign: WriteCampaign
+) -> None:
+    (project / "campaigns" / "junk.yaml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    (project / "campaigns" / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
+    big = project / "campaigns" / "big.yaml"
+    with big.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    assert problems(project) == [
+        "campaigns/big.yaml: the file is 50.0 MiB, over the 5 MiB limit for one file; "
+        "split it, or move contacts to a contacts_file CSV",
+        "campaigns/junk.yaml: the file is binary, not YAML text",
+        "campaigns/latin1.yaml:1: the file is not UTF-8 text",
+    ]
+
+
+def test_the_same_interview_id_cannot_be_adopted_twice(
+    project: Path, write_campaign: WriteCampaign
+) -> None:
+    uuid = "0b7e7a4c-1f5e-4a52-9d0b-5c3a2e9f8d10"
+    write_campaign("a.yaml", f"name: A\ninterview_id: {uuid}\n")
+    write_campaign("b.yaml", f"name: B\ninterview_id: {uuid.upper()}\n")
+    assert problems(project) == [
+        f"campaigns/b.yaml:2:15: interview_id: campaign {uuid} is already adopted by 'a'; "
+        "one campaign can have one file"
+    ]
+
+
+class TestContactsFile:
+    def test_csv_contacts_merge_after_inline_ones(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign(
+            "hr/a.yaml", "name: A\ncontacts: [{name: Inline}]\ncontacts_file: people.csv\n"
+        )
+        (project / "campaigns/hr/people.csv").write_text(
+            "name,email,seniority_level,is_required\nAnn,ann@example.org,2,true\n\nBob,,,\n"
+        )
+        (campaign,) = load(project)
+        assert campaign.managed["contacts"] == [
+            {"name": "Inline"},
+            {"name": "Ann", "email": "ann@example.org", "seniority_level": 2, "is_required": True},
+            {"name": "Bob"},
+        ]
+
+    def test_csv_problems_point_at_csv_lines(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign(
+            "a.yaml",
+            "name: A\ncontacts: [{name: X, email: ann@example.org}]\ncontacts_file: people.csv\n",
+        )
+        (project / "campaigns/people.csv").write_text(
+            "name,email,seniority_level,is_required\n"
+            "Ann,ANN@example.org,,\n"
+            "Bob,bob@,,\n"
+            "Cy,,two,\n"
+            "Di,,,perhaps\n"
+            ",di@example.org,,\n"
+            "Ed,,\n"
+        )
+        assert problems(project) == [
+            "campaigns/people.csv:2: email: duplicate contact email 'ANN@example.org' "
+            "(emails ignore case)",
+            "campaigns/people.csv:3: email: 'bob@' is not a well-formed email address",
+            "campaigns/people.csv:4: seniority_level: 'two' is not an integer",
+            "campaigns/people.csv:5: is_required: 'perhaps' is not true or false",
+            "campaigns/people.csv:6: missing required field 'name'",
+            "campaigns/people.csv:7: expected 4 cells, found 3",
+        ]
+
+    def test_unknown_csv_column_gets_a_suggestion(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign("a.yaml", "name: A\ncontacts_file: people.csv\n")
+        (project / "campaigns/people.csv").write_text("name,emial\nAnn,a@b.org\n")
+        assert problems(project) == [
+            "campaigns/people.csv:1: unknown field 'emial'; did you mean 'email'?"
+        ]
+
+    def test_a_path_outside_the_repository_is_refused_unread(
+        self, project: Path, write_campaign: WriteCampaign, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        secret = tmp_path_factory.mktemp("outside") / "secret.csv"
+        secret.write_text("name\nnot to be read\n")
+        relative = Path("..") / ".." / secret.relative_to(project.parent.parent)
+        write_campaign("a.yaml", f"name: A\ncontacts_file: {relative.as_posix()}\n")
+        (found,) = problems(project)
+        assert found.startswith("campaigns/a.yaml:2:16: contacts_file: ")
+        assert "resolves outside the repository" in found
+
+    def test_a_missing_csv_is_reported_at_the_field(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign("a.yaml", "name: A\ncontacts_file: nobody.csv\n")
+        assert problems(project) == [
+            "campaigns/a.yaml:2:16: contacts_file: campaigns/nobody.csv does not exist"
+        ]
+
+
+def test_source_digest_follows_the_yaml_and_the_csv(
+    project: Path, write_campaign: WriteCampaign
+) -> None:
+    write_campaign("a.yaml", "name: A\ncontacts_file: p.csv\n")
+    csv = project / "campaigns/p.csv"
+    csv.write_text("name\nAnn\n")
+    first = load(project)[0].source_digest
+    assert load(project)[0].source_digest == first
+    csv.write_text("name\nBob\n")
+    assert load(project)[0].source_digest != first
+
+
+def test_problem_without_position_prints_path_only() -> None:
+    assert str(Problem("a.yaml", None, None, "boom")) == "a.yaml: boom"
+    assert str(Problem("a.csv", 3, None, "boom")) == "a.csv:3: boom"
