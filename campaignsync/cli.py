@@ -7,14 +7,33 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 
 from campaignsync import __version__
 from campaignsync.config import Settings, resolve_settings
-from campaignsync.errors import CampaignsyncError, Problem, ValidationFailed
+from campaignsync.errors import (
+    CampaignsyncError,
+    ConfigError,
+    Problem,
+    StateError,
+    ValidationFailed,
+)
 from campaignsync.loader import load_campaigns
+from campaignsync.plan import Plan, build_plan, plan_json_schema
+from campaignsync.render import MARKDOWN_BUDGET, render_json, render_markdown, render_text
+from campaignsync.spec import campaign_json_schema
+from campaignsync.state import (
+    Entry,
+    State,
+    atomic_write,
+    read_state,
+    state_json_schema,
+    state_lock,
+    write_state,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,6 +109,24 @@ def _settings(
     )
 
 
+def _lock_timeout_option(command: F) -> F:
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        default=0,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long to wait for another campaignsync to release the state lock.",
+    )(command)
+
+
+_SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
+    "campaign": campaign_json_schema,
+    "state": state_json_schema,
+    "plan": plan_json_schema,
+}
+
+
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="campaignsync")
 def cli() -> None:
@@ -163,12 +200,198 @@ def _escape_property(text: str) -> str:
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(["campaign"]), default="campaign")
+@click.argument("kind", type=click.Choice(sorted(_SCHEMAS)), default="campaign")
 def schema(kind: str) -> None:
-    """Print the JSON Schema of a campaign file."""
-    from campaignsync.spec import campaign_json_schema
+    """Print the JSON Schema of a campaign file, the state file or a saved plan."""
+    click.echo(json.dumps(_SCHEMAS[kind](), indent=2))
 
-    click.echo(json.dumps(campaign_json_schema(), indent=2))
+
+@cli.command()
+@_settings_options
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for a terminal, json for machines, markdown for a pull-request comment.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the JSON plan for `campaignsync apply FILE`. It holds contact data "
+    "(names, emails, phones): keep it out of git and share it like a secret.",
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="KEY",
+    help="Plan only campaigns whose key matches (glob, e.g. 'hr/*'); repeatable.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.",
+)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(min=2_000),
+    default=MARKDOWN_BUDGET,
+    show_default=True,
+    help="Longest Markdown output; whole sections past it are left out.",
+)
+@click.option(
+    "--show-sensitive", is_flag=True, help="Show contact names, emails and phones in Markdown."
+)
+def plan(
+    dir_: str | None,
+    state: str | None,
+    api_url: str | None,
+    workspace_id: str | None,
+    format_: str,
+    out: Path | None,
+    targets: tuple[str, ...],
+    detailed_exitcode: bool,
+    max_chars: int,
+    show_sensitive: bool,
+) -> int:
+    """Show what apply would change on Ontora; never changes anything itself.
+
+    A saved plan (--out) contains contact data: keep it out of git.
+    """
+    settings = _settings(dir_, state, api_url, workspace_id)
+    the_plan = _make_plan(settings, targets)
+    if format_ == "json":
+        click.echo(render_json(the_plan), nl=False)
+    elif format_ == "markdown":
+        output = render_markdown(the_plan, max_chars=max_chars, show_sensitive=show_sensitive)
+        click.echo(output, nl=False)
+    else:
+        click.echo(render_text(the_plan, colour=_colour(sys.stdout)), nl=False)
+    if out is not None:
+        atomic_write(out, render_json(the_plan).encode(), mode=0o600)
+        click.echo(
+            f"Saved the plan to {out}; run `campaignsync apply {out}` to apply it.", err=True
+        )
+    if detailed_exitcode and the_plan.has_changes:
+        return 2
+    return 0
+
+
+def _make_plan(settings: Settings, targets: Sequence[str]) -> Plan:
+    campaigns = load_campaigns(settings.campaigns_dir, settings.repository_root)
+    current = read_state(
+        settings.state_path, api_url=settings.api_url, workspace_id=settings.workspace_id
+    )
+    the_plan = build_plan(
+        campaigns,
+        current,
+        api_url=settings.api_url,
+        workspace_id=settings.workspace_id or current.workspace_id,
+        targets=targets,
+    )
+    if targets and not the_plan.campaigns:
+        raise ConfigError(
+            f"No campaign key matches --target {' '.join(targets)}. Keys are paths under the "
+            "campaigns folder without extension, like hr/onboarding."
+        )
+    return the_plan
+
+
+@cli.group("state")
+def state_group() -> None:
+    """Inspect and edit the state file (what campaignsync last applied)."""
+
+
+@state_group.command("list")
+@_settings_options
+def state_list(
+    dir_: str | None, state: str | None, api_url: str | None, workspace_id: str | None
+) -> None:
+    """List the campaigns in state with their Ontora ids."""
+    current = _read_configured_state(_settings(dir_, state, api_url, workspace_id))
+    for key, entry in current.campaigns.items():
+        if entry.interview_id is None:
+            click.echo(f"{key}\t(create pending)")
+        else:
+            click.echo(f"{key}\t{entry.interview_id}\t{entry.applied_at or ''}")
+
+
+@state_group.command("show")
+@_settings_options
+@click.argument("key")
+def state_show(
+    dir_: str | None, state: str | None, api_url: str | None, workspace_id: str | None, key: str
+) -> None:
+    """Print one campaign's state entry as JSON."""
+    current = _read_configured_state(_settings(dir_, state, api_url, workspace_id))
+    entry = _entry(current, key)
+    click.echo(json.dumps({key: entry.model_dump(mode="json")}, indent=2, ensure_ascii=False))
+
+
+@state_group.command("rm")
+@_settings_options
+@_lock_timeout_option
+@click.argument("key")
+def state_rm(
+    dir_: str | None,
+    state: str | None,
+    api_url: str | None,
+    workspace_id: str | None,
+    lock_timeout: float,
+    key: str,
+) -> None:
+    """Forget a campaign; it stays in Ontora (there is no delete endpoint)."""
+    settings = _settings(dir_, state, api_url, workspace_id)
+    with state_lock(settings.state_path, timeout=lock_timeout):
+        current = _read_configured_state(settings)
+        entry = _entry(current, key)
+        write_state(settings.state_path, current.with_entry(key, None))
+    where = f"campaign {entry.interview_id}" if entry.interview_id else "its pending create"
+    click.echo(f"Forgot {key} ({where}). Ontora still has it; campaignsync no longer manages it.")
+
+
+@state_group.command("mv")
+@_settings_options
+@_lock_timeout_option
+@click.argument("old")
+@click.argument("new")
+def state_mv(
+    dir_: str | None,
+    state: str | None,
+    api_url: str | None,
+    workspace_id: str | None,
+    lock_timeout: float,
+    old: str,
+    new: str,
+) -> None:
+    """Follow a renamed campaign file: move the state entry OLD to NEW."""
+    settings = _settings(dir_, state, api_url, workspace_id)
+    with state_lock(settings.state_path, timeout=lock_timeout):
+        current = _read_configured_state(settings)
+        entry = _entry(current, old)
+        if new in current.campaigns:
+            raise StateError(
+                f"State already has a campaign {new!r}. Remove it first with "
+                f"`campaignsync state rm {new}` if it is no longer wanted."
+            )
+        write_state(settings.state_path, current.with_entry(old, None).with_entry(new, entry))
+    click.echo(f"Moved {old} to {new}.")
+
+
+def _read_configured_state(settings: Settings) -> State:
+    return read_state(
+        settings.state_path, api_url=settings.api_url, workspace_id=settings.workspace_id
+    )
+
+
+def _entry(current: State, key: str) -> Entry:
+    entry = current.campaigns.get(key)
+    if entry is None:
+        known = ", ".join(current.campaigns) or "none"
+        raise StateError(f"State has no campaign {key!r} (it has: {known}).")
+    return entry
 
 
 def main() -> None:

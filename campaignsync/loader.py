@@ -42,6 +42,7 @@ class CampaignFile:
 
     key: str
     path: Path
+    source: str  # the path as users see it, fixed at load time
     campaign: Campaign
     managed: dict[str, Any]
     source_digest: str
@@ -189,6 +190,7 @@ def load_file(path: Path, key: str, repository_root: Path) -> CampaignFile | lis
     return CampaignFile(
         key=key,
         path=path,
+        source=shown,
         campaign=campaign,
         managed=managed_fields(campaign, csv_contacts),
         source_digest=digest,

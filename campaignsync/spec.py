@@ -122,6 +122,9 @@ class Campaign(BaseModel):
     )
 
 
+# Fields in the order a campaign file is read, for showing changes in that order.
+FIELD_ORDER: dict[str, int] = {name: index for index, name in enumerate(Campaign.model_fields)}
+
 # Fields that describe how campaignsync finds the campaign, not the campaign itself.
 OWN_FIELDS = frozenset({"interview_id", "contacts_file"})
 

@@ -1,0 +1,193 @@
+"""Differences between the last-applied and the desired fields of one campaign.
+
+Scalars compare by value. The lists `topics`, `questions` and `contacts` compare by the
+identity of their items (see `spec.LIST_IDENTITY`), never by position, so that inserting
+one topic shows as one addition and not as every later topic changed. deepdiff finds the
+differences; the result is carried in campaignsync's own types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from deepdiff import DeepDiff
+from pydantic import BaseModel, ConfigDict
+
+from campaignsync.spec import FIELD_ORDER, LIST_IDENTITY
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Kind(StrEnum):
+    ADD = "add"
+    CHANGE = "change"
+    REMOVE = "remove"
+
+
+class ValueChange(BaseModel):
+    """One field of a list item: its old and new value (None when absent)."""
+
+    model_config = _FROZEN
+
+    field: str
+    old: Any = None
+    new: Any = None
+
+
+class ItemChange(BaseModel):
+    """One item of a keyed list, added, removed or changed field by field."""
+
+    model_config = _FROZEN
+
+    identity: str
+    kind: Kind
+    item: dict[str, Any] | None = None
+    fields: tuple[ValueChange, ...] = ()
+
+
+class ListDiff(BaseModel):
+    """How a keyed list changed: by item identity, plus whether the common items moved."""
+
+    model_config = _FROZEN
+
+    added: tuple[ItemChange, ...] = ()
+    removed: tuple[ItemChange, ...] = ()
+    changed: tuple[ItemChange, ...] = ()
+    reordered: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.reordered)
+
+
+class FieldChange(BaseModel):
+    """One top-level field whose value must change: set, changed, or cleared (removed)."""
+
+    model_config = _FROZEN
+
+    field: str
+    kind: Kind
+    old: Any = None
+    new: Any = None
+    items: ListDiff | None = None
+
+
+def cleared(value: Any) -> Any:
+    """What clears a field on Ontora: `[]` for a list, `null` for anything else."""
+    return [] if isinstance(value, list) else None
+
+
+def diff_fields(last_applied: Mapping[str, Any], desired: Mapping[str, Any]) -> list[FieldChange]:
+    """Three-way field changes: in the file and different -> send; gone from it -> clear.
+
+    A field in neither is not managed and never appears.
+    """
+    changes = []
+    for field in sorted(desired.keys() | last_applied.keys(), key=_field_rank):
+        if field not in desired:
+            old = last_applied[field]
+            new = cleared(old)
+            if old == new:
+                continue
+            changes.append(
+                FieldChange(
+                    field=field, kind=Kind.REMOVE, old=old, new=new, items=_items(field, old, new)
+                )
+            )
+        elif field not in last_applied:
+            new = desired[field]
+            changes.append(
+                FieldChange(field=field, kind=Kind.ADD, new=new, items=_items(field, None, new))
+            )
+        elif desired[field] != last_applied[field]:
+            old, new = last_applied[field], desired[field]
+            changes.append(
+                FieldChange(
+                    field=field, kind=Kind.CHANGE, old=old, new=new, items=_items(field, old, new)
+                )
+            )
+    return changes
+
+
+def _field_rank(field: str) -> int:
+    return FIELD_ORDER.get(field, len(FIELD_ORDER))
+
+
+def _items(field: str, old: Any, new: Any) -> ListDiff | None:
+    if field not in LIST_IDENTITY:
+        return None
+    return diff_keyed_list(field, old or [], new or [])
+
+
+def diff_keyed_list(field: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> ListDiff:
+    """Items added, removed and changed (field by field) by identity, and whether reordered."""
+    identity = LIST_IDENTITY[field]
+    old_by_id = {identity(item): item for item in old}
+    new_by_id = {identity(item): item for item in new}
+    if not old_by_id or not new_by_id:
+        # All added or all removed: nothing to match, so no need for the engine.
+        return ListDiff(
+            added=tuple(
+                ItemChange(identity=k, kind=Kind.ADD, item=v) for k, v in new_by_id.items()
+            ),
+            removed=tuple(
+                ItemChange(identity=k, kind=Kind.REMOVE, item=v) for k, v in old_by_id.items()
+            ),
+        )
+    tree = DeepDiff(old_by_id, new_by_id, view="tree")
+
+    added: list[str] = []
+    removed: list[str] = []
+    changed: dict[str, set[str]] = {}
+    for report, levels in tree.items():
+        for level in levels:
+            path = level.path(output_format="list")
+            key = str(path[0])
+            if len(path) == 1:
+                if report == "dictionary_item_added":
+                    added.append(key)
+                elif report == "dictionary_item_removed":
+                    removed.append(key)
+                else:
+                    # The whole item changed type; treat it as every field changed.
+                    changed.setdefault(key, set()).update(
+                        _keys(old_by_id.get(key)) | _keys(new_by_id.get(key))
+                    )
+            else:
+                changed.setdefault(key, set()).add(str(path[1]))
+
+    old_order = [key for key in old_by_id if key in new_by_id]
+    new_order = [key for key in new_by_id if key in old_by_id]
+    return ListDiff(
+        added=tuple(
+            ItemChange(identity=key, kind=Kind.ADD, item=new_by_id[key])
+            for key in new_by_id
+            if key in added
+        ),
+        removed=tuple(
+            ItemChange(identity=key, kind=Kind.REMOVE, item=old_by_id[key])
+            for key in old_by_id
+            if key in removed
+        ),
+        changed=tuple(
+            ItemChange(
+                identity=key,
+                kind=Kind.CHANGE,
+                fields=tuple(
+                    ValueChange(
+                        field=name, old=old_by_id[key].get(name), new=new_by_id[key].get(name)
+                    )
+                    for name in sorted(changed[key])
+                ),
+            )
+            for key in new_by_id
+            if key in changed
+        ),
+        reordered=old_order != new_order,
+    )
+
+
+def _keys(item: object) -> set[str]:
+    return set(item) if isinstance(item, dict) else set()

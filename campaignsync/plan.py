@@ -1,0 +1,358 @@
+"""Action, Request, CampaignPlan and Plan, and `build_plan`, which is pure: no I/O at all.
+
+A plan is a frozen value. The text, JSON and Markdown renderers and the applier all read
+the same object, so what was reviewed is exactly what runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from campaignsync import __version__
+from campaignsync.api_schema import (
+    CREATE_FIELDS,
+    CREATE_ONLY_FIELDS,
+    CREATE_PATH,
+    DRAFT_FIELDS,
+    FINALIZE_FIELDS,
+    FINALIZE_ONLY_FIELDS,
+    draft_path,
+    finalize_path,
+)
+from campaignsync.diff import FieldChange, cleared, diff_fields
+from campaignsync.errors import PlanError
+from campaignsync.loader import CampaignFile
+from campaignsync.state import Entry, State
+
+PLAN_FORMAT_VERSION = 1
+
+# Stands in a path for the id that the create request returns.
+INTERVIEW_ID = "{interview_id}"
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    ADOPT = "adopt"
+    PATCH = "patch"
+    FINALIZE = "finalize"
+    NO_OP = "no-op"
+    ORPHAN = "orphan"
+
+
+class Request(BaseModel):
+    """One HTTP request exactly as apply will send it."""
+
+    model_config = _FROZEN
+
+    method: Literal["POST", "PATCH", "PUT"]
+    path: str = Field(description=f"API path; {INTERVIEW_ID} is the id the create returns.")
+    body: dict[str, Any]
+    creates: bool = Field(
+        False, description="True for the create: it returns the id and carries an Idempotency-Key."
+    )
+    idempotency_key: str | None = Field(
+        None,
+        description="Key of an interrupted create to resume; otherwise minted and recorded "
+        "in state just before the create is sent.",
+    )
+
+
+class CampaignPlan(BaseModel):
+    """What will happen to one campaign, why, and the exact requests."""
+
+    model_config = _FROZEN
+
+    key: str
+    action: Action
+    reason: str
+    source: str | None = Field(None, description="The campaign file, relative to where plan ran.")
+    interview_id: str | None = None
+    changes: tuple[FieldChange, ...] = ()
+    requests: tuple[Request, ...] = ()
+    desired: dict[str, Any] | None = Field(
+        None, description="Managed fields to record as last applied once every request succeeds."
+    )
+    source_digest: str | None = None
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.requests)
+
+
+class Counts(BaseModel):
+    model_config = _FROZEN
+
+    create: int = 0
+    adopt: int = 0
+    patch: int = 0
+    finalize: int = 0
+    no_op: int = Field(0, alias="no-op")
+    orphan: int = 0
+
+
+class Plan(BaseModel):
+    """The whole plan; saved as JSON by `plan --out` and run by `apply PLANFILE`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    format_version: int = PLAN_FORMAT_VERSION
+    tool_version: str = __version__
+    api_url: str
+    workspace_id: str | None
+    state_lineage: str | None
+    state_serial: int
+    targets: tuple[str, ...] = Field((), description="--target patterns; empty for everything.")
+    warnings: tuple[str, ...] = Field((), description="What must be fixed before apply can run.")
+    has_changes: bool
+    counts: Counts
+    campaigns: tuple[CampaignPlan, ...]
+    digest: str = Field("", description="sha256 of this document without the digest.")
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.targets)
+
+    @property
+    def changed(self) -> tuple[CampaignPlan, ...]:
+        return tuple(campaign for campaign in self.campaigns if campaign.has_changes)
+
+    def document(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def content_digest(document: dict[str, Any]) -> str:
+    body = {key: value for key, value in document.items() if key != "digest"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def build_plan(
+    campaigns: Sequence[CampaignFile],
+    state: State,
+    *,
+    api_url: str,
+    workspace_id: str | None,
+    targets: Iterable[str] = (),
+) -> Plan:
+    """Compare every campaign file with its last-applied copy and decide what to send."""
+    patterns = tuple(targets)
+
+    def wanted(key: str) -> bool:
+        return not patterns or any(fnmatchcase(key, pattern) for pattern in patterns)
+
+    planned: list[CampaignPlan] = []
+    refusals: list[str] = []
+    for campaign in campaigns:
+        if not wanted(campaign.key):
+            continue
+        entry = state.campaigns.get(campaign.key)
+        try:
+            planned.append(_plan_campaign(campaign, entry, workspace_id))
+        except PlanError as exc:
+            refusals.append(str(exc))
+    if refusals:
+        raise PlanError("\n".join(refusals))
+
+    present = {campaign.key for campaign in campaigns}
+    planned.extend(
+        _orphan(key, entry)
+        for key, entry in state.campaigns.items()
+        if key not in present and wanted(key)
+    )
+    planned.sort(key=lambda item: item.key)
+
+    warnings = []
+    if not workspace_id and any(item.action is Action.CREATE for item in planned):
+        warnings.append(
+            "Creating campaigns needs a workspace: set ONTORA_WORKSPACE_ID or pass "
+            "--workspace-id before apply (or set interview_id to adopt existing campaigns)."
+        )
+    counts = Counts.model_validate(
+        {action.value: sum(1 for item in planned if item.action is action) for action in Action}
+    )
+    plan = Plan(
+        api_url=api_url,
+        workspace_id=workspace_id,
+        state_lineage=state.lineage,
+        state_serial=state.serial,
+        targets=patterns,
+        warnings=tuple(warnings),
+        has_changes=any(item.has_changes for item in planned),
+        counts=counts,
+        campaigns=tuple(planned),
+    )
+    return plan.model_copy(update={"digest": content_digest(plan.document())})
+
+
+def _plan_campaign(
+    campaign: CampaignFile, entry: Entry | None, workspace_id: str | None
+) -> CampaignPlan:
+    desired = campaign.managed
+    common: dict[str, Any] = {
+        "key": campaign.key,
+        "source": campaign.source,
+        "desired": desired,
+        "source_digest": campaign.source_digest,
+    }
+    if entry is None or entry.interview_id is None:
+        pending = entry.pending_create if entry else None
+        if campaign.interview_id is not None:
+            return _adopt(campaign, common)
+        return _create(
+            campaign, desired, workspace_id, pending.idempotency_key if pending else None, common
+        )
+
+    if campaign.interview_id is not None and campaign.interview_id != entry.interview_id:
+        raise PlanError(
+            f"{campaign.key}: the file adopts campaign {campaign.interview_id}, but state links "
+            f"this key to {entry.interview_id}. To switch, run `campaignsync state rm "
+            f"{campaign.key}` first; to keep the current link, fix interview_id in the file."
+        )
+
+    interview_id = entry.interview_id
+    changes = diff_fields(entry.last_applied, desired)
+    frozen = [change.field for change in changes if change.field in CREATE_ONLY_FIELDS]
+    if frozen:
+        raise PlanError(
+            f"{campaign.key}: {', '.join(frozen)} can only be set when a campaign is created, "
+            "and Ontora has no call to change it. Restore the previous value in "
+            f"{campaign.source}, or create a new campaign: remove the state entry "
+            f"with `campaignsync state rm {campaign.key}` and plan again."
+        )
+    common |= {"interview_id": interview_id, "changes": tuple(changes)}
+    if not changes:
+        return CampaignPlan(action=Action.NO_OP, reason="no changes", **common)
+
+    changed = {change.field: change.new for change in changes}
+    finalize_only = [change.field for change in changes if change.field in FINALIZE_ONLY_FIELDS]
+    if not finalize_only:
+        return CampaignPlan(
+            action=Action.PATCH,
+            reason=f"patch: {', '.join(changed)} changed",
+            requests=(Request(method="PATCH", path=draft_path(interview_id), body=changed),),
+            **common,
+        )
+
+    requests = []
+    if "project_context" in changed:
+        # Finalize does not take project_context; only the draft call can change it.
+        body = {"project_context": changed["project_context"]}
+        requests.append(Request(method="PATCH", path=draft_path(interview_id), body=body))
+    finalize_body = _finalize_body(desired, entry.last_applied)
+    requests.append(Request(method="PUT", path=finalize_path(interview_id), body=finalize_body))
+    return CampaignPlan(
+        action=Action.FINALIZE,
+        reason=f"finalize: {', '.join(finalize_only)} changed",
+        requests=tuple(requests),
+        **common,
+    )
+
+
+def _create(
+    campaign: CampaignFile,
+    desired: dict[str, Any],
+    workspace_id: str | None,
+    idempotency_key: str | None,
+    common: dict[str, Any],
+) -> CampaignPlan:
+    # Without a workspace the plan still shows the create; apply refuses to send it.
+    create_body = {"workspace_id": workspace_id} | _pick(desired, CREATE_FIELDS)
+    finalize_body = _pick(desired, FINALIZE_FIELDS)
+    leftover = _pick(desired, DRAFT_FIELDS - CREATE_FIELDS - FINALIZE_FIELDS)
+    requests = [
+        Request(
+            method="POST",
+            path=CREATE_PATH,
+            body=create_body,
+            creates=True,
+            idempotency_key=idempotency_key,
+        ),
+        Request(method="PUT", path=finalize_path(INTERVIEW_ID), body=finalize_body),
+    ]
+    if leftover:
+        requests.append(Request(method="PATCH", path=draft_path(INTERVIEW_ID), body=leftover))
+    reason = "create: new campaign"
+    if idempotency_key:
+        reason = "create: resume an interrupted create with its Idempotency-Key"
+    changes = diff_fields({}, desired)
+    return CampaignPlan(
+        action=Action.CREATE,
+        reason=reason,
+        changes=tuple(changes),
+        requests=tuple(requests),
+        **common,
+    )
+
+
+def _adopt(campaign: CampaignFile, common: dict[str, Any]) -> CampaignPlan:
+    desired = campaign.managed
+    interview_id = campaign.interview_id
+    assert interview_id is not None
+    frozen = sorted(CREATE_ONLY_FIELDS & desired.keys())
+    if frozen:
+        raise PlanError(
+            f"{campaign.key}: adopting campaign {interview_id}, but {', '.join(frozen)} can "
+            "only be set when a campaign is created. Remove them from "
+            f"{campaign.source} (Ontora keeps its values), or remove interview_id "
+            "to create a new campaign instead."
+        )
+    requests = [
+        Request(method="PATCH", path=draft_path(interview_id), body=_pick(desired, DRAFT_FIELDS)),
+        Request(
+            method="PUT", path=finalize_path(interview_id), body=_pick(desired, FINALIZE_FIELDS)
+        ),
+    ]
+    return CampaignPlan(
+        action=Action.ADOPT,
+        reason=f"adopt: interview_id {interview_id} is in the file but not yet in state",
+        interview_id=interview_id,
+        changes=tuple(diff_fields({}, desired)),
+        requests=tuple(request for request in requests if request.body),
+        **common,
+    )
+
+
+def _orphan(key: str, entry: Entry) -> CampaignPlan:
+    reason = (
+        f"the file is gone; Ontora has no delete endpoint, so the campaign stays. "
+        f"Run `campaignsync state rm {key}` to forget it."
+    )
+    if entry.interview_id is None:
+        reason = (
+            "the file is gone while its create was pending; a campaign may exist in Ontora "
+            f"without an id in state. Run `campaignsync state rm {key}` to forget it."
+        )
+    return CampaignPlan(
+        key=key, action=Action.ORPHAN, reason=reason, interview_id=entry.interview_id
+    )
+
+
+def _finalize_body(desired: dict[str, Any], last_applied: dict[str, Any]) -> dict[str, Any]:
+    """The full managed finalize body, with fields removed from the file cleared."""
+    body = _pick(desired, FINALIZE_FIELDS)
+    for field in sorted(FINALIZE_FIELDS & last_applied.keys() - desired.keys()):
+        body[field] = cleared(last_applied[field])
+    return body
+
+
+def _pick(fields: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    allowed = set(names)
+    return {name: value for name, value in fields.items() if name in allowed}
+
+
+def plan_json_schema() -> dict[str, Any]:
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://campaignsync.dev/schemas/plan.schema.json",
+        **Plan.model_json_schema(by_alias=True),
+        "title": "campaignsync plan",
+    }

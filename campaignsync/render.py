@@ -1,0 +1,320 @@
+"""Plan -> text, JSON or Markdown. Formats only: every decision was made by the planner."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from campaignsync.diff import FieldChange, ItemChange, Kind, ListDiff
+from campaignsync.plan import Action, CampaignPlan, Plan, Request
+
+MARKDOWN_BUDGET = 65_000
+
+_SYMBOL = {
+    Action.CREATE: "+",
+    Action.ADOPT: "~",
+    Action.PATCH: "~",
+    Action.FINALIZE: "~",
+    Action.NO_OP: " ",
+    Action.ORPHAN: "-",
+}
+_KIND_SYMBOL = {Kind.ADD: "+", Kind.CHANGE: "~", Kind.REMOVE: "-"}
+_COLOURS = {"+": "\x1b[32m", "~": "\x1b[33m", "-": "\x1b[31m"}
+_RESET = "\x1b[0m"
+_SENSITIVE_CONTACT_FIELDS = frozenset({"name", "email", "phone"})
+_TEXT_VALUE_LIMIT = 120
+
+
+def summary_line(plan: Plan) -> str:
+    counts = plan.counts
+    parts = [f"{counts.create} to create"]
+    if counts.adopt:
+        parts.append(f"{counts.adopt} to adopt")
+    parts += [
+        f"{counts.patch} to patch",
+        f"{counts.finalize} to finalize",
+        f"{counts.no_op} unchanged",
+        f"{counts.orphan} orphaned",
+    ]
+    return f"Plan: {', '.join(parts)}."
+
+
+def render_json(plan: Plan) -> str:
+    return json.dumps(plan.document(), indent=2, ensure_ascii=False) + "\n"
+
+
+# --- Text -------------------------------------------------------------------------------
+
+
+def render_text(plan: Plan, *, colour: bool = False) -> str:
+    """Terraform-like: one block per campaign that needs attention, then a summary line."""
+    paint = _painter(colour)
+    lines: list[str] = []
+    if plan.partial:
+        lines += [
+            f"Note: partial plan (--target {' '.join(plan.targets)}); campaigns outside it "
+            "were not compared.",
+            "",
+        ]
+    lines += [f"Warning: {warning}" for warning in plan.warnings]
+    shown = [item for item in plan.campaigns if item.action is not Action.NO_OP]
+    if not shown:
+        lines.append("No changes. Ontora matches the campaign files.")
+    else:
+        lines += [
+            "campaignsync will perform these actions "
+            "(+ create, ~ update in place, - orphaned: not deleted):",
+            "",
+        ]
+    for item in shown:
+        lines += _text_block(item, paint)
+        lines.append("")
+    lines.append(summary_line(plan))
+    return "\n".join(lines) + "\n"
+
+
+def _text_block(item: CampaignPlan, paint: Callable[[str, str], str]) -> list[str]:
+    symbol = _SYMBOL[item.action]
+    source = f" ({item.source})" if item.source else ""
+    lines = [paint(symbol, f"{symbol} {item.key}{source}"), f"    {item.reason}"]
+    for change in item.changes:
+        lines += [paint(s, text) for s, text in _change_lines(change, _plain, "    ")]
+    if item.requests:
+        lines.append("    requests:")
+        lines += [f"      {_request_line(request)}" for request in item.requests]
+    return lines
+
+
+def _painter(colour: bool) -> Callable[[str, str], str]:
+    def paint(symbol: str, text: str) -> str:
+        code = _COLOURS.get(symbol)
+        return f"{code}{text}{_RESET}" if colour and code else text
+
+    return paint
+
+
+def _request_line(request: Request) -> str:
+    count = len(request.body)
+    fields = ", ".join(request.body) if count <= 4 else f"{count} fields"
+    line = f"{request.method} {request.path} ({fields or 'empty body'}"
+    if request.creates:
+        line += f"; Idempotency-Key {request.idempotency_key or 'minted at apply'}"
+    return line + ")"
+
+
+def _plain(field: str, value: Any) -> str:
+    del field
+    return _short(json.dumps(value, ensure_ascii=False))
+
+
+def _short(text: str) -> str:
+    if len(text) <= _TEXT_VALUE_LIMIT:
+        return text
+    return f"{text[: _TEXT_VALUE_LIMIT - 1]}… ({len(text)} chars)"
+
+
+Show = Callable[[str, Any], str]
+
+
+def _change_lines(change: FieldChange, show: Show, indent: str) -> Iterator[tuple[str, str]]:
+    """(symbol, line) pairs describing one field change."""
+    symbol = _KIND_SYMBOL[change.kind]
+    if change.items is not None:
+        yield symbol, f"{indent}{symbol} {change.field}: {_list_summary(change.items)}"
+        yield from _item_lines(change.field, change.items, show, indent + "    ")
+    elif change.kind is Kind.ADD:
+        yield symbol, f"{indent}+ {change.field}: {show(change.field, change.new)}"
+    else:
+        old, new = show(change.field, change.old), show(change.field, change.new)
+        yield symbol, f"{indent}{symbol} {change.field}: {old} -> {new}"
+
+
+def _list_summary(items: ListDiff) -> str:
+    parts = [
+        f"{len(group)} {label}"
+        for group, label in (
+            (items.added, "added"),
+            (items.removed, "removed"),
+            (items.changed, "changed"),
+        )
+        if group
+    ]
+    if items.reordered:
+        parts.append("reordered")
+    return ", ".join(parts) or "no item changes"
+
+
+def _item_lines(field: str, items: ListDiff, show: Show, indent: str) -> Iterator[tuple[str, str]]:
+    identity = _identity_shower(field, show)
+    for item in (*items.added, *items.removed, *items.changed):
+        yield from _one_item(item, identity, field, show, indent)
+    if items.reordered:
+        yield "~", f"{indent}~ order changed"
+
+
+def _one_item(
+    item: ItemChange, identity: Callable[[str], str], field: str, show: Show, indent: str
+) -> Iterator[tuple[str, str]]:
+    symbol = _KIND_SYMBOL[item.kind]
+    yield symbol, f"{indent}{symbol} {identity(item.identity)}"
+    for value in item.fields:
+        sub_show = _contact_shower(show) if field == "contacts" else show
+        old, new = sub_show(value.field, value.old), sub_show(value.field, value.new)
+        marker = "+" if value.old is None else "-" if value.new is None else "~"
+        yield "~", f"{indent}    {marker} {value.field}: {old} -> {new}"
+
+
+def _identity_shower(field: str, show: Show) -> Callable[[str], str]:
+    if field != "contacts":
+        return lambda identity: _short(json.dumps(identity, ensure_ascii=False))
+    return lambda identity: show("contact", identity)
+
+
+def _contact_shower(show: Show) -> Show:
+    def contact_value(name: str, value: Any) -> str:
+        return show("contact" if name in _SENSITIVE_CONTACT_FIELDS else name, value)
+
+    return contact_value
+
+
+# --- Markdown ---------------------------------------------------------------------------
+
+
+def render_markdown(
+    plan: Plan, *, max_chars: int = MARKDOWN_BUDGET, show_sensitive: bool = False
+) -> str:
+    """A pull-request comment: summary table, then one collapsible section per campaign.
+
+    Never longer than `max_chars`: table rows and sections past the budget are left out
+    whole, with a line saying how many and how to see them.
+    """
+    show: Show = _plain if show_sensitive else _masked
+    head = [
+        f"<!-- campaignsync-plan digest={plan.digest} -->",
+        "### campaignsync plan",
+        "",
+        f"**{summary_line(plan)}**",
+        "",
+    ]
+    if plan.partial:
+        targets = ", ".join(f"`{target}`" for target in plan.targets)
+        head += [f"> Partial plan: only {targets}; other campaigns were not compared.", ""]
+    for warning in plan.warnings:
+        head += [f"> **Warning:** {warning}", ""]
+    shown = [item for item in plan.campaigns if item.action is not Action.NO_OP]
+    if not shown:
+        head.append("No changes. Ontora matches the campaign files.")
+        return "\n".join(head) + "\n"
+
+    rows = [_table_row(item) for item in shown]
+    sections = [_section(item, show) for item in shown]
+    # Reserve room for the closing notes, which are short and always fit.
+    budget = max_chars - sum(len(line) + 1 for line in head) - 600
+    table = [
+        "| Campaign | Action | Requests | Topics | Questions | Contacts |",
+        "|---|---|---|---|---|---|",
+    ]
+    budget -= sum(len(line) + 1 for line in table)
+    kept_rows = _fit(rows, budget)
+    budget -= sum(len(row) + 1 for row in kept_rows)
+    kept_sections = _fit(sections, budget - 1)
+
+    body = head + table + kept_rows
+    if len(kept_rows) < len(rows):
+        body.append(f"\n_{len(rows) - len(kept_rows)} more campaign(s) not listed in the table._")
+    body.append("")
+    body += kept_sections
+    left_out = len(sections) - len(kept_sections)
+    if left_out:
+        body.append(
+            f"_{left_out} campaign section(s) left out to stay within {max_chars:,} characters. "
+            "Run `campaignsync plan` locally, or download the JSON plan artifact, to see them._"
+        )
+    if not show_sensitive:
+        body.append("_Contact names, emails and phone numbers are masked._")
+    return "\n".join(body) + "\n"
+
+
+def _fit(parts: list[str], budget: int) -> list[str]:
+    kept: list[str] = []
+    used = 0
+    for part in parts:
+        if used + len(part) + 1 > budget:
+            break
+        kept.append(part)
+        used += len(part) + 1
+    return kept
+
+
+def _table_row(item: CampaignPlan) -> str:
+    by_field = {change.field: change for change in item.changes}
+    cells = [
+        f"`{_cell(item.key)}`",
+        f"{_SYMBOL[item.action]} {item.action.value}".strip(),
+        ", ".join(request.method for request in item.requests) or "—",
+    ]
+    for field in ("topics", "questions", "contacts"):
+        change = by_field.get(field)
+        cells.append(_list_counts(change.items) if change and change.items else "—")
+    return "| " + " | ".join(cells) + " |"
+
+
+def _list_counts(items: ListDiff) -> str:
+    parts = [
+        f"{symbol}{len(group)}"
+        for symbol, group in (("+", items.added), ("-", items.removed), ("~", items.changed))
+        if group
+    ]
+    if items.reordered:
+        parts.append("↕")
+    return " ".join(parts) or "—"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'")
+
+
+def _section(item: CampaignPlan, show: Show) -> str:
+    lines = [f"{symbol_line}" for _, symbol_line in _markdown_changes(item, show)]
+    if item.requests:
+        lines += ["", "requests:"]
+        lines += [f"  {_request_line(request)}" for request in item.requests]
+    content = "\n".join(lines)
+    fence = "`" * max(3, _longest_backtick_run(content) + 1)
+    summary = f"<code>{html.escape(item.key)}</code> — {html.escape(item.reason)}"
+    parts = [f"<details><summary>{_SYMBOL[item.action]} {summary}</summary>", ""]
+    if content:
+        parts += [f"{fence}diff", content, fence]
+    parts += ["", "</details>", ""]
+    return "\n".join(parts)
+
+
+def _markdown_changes(item: CampaignPlan, show: Show) -> Iterator[tuple[str, str]]:
+    for change in item.changes:
+        yield from _change_lines(change, show, "")
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
+
+
+def _masked(field: str, value: Any) -> str:
+    if field == "contact" and isinstance(value, str):
+        return json.dumps(mask(value), ensure_ascii=False)
+    return _plain(field, value)
+
+
+def mask(text: str) -> str:
+    """`dana@example.org` -> `d***@example.org`; names and phones keep one character."""
+    if "@" in text:
+        local, _, domain = text.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if "<" in text and text.endswith(">"):
+        name, _, phone = text[:-1].partition(" <")
+        return f"{mask(name)} <{mask(phone) if phone != 'no phone' else phone}>"
+    if any(character.isdigit() for character in text) and not any(c.isalpha() for c in text):
+        return f"***{text[-2:]}"
+    return " ".join(f"{word[:1]}***" for word in text.split()) or "***"

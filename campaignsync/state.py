@@ -1,0 +1,256 @@
+"""The state file: what campaignsync last applied, read strictly and written atomically.
+
+A write goes to a temporary file in the same folder, is fsynced, and renamed over the
+old file, whose previous version is kept as `<state>.backup`. A lock file beside the state
+(an advisory `flock`, released by the kernel if its holder dies) names who holds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from campaignsync import __version__
+from campaignsync.errors import LockHeld, StateError
+
+FORMAT_VERSION = 1
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class PendingCreate(BaseModel):
+    """Written before a create request is sent, so a retry reuses its Idempotency-Key."""
+
+    model_config = _FROZEN
+
+    idempotency_key: str = Field(description="Idempotency-Key sent with POST /v1/interviews.")
+    started_at: str = Field(description="When the create was first attempted (UTC).")
+
+
+class Entry(BaseModel):
+    """What campaignsync knows of one campaign, under its key."""
+
+    model_config = _FROZEN
+
+    interview_id: str | None = Field(
+        None, description="Ontora's id of the campaign; null while a create is pending."
+    )
+    last_applied: dict[str, Any] = Field(
+        default_factory=dict, description="The managed fields as last applied, normalised."
+    )
+    source_digest: str | None = Field(
+        None, description="Digest of the campaign file (and its CSV) when last applied."
+    )
+    applied_at: str | None = Field(None, description="When the campaign was last applied (UTC).")
+    pending_create: PendingCreate | None = Field(
+        None, description="Set while a create may have been sent but is not yet recorded."
+    )
+
+
+class State(BaseModel):
+    """The whole state file."""
+
+    model_config = _FROZEN
+
+    format_version: int = Field(FORMAT_VERSION, description="Version of this file's layout.")
+    lineage: str | None = Field(
+        None, description="UUID fixed when the state is created; null before the first write."
+    )
+    serial: int = Field(0, ge=0, description="Incremented on every write.")
+    tool_version: str = Field(__version__, description="campaignsync version that wrote it.")
+    api_url: str | None = Field(None, description="Ontora API the campaigns live in.")
+    workspace_id: str | None = Field(None, description="Ontora workspace of the campaigns.")
+    campaigns: dict[str, Entry] = Field(
+        default_factory=dict, description="Per campaign key, what was last applied."
+    )
+
+    def with_entry(self, key: str, entry: Entry | None) -> State:
+        """A copy with `key` set to `entry`, or forgotten when `entry` is None."""
+        campaigns = dict(self.campaigns)
+        if entry is None:
+            campaigns.pop(key, None)
+        else:
+            campaigns[key] = entry
+        return self.model_copy(update={"campaigns": dict(sorted(campaigns.items()))})
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def read_state(path: Path, *, api_url: str, workspace_id: str | None) -> State:
+    """The state at `path`, checked against the configured API and workspace.
+
+    A missing file is an empty state. Anything unreadable is an error and the file is
+    left exactly as it is.
+    """
+    if not path.exists():
+        return State(api_url=api_url, workspace_id=workspace_id)
+    state = _parse(path)
+    if state.api_url is not None and state.api_url != api_url:
+        raise StateError(
+            f"The state file {path} was written for the API at {state.api_url}, but the "
+            f"configured API is {api_url}. Point --state at the state of that API, or set "
+            "--api-url / ONTORA_API_URL to match it."
+        )
+    if workspace_id and state.workspace_id and state.workspace_id != workspace_id:
+        raise StateError(
+            f"The state file {path} belongs to workspace {state.workspace_id}, but the "
+            f"configured workspace is {workspace_id}. Point --state at that workspace's state "
+            "file, or fix --workspace-id / ONTORA_WORKSPACE_ID."
+        )
+    return state
+
+
+def _parse(path: Path) -> State:
+    untouched = "The file was not changed; restore it from git or from its .backup copy."
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StateError(f"Cannot read the state file {path}: {exc}. {untouched}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateError(
+            f"The state file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}); it may be truncated. {untouched}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise StateError(f"The state file {path} is not a campaignsync state. {untouched}")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise StateError(
+            f"The state file {path} has format_version {version!r}; this campaignsync "
+            f"({__version__}) reads version {FORMAT_VERSION}. Use the campaignsync version "
+            f"that wrote it. {untouched}"
+        )
+    try:
+        return State.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise StateError(
+            f"The state file {path} is damaged ({where}: {first['msg']}). {untouched}"
+        ) from exc
+
+
+def write_state(path: Path, state: State) -> State:
+    """Write `state` with serial + 1 (and a lineage if it has none); return what was written."""
+    written = state.model_copy(
+        update={
+            "serial": state.serial + 1,
+            "lineage": state.lineage or str(uuid.uuid4()),
+            "tool_version": __version__,
+        }
+    )
+    text = json.dumps(written.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
+    if path.exists():
+        atomic_write(path.with_name(path.name + ".backup"), path.read_bytes())
+    atomic_write(path, text.encode("utf-8"))
+    return written
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Replace `path` with `data` all at once: readers see the old file or the new, never half."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with open(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise StateError(f"Cannot write {path}: {exc}. The previous file is unchanged.") from exc
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(folder: Path) -> None:
+    # Makes the rename itself durable; not every filesystem allows opening a directory.
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+# --- Lock -------------------------------------------------------------------------------
+
+
+def lock_path(state_path: Path) -> Path:
+    return state_path.with_name(state_path.name + ".lock")
+
+
+@contextlib.contextmanager
+def state_lock(state_path: Path, *, timeout: float = 0.0, command: str = "") -> Iterator[None]:
+    """Hold the state lock; wait up to `timeout` seconds, then raise LockHeld naming the holder."""
+    path = lock_path(state_path)
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StateError(f"Cannot open the lock file {path}: {exc}.") from exc
+    try:
+        deadline = time.monotonic() + timeout
+        while not _try_lock(descriptor):
+            if time.monotonic() >= deadline:
+                raise LockHeld(
+                    f"The state {state_path} is locked by {_holder(path)}. Wait for it to "
+                    "finish, or pass --lock-timeout SECONDS to wait longer."
+                )
+            time.sleep(0.1)
+        holder = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "command": command or " ".join(["campaignsync", *sys.argv[1:]]),
+            "started_at": now(),
+        }
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, json.dumps(holder).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(descriptor, 0)
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
+
+
+def _try_lock(descriptor: int) -> bool:
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text() or "{}")
+        return (
+            f"{info['command']!r} (pid {info['pid']} on {info['host']}, since {info['started_at']})"
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def state_json_schema() -> dict[str, Any]:
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://campaignsync.dev/schemas/state.schema.json",
+        **State.model_json_schema(),
+        "title": "campaignsync state",
+    }
