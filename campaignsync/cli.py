@@ -69,7 +69,7 @@ class _Cli(click.Group):
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    click.secho(f"Error: {_scrub(message)}", fg="red", err=True, color=_colour(sys.stderr))
+    click.secho(f"Error: {_scrub(message)}", fg="red", err=True, color=use_colour(sys.stderr))
     sys.exit(code)
 
 
@@ -81,7 +81,8 @@ def _scrub(text: str) -> str:
     return text
 
 
-def _colour(stream: Any) -> bool:
+def use_colour(stream: Any) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
     return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
 
 
@@ -268,7 +269,7 @@ def plan(
         output = render_markdown(the_plan, max_chars=max_chars, show_sensitive=show_sensitive)
         click.echo(output, nl=False)
     else:
-        click.echo(render_text(the_plan, colour=_colour(sys.stdout)), nl=False)
+        click.echo(render_text(the_plan, colour=use_colour(sys.stdout)), nl=False)
     if out is not None:
         atomic_write(out, render_json(the_plan).encode(), mode=0o600)
         click.echo(

@@ -62,7 +62,7 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
     lines += [f"Warning: {warning}" for warning in plan.warnings]
     shown = [item for item in plan.campaigns if item.action is not Action.NO_OP]
     if not shown:
-        lines.append("No changes. Ontora matches the campaign files.")
+        lines += ["No changes. Ontora matches the campaign files.", ""]
     else:
         lines += [
             "campaignsync will perform these actions "
@@ -284,7 +284,8 @@ def _section(item: CampaignPlan, show: Show) -> str:
         lines += [f"  {_request_line(request)}" for request in item.requests]
     content = "\n".join(lines)
     fence = "`" * max(3, _longest_backtick_run(content) + 1)
-    summary = f"<code>{html.escape(item.key)}</code> — {html.escape(item.reason)}"
+    reason = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(item.reason))
+    summary = f"<code>{html.escape(item.key)}</code> — {reason}"
     parts = [f"<details><summary>{_SYMBOL[item.action]} {summary}</summary>", ""]
     if content:
         parts += [f"{fence}diff", content, fence]

@@ -1,0 +1,53 @@
+"""Small factories for planner and renderer tests: literal data in, typed values out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from campaignsync.loader import CampaignFile
+from campaignsync.spec import Campaign, managed_fields
+from campaignsync.state import Entry, State
+
+API_URL = "https://api.ontora.com"
+WORKSPACE = "4e0c3a1b-8d2f-4f6e-9b1a-2c7d5e8f9a10"
+ID_A = "11111111-1111-4111-8111-111111111111"
+ID_B = "22222222-2222-4222-8222-222222222222"
+
+
+def campaign(key: str, **fields: Any) -> CampaignFile:
+    """A loaded campaign file with these fields (name defaults to the key)."""
+    fields.setdefault("name", key)
+    model = Campaign.model_validate(fields)
+    path = Path("campaigns") / f"{key}.yaml"
+    return CampaignFile(
+        key=key,
+        path=path,
+        source=str(path),
+        campaign=model,
+        managed=managed_fields(model),
+        source_digest=f"digest-of-{key}",
+    )
+
+
+def applied(interview_id: str, source: CampaignFile | dict[str, Any]) -> Entry:
+    """A state entry as apply records it; `source` is a campaign or its last-applied fields."""
+    last = source.managed if isinstance(source, CampaignFile) else source
+    # Through JSON, exactly as a state file round-trips it.
+    return Entry(
+        interview_id=interview_id,
+        last_applied=json.loads(json.dumps(last)),
+        source_digest="old-digest",
+        applied_at="2026-11-01T10:00:00Z",
+    )
+
+
+def state(**entries: Entry) -> State:
+    return State(
+        lineage="5a0d6a4e-3a56-4bd4-a3e1-0b1f7b3f2c9d",
+        serial=7,
+        api_url=API_URL,
+        workspace_id=WORKSPACE,
+        campaigns={key.replace("__", "/"): entry for key, entry in entries.items()},
+    )

@@ -1,0 +1,405 @@
+"""The planner as data: one test per action and per rule of DESIGN.md."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from campaignsync.errors import PlanError
+from campaignsync.loader import CampaignFile
+from campaignsync.plan import INTERVIEW_ID, Action, Plan, build_plan
+from campaignsync.state import Entry, PendingCreate, State
+from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, applied, campaign, state
+
+TOPICS = [{"name": "Pay", "priority": 1}, {"name": "Tools", "goal": "What tools lack"}]
+CONTACTS = [
+    {"name": "Ann", "email": "ann@example.org"},
+    {"name": "Bob", "phone": "+1 555 0100"},
+]
+
+
+def plan_of(campaigns: list[CampaignFile], current: State | None = None, **options: Any) -> Plan:
+    options.setdefault("workspace_id", WORKSPACE)
+    return build_plan(campaigns, current or state(), api_url=API_URL, **options)
+
+
+def only(plan: Plan) -> Any:
+    (item,) = plan.campaigns
+    return item
+
+
+def requests(plan: Plan) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(r.method, r.path, r.body) for r in only(plan).requests]
+
+
+class TestCreate:
+    def test_posts_create_fields_then_finalizes_the_rest(self) -> None:
+        new = campaign(
+            "a",
+            goal="G",
+            project_context="PC",
+            voice_id="v1",
+            timezone="Europe/Berlin",
+            followup_enabled=True,
+            topics=TOPICS,
+        )
+        plan = plan_of([new], State())
+        item = only(plan)
+        assert item.action is Action.CREATE
+        assert item.reason == "create: new campaign"
+        assert requests(plan) == [
+            (
+                "POST",
+                "/v1/interviews",
+                {
+                    "workspace_id": WORKSPACE,
+                    "name": "a",
+                    "goal": "G",
+                    "project_context": "PC",
+                    "timezone": "Europe/Berlin",
+                },
+            ),
+            (
+                "PUT",
+                f"/v1/campaign-creation/{INTERVIEW_ID}/finalize",
+                {
+                    "name": "a",
+                    "goal": "G",
+                    "voice_id": "v1",
+                    "followup_enabled": True,
+                    "topics": TOPICS,
+                },
+            ),
+        ]
+        assert item.requests[0].creates
+        assert item.requests[0].idempotency_key is None
+        assert plan.counts.create == 1
+        assert plan.has_changes
+
+    def test_without_a_workspace_the_plan_warns_and_still_shows_the_create(self) -> None:
+        plan = plan_of([campaign("a")], State(), workspace_id=None)
+        assert plan.warnings
+        assert "ONTORA_WORKSPACE_ID" in plan.warnings[0]
+        assert requests(plan)[0][2]["workspace_id"] is None
+
+    def test_a_pending_create_is_resumed_with_its_idempotency_key(self) -> None:
+        pending = Entry(pending_create=PendingCreate(idempotency_key="key-1", started_at="t"))
+        plan = plan_of([campaign("a")], state(a=pending))
+        item = only(plan)
+        assert item.action is Action.CREATE
+        assert item.requests[0].idempotency_key == "key-1"
+        assert "resume" in item.reason
+
+
+class TestAdopt:
+    def test_patches_every_draft_field_then_finalizes(self) -> None:
+        plan = plan_of([campaign("a", interview_id=ID_A, project_context="PC", contacts=CONTACTS)])
+        item = only(plan)
+        assert item.action is Action.ADOPT
+        assert item.interview_id == ID_A
+        assert requests(plan) == [
+            (
+                "PATCH",
+                f"/v1/campaign-creation/{ID_A}/draft",
+                {"name": "a", "project_context": "PC"},
+            ),
+            ("PUT", f"/v1/campaign-creation/{ID_A}/finalize", {"name": "a", "contacts": CONTACTS}),
+        ]
+
+    def test_create_only_fields_cannot_be_adopted(self) -> None:
+        with pytest.raises(PlanError, match=r"a: adopting campaign .* folder can only be set"):
+            plan_of([campaign("a", interview_id=ID_A, folder="X")])
+
+
+class TestPatch:
+    def test_only_changed_draft_fields_are_sent(self) -> None:
+        before = campaign("a", goal="old", channel="phone", voice_id="v1")
+        after = campaign("a", goal="new", channel="phone", voice_id="v2")
+        plan = plan_of([after], state(a=applied(ID_A, before)))
+        assert only(plan).action is Action.PATCH
+        assert only(plan).reason == "patch: goal, voice_id changed"
+        assert requests(plan) == [
+            ("PATCH", f"/v1/campaign-creation/{ID_A}/draft", {"goal": "new", "voice_id": "v2"})
+        ]
+
+    def test_a_removed_scalar_is_sent_as_null(self) -> None:
+        before = campaign("a", goal="old", description="D")
+        plan = plan_of([campaign("a", goal="old")], state(a=applied(ID_A, before)))
+        assert requests(plan) == [
+            ("PATCH", f"/v1/campaign-creation/{ID_A}/draft", {"description": None})
+        ]
+        (change,) = only(plan).changes
+        assert (change.field, change.kind, change.old, change.new) == (
+            "description",
+            "remove",
+            "D",
+            None,
+        )
+
+    def test_a_field_never_managed_is_never_sent(self) -> None:
+        last = {"name": "a"}
+        plan = plan_of([campaign("a")], state(a=applied(ID_A, last)))
+        assert only(plan).action is Action.NO_OP
+        assert "goal" not in json.dumps(plan.document())
+
+    def test_an_explicit_null_is_managed(self) -> None:
+        plan = plan_of(
+            [campaign("a", goal=None)], state(a=applied(ID_A, {"name": "a", "goal": "G"}))
+        )
+        assert requests(plan) == [("PATCH", f"/v1/campaign-creation/{ID_A}/draft", {"goal": None})]
+
+
+class TestFinalize:
+    def test_a_contact_edit_sends_the_full_finalize_body_without_project_context(self) -> None:
+        before = campaign("a", goal="G", project_context="PC", topics=TOPICS, contacts=CONTACTS)
+        edited = [{"name": "Ann", "email": "ann@example.org", "job_title": "Lead"}, CONTACTS[1]]
+        after = campaign("a", goal="G", project_context="PC", topics=TOPICS, contacts=edited)
+        plan = plan_of([after], state(a=applied(ID_A, before)))
+        assert only(plan).action is Action.FINALIZE
+        assert only(plan).reason == "finalize: contacts changed"
+        assert requests(plan) == [
+            (
+                "PUT",
+                f"/v1/campaign-creation/{ID_A}/finalize",
+                {"name": "a", "goal": "G", "topics": TOPICS, "contacts": edited},
+            )
+        ]
+
+    def test_project_context_and_a_list_change_send_patch_then_put(self) -> None:
+        before = campaign("a", project_context="old", topics=TOPICS)
+        after = campaign("a", project_context="new", topics=TOPICS[:1])
+        plan = plan_of([after], state(a=applied(ID_A, before)))
+        assert requests(plan) == [
+            ("PATCH", f"/v1/campaign-creation/{ID_A}/draft", {"project_context": "new"}),
+            ("PUT", f"/v1/campaign-creation/{ID_A}/finalize", {"name": "a", "topics": TOPICS[:1]}),
+        ]
+
+    def test_a_removed_list_is_cleared_with_an_empty_list(self) -> None:
+        before = campaign("a", topics=TOPICS, followup_intervals_hours=[24])
+        plan = plan_of([campaign("a")], state(a=applied(ID_A, before)))
+        assert only(plan).reason == "finalize: followup_intervals_hours, topics changed"
+        assert requests(plan) == [
+            (
+                "PUT",
+                f"/v1/campaign-creation/{ID_A}/finalize",
+                {"name": "a", "followup_intervals_hours": [], "topics": []},
+            )
+        ]
+
+    def test_a_followup_change_alone_needs_finalize(self) -> None:
+        before = campaign("a", followup_message="Hi")
+        plan = plan_of([campaign("a", followup_message="Hello")], state(a=applied(ID_A, before)))
+        assert only(plan).action is Action.FINALIZE
+
+
+def test_no_change_is_a_no_op_without_requests() -> None:
+    same = campaign(
+        "a", goal="G", topics=TOPICS, contacts=CONTACTS, timeframe_start="2027-01-01T10:00:00+01:00"
+    )
+    plan = plan_of([same], state(a=applied(ID_A, same)))
+    assert only(plan).action is Action.NO_OP
+    assert only(plan).requests == ()
+    assert not plan.has_changes
+
+
+def test_a_campaign_in_state_whose_file_is_gone_is_an_orphan() -> None:
+    plan = plan_of([], state(old__thing=applied(ID_A, {"name": "x"})))
+    item = only(plan)
+    assert (item.key, item.action, item.requests) == ("old/thing", Action.ORPHAN, ())
+    assert "campaignsync state rm old/thing" in item.reason
+    assert not plan.has_changes
+    assert plan.counts.orphan == 1
+
+
+@pytest.mark.parametrize("field", ["project_id", "timezone", "completion_threshold", "folder"])
+def test_a_changed_create_only_field_fails_the_plan(field: str) -> None:
+    values = {
+        "project_id": (
+            "6f1c2a9e-3b7d-4c55-9a0e-2d8f4b1c7e31",
+            "0b7e7a4c-1f5e-4a52-9d0b-5c3a2e9f8d10",
+        ),
+        "timezone": ("Europe/Berlin", "Europe/Paris"),
+        "completion_threshold": (80, 90),
+        "folder": ("A", "B"),
+    }[field]
+    before = campaign("hr/x", **{field: values[0]})
+    with pytest.raises(PlanError) as caught:
+        plan_of([campaign("hr/x", **{field: values[1]})], state(hr__x=applied(ID_A, before)))
+    message = str(caught.value)
+    assert message.startswith(f"hr/x: {field} can only be set when a campaign is created")
+    assert "campaignsync state rm hr/x" in message
+
+
+def test_every_refused_campaign_is_reported_together() -> None:
+    current = state(
+        a=applied(ID_A, campaign("a", folder="A")), b=applied(ID_B, campaign("b", folder="A"))
+    )
+    with pytest.raises(PlanError) as caught:
+        plan_of([campaign("a", folder="B"), campaign("b", folder="B")], current)
+    assert str(caught.value).count("folder can only be set") == 2
+
+
+def test_a_different_interview_id_than_state_is_refused() -> None:
+    with pytest.raises(PlanError, match="state links this key to"):
+        plan_of([campaign("a", interview_id=ID_B)], state(a=applied(ID_A, {"name": "a"})))
+
+
+class TestKeyedLists:
+    def test_topics_by_name_added_removed_changed_and_reordered(self) -> None:
+        before = campaign("a", topics=[{"name": "A"}, {"name": "B", "priority": 1}, {"name": "C"}])
+        after = campaign("a", topics=[{"name": "C"}, {"name": "B", "priority": 2}, {"name": "D"}])
+        (change,) = only(plan_of([after], state(a=applied(ID_A, before)))).changes
+        items = change.items
+        assert items is not None
+        assert [i.identity for i in items.added] == ["D"]
+        assert [i.identity for i in items.removed] == ["A"]
+        assert [
+            (i.identity, [(f.field, f.old, f.new) for f in i.fields]) for i in items.changed
+        ] == [("B", [("priority", 1, 2)])]
+        assert items.reordered
+
+    def test_inserting_an_item_is_one_addition_not_a_cascade(self) -> None:
+        before = campaign("a", questions=[{"text": "Q1"}, {"text": "Q2"}])
+        after = campaign("a", questions=[{"text": "Q0"}, {"text": "Q1"}, {"text": "Q2"}])
+        (change,) = only(plan_of([after], state(a=applied(ID_A, before)))).changes
+        assert change.items is not None
+        assert [i.identity for i in change.items.added] == ["Q0"]
+        assert not (change.items.changed)
+        assert not (change.items.removed)
+        assert not (change.items.reordered)
+
+    def test_contacts_by_lowercase_email_or_name_and_phone(self) -> None:
+        before = campaign("a", contacts=CONTACTS)
+        after = campaign(
+            "a",
+            contacts=[
+                {"name": "Ann B.", "email": "ANN@example.org"},
+                {"name": "Bob", "phone": "+1 555 0100", "department": "Ops"},
+            ],
+        )
+        (change,) = only(plan_of([after], state(a=applied(ID_A, before)))).changes
+        assert change.items is not None
+        assert [i.identity for i in change.items.changed] == [
+            "ann@example.org",
+            "Bob <+1 555 0100>",
+        ]
+        assert [f.field for f in change.items.changed[0].fields] == ["email", "name"]
+        assert not change.items.added
+        assert not change.items.removed
+
+    def test_nested_subtopic_changes_show_as_the_field(self) -> None:
+        before = campaign("a", topics=[{"name": "A", "subtopics": ["x", "y"]}])
+        after = campaign("a", topics=[{"name": "A", "subtopics": ["x"]}])
+        (change,) = only(plan_of([after], state(a=applied(ID_A, before)))).changes
+        assert change.items is not None
+        (item,) = change.items.changed
+        assert [(f.field, f.old, f.new) for f in item.fields] == [("subtopics", ["x", "y"], ["x"])]
+
+
+class TestTargets:
+    def test_globs_limit_the_plan_and_mark_it_partial(self) -> None:
+        current = state(gone__x=applied(ID_A, {"name": "x"}), hr__gone=applied(ID_B, {"name": "y"}))
+        plan = plan_of([campaign("hr/a"), campaign("ops/b")], current, targets=["hr/*"])
+        assert [item.key for item in plan.campaigns] == ["hr/a", "hr/gone"]
+        assert plan.partial
+        assert plan.targets == ("hr/*",)
+
+    def test_without_targets_the_plan_is_whole(self) -> None:
+        assert not plan_of([campaign("a")]).partial
+
+
+class TestDocument:
+    def test_records_state_lineage_serial_api_and_workspace(self) -> None:
+        document = plan_of([campaign("a")]).document()
+        assert document["format_version"] == 1
+        assert (document["state_lineage"], document["state_serial"]) == (
+            "5a0d6a4e-3a56-4bd4-a3e1-0b1f7b3f2c9d",
+            7,
+        )
+        assert (document["api_url"], document["workspace_id"]) == (API_URL, WORKSPACE)
+        assert document["counts"] == {
+            "create": 1,
+            "adopt": 0,
+            "patch": 0,
+            "finalize": 0,
+            "no-op": 0,
+            "orphan": 0,
+        }
+
+    def test_digest_is_stable_and_follows_content(self) -> None:
+        first = plan_of([campaign("a", goal="x")])
+        assert plan_of([campaign("a", goal="x")]).digest == first.digest
+        assert plan_of([campaign("a", goal="y")]).digest != first.digest
+
+    def test_a_document_round_trips_into_the_same_plan(self) -> None:
+        plan = plan_of([campaign("a", topics=TOPICS)], state(b=applied(ID_A, {"name": "b"})))
+        assert Plan.model_validate(json.loads(json.dumps(plan.document()))) == plan
+
+    def test_plans_are_frozen(self) -> None:
+        with pytest.raises(ValidationError):
+            plan_of([campaign("a")]).has_changes = False  # type: ignore[misc]
+
+
+# --- For any valid campaign, a state that last applied it plans nothing ----------------
+
+texts = st.text(min_size=1, max_size=20)
+optional_ints = st.none() | st.integers(min_value=0, max_value=10_000)
+topics = st.lists(
+    st.fixed_dictionaries(
+        {"name": texts},
+        optional={
+            "goal": st.none() | texts,
+            "priority": optional_ints,
+            "success_threshold": st.floats(min_value=0, max_value=1),
+            "subtopics": st.lists(texts, max_size=3),
+        },
+    ),
+    max_size=4,
+    unique_by=lambda topic: str(topic["name"]),
+)
+contacts = st.lists(
+    st.fixed_dictionaries(
+        {"name": texts},
+        optional={
+            "email": st.from_regex(r"[a-z]{1,8}@[a-z]{1,8}\.(org|com)", fullmatch=True),
+            "phone": st.none() | texts,
+            "is_required": st.booleans(),
+            "seniority_level": optional_ints,
+        },
+    ),
+    max_size=5,
+)
+campaign_fields = st.fixed_dictionaries(
+    {"name": texts},
+    optional={
+        "goal": st.none() | texts,
+        "project_context": texts,
+        "interview_duration_minutes": optional_ints,
+        "start_immediately": st.booleans(),
+        "timeframe_start": st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+        "followup_intervals_hours": st.lists(st.integers(min_value=0, max_value=999), max_size=3),
+        "topics": topics,
+        "contacts": contacts,
+        "timezone": st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),
+        "weekly_availability": st.dictionaries(texts, st.lists(texts, max_size=2), max_size=2),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(campaign_fields)
+def test_a_campaign_planned_against_its_own_last_applied_copy_is_empty(
+    fields: dict[str, Any],
+) -> None:
+    try:
+        desired = campaign("a", **fields)
+    except ValidationError:
+        return  # e.g. two contacts with the same email: not a valid campaign
+    plan = plan_of([desired], state(a=applied(ID_A, desired)))
+    assert only(plan).action is Action.NO_OP
+    assert not plan.has_changes

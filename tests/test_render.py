@@ -1,0 +1,137 @@
+"""Renderers: golden files for text, JSON and Markdown, and the Markdown budget and masking."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from campaignsync.plan import Plan, build_plan
+from campaignsync.render import mask, render_json, render_markdown, render_text
+from campaignsync.state import Entry, PendingCreate
+from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, applied, campaign, state
+from tests.test_cli_validate import assert_golden
+
+ID_C = "33333333-3333-4333-8333-333333333333"
+
+
+def mixed_plan() -> Plan:
+    """One campaign of every action, with list changes of every kind."""
+    topics = [{"name": "Safety", "priority": 1}, {"name": "Tools"}]
+    contacts = [
+        {"name": "Dana Whitfield", "email": "dana.whitfield@example.org"},
+        {"name": "Marek Kowalski", "phone": "+48 61 555 0199"},
+        {"name": "Aisha Bello", "email": "aisha.bello@example.org", "job_title": "Picker"},
+    ]
+    before = campaign("ops/safety", project_context="v1", topics=topics, contacts=contacts)
+    after = campaign(
+        "ops/safety",
+        project_context="v2",
+        topics=[{"name": "Tools"}, {"name": "Safety", "priority": 2}, {"name": "Morale"}],
+        contacts=[
+            {"name": "Aisha Bello", "email": "aisha.bello@example.org", "job_title": "Shift Lead"},
+            contacts[0],
+            {"name": "Jonas Becker", "email": "jonas.becker@example.org"},
+        ],
+    )
+    patched_before = campaign("hr/survey", goal="Old goal", description="Gone soon")
+    unchanged = campaign("hr/steady", goal="Same")
+    pending = Entry(pending_create=PendingCreate(idempotency_key="6d1f", started_at="t"))
+    return build_plan(
+        [
+            campaign("new/one", goal="Learn `things`", contacts=contacts[:1], topics=topics[:1]),
+            campaign("adopted", interview_id=ID_C, goal="Adopt me"),
+            campaign("hr/survey", goal="New goal"),
+            after,
+            unchanged,
+            campaign("resumed"),
+        ],
+        state(
+            hr__survey=applied(ID_A, patched_before),
+            ops__safety=applied(ID_B, before),
+            hr__steady=applied(ID_C, unchanged),
+            gone=applied("44444444-4444-4444-8444-444444444444", {"name": "gone"}),
+            resumed=pending,
+        ),
+        api_url=API_URL,
+        workspace_id=WORKSPACE,
+    )
+
+
+def test_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert_golden("plan.txt", render_text(mixed_plan()))
+
+
+def test_text_colour_marks_lines_by_action() -> None:
+    coloured = render_text(mixed_plan(), colour=True)
+    assert "\x1b[32m+ new/one" in coloured
+    assert "\x1b[31m- gone" in coloured
+    assert re.sub(r"\x1b\[\d+m", "", coloured) == render_text(mixed_plan())
+
+
+def test_json() -> None:
+    output = render_json(mixed_plan())
+    assert_golden("plan.json", output)
+    assert Plan.model_validate(json.loads(output)) == mixed_plan()
+
+
+def test_markdown() -> None:
+    assert_golden("plan.md", render_markdown(mixed_plan()))
+
+
+def test_markdown_show_sensitive() -> None:
+    output = render_markdown(mixed_plan(), show_sensitive=True)
+    assert "dana.whitfield@example.org" in output
+    assert "Marek Kowalski <+48 61 555 0199>" in output
+
+
+def test_markdown_masks_every_contact_detail() -> None:
+    output = render_markdown(mixed_plan())
+    for secret in ("dana.whitfield", "Marek", "Kowalski", "555 0199", "aisha.bello", "Jonas"):
+        assert secret not in output
+
+
+def test_no_changes() -> None:
+    same = campaign("a")
+    plan = build_plan([same], state(a=applied(ID_A, same)), api_url=API_URL, workspace_id=WORKSPACE)
+    assert render_text(plan) == (
+        "No changes. Ontora matches the campaign files.\n\n"
+        "Plan: 0 to create, 0 to patch, 0 to finalize, 1 unchanged, 0 orphaned.\n"
+    )
+    assert "No changes." in render_markdown(plan)
+
+
+def test_a_very_large_plan_stays_within_budget_and_shows_no_raw_email() -> None:
+    campaigns = [
+        campaign(
+            f"team{n:04d}/survey",
+            goal="x" * 200,
+            contacts=[
+                {"name": f"Person {n} {i}", "email": f"person.{n}.{i}@example.org"}
+                for i in range(200)
+            ],
+        )
+        for n in range(300)
+    ]
+    plan = build_plan(campaigns, state(), api_url=API_URL, workspace_id=WORKSPACE)
+    for limit in (65_000, 5_000):
+        output = render_markdown(plan, max_chars=limit)
+        assert len(output) <= limit
+        assert not re.search(r"person\.\d+\.\d+@", output)
+        assert "section(s) left out" in output
+    assert "campaign(s) not listed in the table" in render_markdown(plan, max_chars=5_000)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("dana@example.org", "d***@example.org"),
+        ("Dana Whitfield", "D*** W***"),
+        ("+48 61 555 0199", "***99"),
+        ("Marek Kowalski <+48 61 555 0199>", "M*** K*** <***99>"),
+        ("Marek <no phone>", "M*** <no phone>"),
+    ],
+)
+def test_mask(text: str, masked: str) -> None:
+    assert mask(text) == masked

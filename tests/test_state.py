@@ -1,0 +1,146 @@
+"""The state file: strict reading, atomic writes with backup, the lock, and `state` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from campaignsync.errors import LockHeld, StateError
+from campaignsync.state import Entry, State, lock_path, read_state, state_lock, write_state
+from tests.conftest import RunCli
+from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
+
+
+def read(path: Path, api_url: str = API_URL, workspace_id: str | None = WORKSPACE) -> State:
+    return read_state(path, api_url=api_url, workspace_id=workspace_id)
+
+
+def test_a_missing_file_is_an_empty_state(tmp_path: Path) -> None:
+    current = read(tmp_path / "state.json")
+    assert (current.lineage, current.serial, current.campaigns) == (None, 0, {})
+
+
+def test_writes_fix_the_lineage_bump_the_serial_and_keep_a_backup(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    first = write_state(path, read(path).with_entry("a", Entry(interview_id=ID_A)))
+    assert first.serial == 1
+    assert first.lineage
+    second = write_state(path, read(path).with_entry("b", Entry(interview_id=ID_B)))
+    assert (second.serial, second.lineage) == (2, first.lineage)
+    assert read(path) == second
+    backup = json.loads((tmp_path / "state.json.backup").read_text())
+    assert backup["serial"] == 1
+    assert list(backup["campaigns"]) == ["a"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.backup"]
+
+
+def test_the_file_holds_every_documented_field(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    write_state(
+        path, read(path).with_entry("a", Entry(interview_id=ID_A, last_applied={"name": "a"}))
+    )
+    document = json.loads(path.read_text())
+    assert set(document) == {
+        "format_version",
+        "lineage",
+        "serial",
+        "tool_version",
+        "api_url",
+        "workspace_id",
+        "campaigns",
+    }
+    assert set(document["campaigns"]["a"]) == {
+        "interview_id",
+        "last_applied",
+        "source_digest",
+        "applied_at",
+        "pending_create",
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"format_version": 1, "serial": ', "is not valid JSON"),
+        ("[]", "is not a campaignsync state"),
+        ('{"format_version": 99}', "has format_version 99"),
+        ('{"format_version": 1, "serial": "many"}', r"is damaged \(serial"),
+        ("\xff\xfe", "is not valid JSON"),
+    ],
+)
+def test_unreadable_state_is_an_error_and_left_untouched(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(content)
+    with pytest.raises(StateError, match=message) as caught:
+        read(path)
+    assert "was not changed" in str(caught.value)
+    assert path.read_text() == content
+
+
+def test_state_for_another_api_or_workspace_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    write_state(path, State(api_url=API_URL, workspace_id=WORKSPACE))
+    with pytest.raises(StateError, match=r"written for the API at https://api\.ontora\.com"):
+        read(path, api_url="http://127.0.0.1:8787")
+    with pytest.raises(StateError, match="belongs to workspace"):
+        read(path, workspace_id="another")
+    assert read(path, workspace_id=None).workspace_id == WORKSPACE
+
+
+def test_a_held_lock_names_its_holder(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    with state_lock(path, command="campaignsync apply"):
+        with pytest.raises(LockHeld) as caught, state_lock(path, timeout=0.2):
+            pass
+        assert "'campaignsync apply' (pid" in str(caught.value)
+        assert caught.value.exit_code == 3
+    with state_lock(path):  # released: free again
+        pass
+    assert lock_path(path).read_text() == ""
+
+
+class TestStateCommands:
+    @pytest.fixture
+    def saved(self, project: Path) -> Path:
+        path = project / "campaignsync.state.json"
+        current = State(api_url=API_URL, workspace_id=WORKSPACE)
+        current = current.with_entry(
+            "hr/a", Entry(interview_id=ID_A, applied_at="2026-11-01T10:00:00Z")
+        )
+        write_state(path, current.with_entry("b", Entry(interview_id=ID_B)))
+        return path
+
+    def test_list_and_show(self, saved: Path, run_cli: RunCli) -> None:
+        assert run_cli("state", "list").output == (
+            f"b\t{ID_B}\t\nhr/a\t{ID_A}\t2026-11-01T10:00:00Z\n"
+        )
+        shown = json.loads(run_cli("state", "show", "hr/a").output)
+        assert shown["hr/a"]["interview_id"] == ID_A
+
+    def test_rm_and_mv_write_through_the_atomic_path(self, saved: Path, run_cli: RunCli) -> None:
+        assert run_cli("state", "mv", "hr/a", "hr/renamed").exit_code == 0
+        result = run_cli("state", "rm", "b")
+        assert result.exit_code == 0
+        assert "Ontora still has it" in result.output
+        current = read(saved)
+        assert list(current.campaigns) == ["hr/renamed"]
+        assert current.serial == 3
+        assert json.loads(saved.with_name(saved.name + ".backup").read_text())["serial"] == 2
+
+    def test_unknown_keys_and_taken_names_are_errors(self, saved: Path, run_cli: RunCli) -> None:
+        before = saved.read_text()
+        result = run_cli("state", "rm", "nope")
+        assert result.exit_code == 1
+        assert "State has no campaign 'nope' (it has: b, hr/a)" in result.stderr
+        assert run_cli("state", "mv", "b", "hr/a").exit_code == 1
+        assert saved.read_text() == before
+
+    def test_a_held_lock_exits_three(self, saved: Path, run_cli: RunCli) -> None:
+        with state_lock(saved, command="campaignsync apply --auto-approve"):
+            result = run_cli("state", "rm", "b")
+        assert result.exit_code == 3
+        assert "locked by 'campaignsync apply --auto-approve'" in result.stderr
