@@ -222,6 +222,49 @@ INTERVIEW_OUT_FIELDS: tuple[str, ...] = (
     "scheduled_count",
 )
 
+# The type of every field as documented [doc]; the nested shapes are the [assumed] models.
+DOCUMENTED_TYPES: dict[str, Any] = {
+    **dict.fromkeys(
+        (
+            "name",
+            "description",
+            "goal",
+            "project_context",
+            "success_criteria",
+            "interview_context_for_employee",
+            "agent_behavior",
+            "channel",
+            "interview_type",
+            "voice_id",
+            "welcome_screen",
+            "closing_message",
+            "recurring_interval",
+            "scheduling_mode",
+            "followup_strategy",
+            "followup_message",
+            "timezone",
+            "interview_order",
+            "folder",
+        ),
+        str,
+    ),
+    "interview_duration_minutes": int,
+    "quick_mode_hours": int,
+    "completion_threshold": int,
+    "timeframe_start": datetime,
+    "timeframe_end": datetime,
+    "start_immediately": bool,
+    "followup_enabled": bool,
+    "followup_intervals_hours": list[int],
+    "followup_deadline_days": list[int],
+    "topics": list[Topic],
+    "questions": list[Question],
+    "contacts": list[Contact],
+    "project_id": uuid.UUID,
+    "workspace_id": uuid.UUID,
+    "weekly_availability": dict[str, Any],
+}
+
 API_PREFIX = "/v1"
 
 

@@ -1,0 +1,422 @@
+"""The local Ontora emulator: the endpoints campaignsync uses, served on loopback.
+
+It behaves like the documented service: FastAPI's 422 bodies, `{detail, code}` errors,
+auth by bearer token or API key, 404 for unknown campaigns, 409 `campaign_locked` for a
+completed one, and Idempotency-Key replay on create. Faults can be injected (latency,
+503s, 429 with Retry-After, dropped connections) for tests and rehearsals, and changed
+while it runs through the `/_emulator/` endpoints, which also expose what it stores and
+every request it received.
+"""
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, create_model
+
+from campaignsync.api_schema import (
+    CREATE_FIELDS,
+    DOCUMENTED_TYPES,
+    DRAFT_FIELDS,
+    FINALIZE_FIELDS,
+    INTERVIEW_OUT_FIELDS,
+)
+from campaignsync.state import atomic_write
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+STATUSES = ("draft", "active", "paused", "completed")
+
+
+@dataclass
+class Faults:
+    """Injected misbehaviour; all off by default."""
+
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    rate_limit: float = 0.0  # requests per second; 0 = unlimited
+    drop_rate: float = 0.0
+
+
+@dataclass
+class EmulatorConfig:
+    token: str | None = None  # None: any non-empty credential is accepted
+    strict: bool = False
+    faults: Faults = field(default_factory=Faults)
+    data_path: Path | None = None
+    seed: int | None = None
+
+
+class ApiFailure(Exception):
+    """An error answered as `{"detail": ..., "code": ...}`."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def _body_model(
+    name: str, fields: frozenset[str], strict: bool, required: tuple[str, ...] = ()
+) -> type[BaseModel]:
+    # Strict mode rejects undocumented fields, as a client-side check of what we send.
+    config = ConfigDict(extra="forbid" if strict else "ignore")
+    definitions: dict[str, Any] = {
+        name_: (DOCUMENTED_TYPES[name_], ...)
+        if name_ in required
+        else (DOCUMENTED_TYPES[name_] | None, None)
+        for name_ in sorted(fields | set(required))
+    }
+    model: type[BaseModel] = create_model(name, __config__=config, **definitions)
+    return model
+
+
+class Store:
+    """Campaigns in memory, optionally persisted to a JSON file after every change."""
+
+    def __init__(self, data_path: Path | None) -> None:
+        self.data_path = data_path
+        self.campaigns: dict[str, dict[str, Any]] = {}
+        self.idempotency: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.log: list[dict[str, Any]] = []
+        if data_path is not None and data_path.exists():
+            saved = json.loads(data_path.read_text())
+            self.campaigns = saved.get("campaigns", {})
+            self.idempotency = {k: (v[0], v[1]) for k, v in saved.get("idempotency", {}).items()}
+
+    def save(self) -> None:
+        if self.data_path is not None:
+            document = {"campaigns": self.campaigns, "idempotency": self.idempotency}
+            atomic_write(self.data_path, json.dumps(document, indent=2).encode())
+
+    def reset(self) -> None:
+        self.campaigns.clear()
+        self.idempotency.clear()
+        self.log.clear()
+        self.save()
+
+    def get(self, interview_id: uuid.UUID) -> dict[str, Any]:
+        campaign = self.campaigns.get(str(interview_id))
+        if campaign is None:
+            raise ApiFailure(404, "not_found", f"Interview {interview_id} not found")
+        return campaign
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def interview_out(campaign: dict[str, Any]) -> dict[str, Any]:
+    """The documented InterviewOut: no voice_id, follow-ups or lists."""
+    counts = {"contact_count": len(campaign.get("contacts") or []), "completed_count": 0}
+    return {
+        name: counts.get(name, campaign.get(name, 0 if name.endswith("_count") else None))
+        for name in INTERVIEW_OUT_FIELDS
+    }
+
+
+def create_app(config: EmulatorConfig | None = None) -> "FaultsAndLog":
+    """The emulator as an ASGI application."""
+    config = config or EmulatorConfig()
+    store = Store(config.data_path)
+    rng = random.Random(config.seed)
+    faults = config.faults
+    draft_body = _body_model("UpdateDraftIn", DRAFT_FIELDS, config.strict)
+    finalize_body = _body_model("FinalizeCampaignIn", FINALIZE_FIELDS, config.strict)
+    create_body = _body_model(
+        "CreateInterviewIn", CREATE_FIELDS, config.strict, required=("workspace_id", "name")
+    )
+
+    app = FastAPI(title="Ontora emulator (campaignsync)", version="1")
+
+    @app.exception_handler(ApiFailure)
+    async def api_failure(request: Request, exc: ApiFailure) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail, "code": exc.code}, status_code=exc.status)
+
+    def authenticate(
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
+    ) -> None:
+        bearer = (
+            authorization[7:].strip()
+            if authorization and authorization.startswith("Bearer ")
+            else None
+        )
+        offered = x_api_key or bearer
+        if not offered or (config.token is not None and offered != config.token):
+            raise ApiFailure(401, "invalid_api_key", "Invalid or missing API key")
+
+    # Authentication runs before body validation, as on the real service.
+    api = APIRouter(dependencies=[Depends(authenticate)])
+    InterviewId = Annotated[uuid.UUID, PathParam()]
+
+    def editable(campaign: dict[str, Any]) -> None:
+        if campaign["status"] == "completed":
+            raise ApiFailure(
+                409,
+                "campaign_locked",
+                f"Campaign {campaign['id']} is completed and cannot be edited",
+            )
+
+    def touch(campaign: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        campaign.update(values)
+        campaign["updated_at"] = _now()
+        store.save()
+        return {
+            "id": campaign["id"],
+            "status": campaign["status"],
+            "updated_at": campaign["updated_at"],
+        }
+
+    @api.post("/v1/interviews", status_code=201)
+    async def create_interview(
+        body: Annotated[create_body, Body()],  # type: ignore[valid-type]
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        values = body.model_dump(mode="json", exclude_unset=True)  # type: ignore[attr-defined]
+        digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+        if idempotency_key is not None and idempotency_key in store.idempotency:
+            seen_digest, answer = store.idempotency[idempotency_key]
+            if seen_digest != digest:
+                raise ApiFailure(
+                    422,
+                    "idempotency_key_reused",
+                    "Idempotency-Key was already used with a different request body",
+                )
+            return JSONResponse(answer, status_code=201)
+        now = _now()
+        campaign = {
+            **values,
+            "id": str(uuid.uuid4()),
+            "status": "draft",
+            "created_by": "emulator",
+            "created_at": now,
+            "updated_at": now,
+        }
+        store.campaigns[campaign["id"]] = campaign
+        answer = interview_out(campaign)
+        if idempotency_key is not None:
+            store.idempotency[idempotency_key] = (digest, answer)
+        store.save()
+        return JSONResponse(answer, status_code=201)
+
+    @api.get("/v1/interviews")
+    async def list_interviews(
+        workspace_id: Annotated[uuid.UUID, Query()],
+        project_id: Annotated[uuid.UUID | None, Query()] = None,
+        status: Annotated[str | None, Query()] = None,
+    ) -> list[dict[str, Any]]:
+        return [
+            interview_out(campaign)
+            for campaign in store.campaigns.values()
+            if campaign.get("workspace_id") == str(workspace_id)
+            and (project_id is None or campaign.get("project_id") == str(project_id))
+            and (status is None or campaign["status"] == status)
+        ]
+
+    @api.patch("/v1/campaign-creation/{interview_id}/draft")
+    async def update_draft(
+        interview_id: InterviewId,
+        body: Annotated[draft_body, Body()],  # type: ignore[valid-type]
+    ) -> dict[str, Any]:
+        campaign = store.get(interview_id)
+        editable(campaign)
+        return touch(campaign, body.model_dump(mode="json", exclude_unset=True))  # type: ignore[attr-defined]
+
+    @api.put("/v1/campaign-creation/{interview_id}/finalize")
+    async def finalize_campaign(
+        interview_id: InterviewId,
+        body: Annotated[finalize_body, Body()],  # type: ignore[valid-type]
+    ) -> dict[str, Any]:
+        campaign = store.get(interview_id)
+        editable(campaign)
+        return touch(campaign, body.model_dump(mode="json", exclude_unset=True))  # type: ignore[attr-defined]
+
+    @api.post("/v1/interviews/{interview_id}/start")
+    async def start_interview(interview_id: InterviewId) -> dict[str, Any]:
+        campaign = store.get(interview_id)
+        if campaign["status"] != "draft":
+            raise ApiFailure(409, "campaign_locked", f"Campaign is {campaign['status']}, not draft")
+        touch(campaign, {"status": "active"})
+        scheduled = len(campaign.get("contacts") or [])
+        campaign["scheduled_count"] = scheduled
+        return {
+            "interview": interview_out(campaign),
+            "scheduled_count": scheduled,
+            "message": f"Scheduled {scheduled} conversation(s)",
+        }
+
+    app.include_router(api)
+
+    # --- Test and rehearsal endpoints (no auth) -----------------------------------------
+
+    @app.get("/_emulator/campaigns")
+    async def all_campaigns() -> dict[str, dict[str, Any]]:
+        return store.campaigns
+
+    @app.get("/_emulator/campaigns/{interview_id}")
+    async def one_campaign(interview_id: InterviewId) -> dict[str, Any]:
+        return store.get(interview_id)
+
+    @app.put("/_emulator/campaigns/{interview_id}/status")
+    async def set_status(
+        interview_id: InterviewId, status: Annotated[str, Body(embed=True)]
+    ) -> dict[str, Any]:
+        if status not in STATUSES:
+            raise ApiFailure(422, "invalid_status", f"status must be one of {', '.join(STATUSES)}")
+        return touch(store.get(interview_id), {"status": status})
+
+    @app.get("/_emulator/requests")
+    async def request_log() -> list[dict[str, Any]]:
+        return store.log
+
+    @app.post("/_emulator/reset")
+    async def reset() -> dict[str, str]:
+        store.reset()
+        return {"status": "reset"}
+
+    @app.get("/_emulator/faults")
+    async def get_faults() -> dict[str, Any]:
+        return asdict(faults)
+
+    @app.put("/_emulator/faults")
+    async def set_faults(update: Annotated[dict[str, float], Body()]) -> dict[str, Any]:
+        for name, value in update.items():
+            if not hasattr(faults, name):
+                raise ApiFailure(422, "unknown_fault", f"unknown fault {name!r}")
+            setattr(faults, name, type(getattr(faults, name))(value))
+        return asdict(faults)
+
+    return FaultsAndLog(app, faults, store, rng)
+
+
+class FaultsAndLog:
+    """ASGI middleware: injects faults into /v1 requests and logs each one (never its auth)."""
+
+    def __init__(self, app: FastAPI, faults: Faults, store: Store, rng: random.Random) -> None:
+        self.app, self.faults, self.store, self.rng = app, faults, store, rng
+        self.recent: deque[float] = deque()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def logged_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+            return message
+
+        entry: dict[str, Any] = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "query": scope.get("query_string", b"").decode(),
+            "idempotency_key": _header(scope, b"idempotency-key"),
+            "status": None,
+        }
+        try:
+            if self.faults.latency_ms:
+                await asyncio.sleep(self.faults.latency_ms / 1000)
+            if self._rate_limited():
+                entry["status"] = 429
+                await _send_json(
+                    send,
+                    429,
+                    {"detail": "Rate limit exceeded", "code": "rate_limited"},
+                    {"retry-after": "1"},
+                )
+                return
+            if self.faults.error_rate and self.rng.random() < self.faults.error_rate:
+                entry["status"] = 503
+                await _send_json(
+                    send, 503, {"detail": "Service unavailable", "code": "unavailable"}
+                )
+                return
+            drop = bool(self.faults.drop_rate) and self.rng.random() < self.faults.drop_rate
+
+            async def recorded_send(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    entry["status"] = message["status"]
+                    if drop:
+                        # The request took effect; now its answer is lost on the way back.
+                        entry["status"] = "dropped"
+                        await send({"type": "http.response.start", "status": 200, "headers": []})
+                        return
+                if not drop:
+                    await send(message)
+
+            await self.app(scope, logged_receive, recorded_send)
+        finally:
+            entry["body"] = _parse_body(b"".join(chunks))
+            self.store.log.append(entry)
+
+    def _rate_limited(self) -> bool:
+        if not self.faults.rate_limit:
+            return False
+        now = time.monotonic()
+        while self.recent and now - self.recent[0] >= 1.0:
+            self.recent.popleft()
+        if len(self.recent) >= self.faults.rate_limit:
+            return True
+        self.recent.append(now)
+        return False
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _parse_body(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+async def _send_json(
+    send: Send, status: int, payload: Any, headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps(payload).encode()
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    raw_headers += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _QuietDrops(logging.Filter):
+    """Dropped connections are deliberate here; keep uvicorn from reporting them as bugs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing response" not in record.getMessage()
+
+
+def serve(config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 8787) -> None:
+    import uvicorn
+
+    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
