@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from pydantic import ValidationError
 
 from campaignsync import __version__
 from campaignsync.config import Settings, check_api_url, resolve_settings
@@ -22,7 +23,13 @@ from campaignsync.errors import (
     ValidationFailed,
 )
 from campaignsync.loader import load_campaigns
-from campaignsync.plan import Plan, build_plan, plan_json_schema
+from campaignsync.plan import (
+    PLAN_FORMAT_VERSION,
+    Plan,
+    build_plan,
+    content_digest,
+    plan_json_schema,
+)
 from campaignsync.render import MARKDOWN_BUDGET, render_json, render_markdown, render_text
 from campaignsync.spec import campaign_json_schema
 from campaignsync.state import (
@@ -280,11 +287,9 @@ def plan(
     return 0
 
 
-def _make_plan(settings: Settings, targets: Sequence[str]) -> Plan:
+def _make_plan(settings: Settings, targets: Sequence[str], current: State | None = None) -> Plan:
     campaigns = load_campaigns(settings.campaigns_dir, settings.repository_root)
-    current = read_state(
-        settings.state_path, api_url=settings.api_url, workspace_id=settings.workspace_id
-    )
+    current = current or _read_configured_state(settings)
     the_plan = build_plan(
         campaigns,
         current,
@@ -296,6 +301,157 @@ def _make_plan(settings: Settings, targets: Sequence[str]) -> Plan:
         raise ConfigError(
             f"No campaign key matches --target {' '.join(targets)}. Keys are paths under the "
             "campaigns folder without extension, like hr/onboarding."
+        )
+    return the_plan
+
+
+@cli.command()
+@_settings_options
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="KEY",
+    help="Without PLANFILE: apply only campaigns whose key matches (glob); repeatable.",
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Campaigns applied at once; the requests of one campaign always run in order.",
+)
+@click.option(
+    "--max-retries",
+    type=click.IntRange(0, 20),
+    default=5,
+    show_default=True,
+    help="Retries of a request after 429, 5xx, a timeout or a dropped connection.",
+)
+@_lock_timeout_option
+def apply(
+    dir_: str | None,
+    state: str | None,
+    api_url: str | None,
+    workspace_id: str | None,
+    planfile: Path | None,
+    auto_approve: bool,
+    targets: tuple[str, ...],
+    parallelism: int,
+    max_retries: int,
+    lock_timeout: float,
+) -> int:
+    """Make Ontora match the campaign files, and record each success in state.
+
+    With PLANFILE (from `plan --out`), run exactly that plan, refusing it if state moved
+    since. Without it, plan, show the plan and ask before applying.
+    """
+    settings = _settings(dir_, state, api_url, workspace_id)
+    if planfile is not None and targets:
+        raise ConfigError("--target goes with planning; a saved plan already has its targets.")
+    from campaignsync.apply import (
+        Outcome,
+        StateRecorder,
+        apply_plan,
+        check_plan_is_current,
+    )
+    from campaignsync.ontora import OntoraClient
+
+    with (
+        OntoraClient(
+            settings.api_url,
+            token=settings.token,
+            api_key=settings.api_key,
+            max_retries=max_retries,
+        ) as client,
+        state_lock(settings.state_path, timeout=lock_timeout),
+    ):
+        current = _read_configured_state(settings)
+        if planfile is not None:
+            the_plan = _read_plan_file(planfile)
+            check_plan_is_current(
+                the_plan, current, api_url=settings.api_url, workspace_id=settings.workspace_id
+            )
+        else:
+            the_plan = _make_plan(settings, targets, current)
+            click.echo(render_text(the_plan, colour=use_colour(sys.stdout)), nl=False)
+        if not the_plan.has_changes:
+            click.echo("Nothing to apply.")
+            return 0
+        if the_plan.warnings:
+            raise ConfigError(" ".join(the_plan.warnings))
+        if planfile is None and not auto_approve:
+            _confirm()
+        workspace = the_plan.workspace_id or current.workspace_id
+        recorder = StateRecorder(
+            settings.state_path,
+            current.model_copy(update={"api_url": settings.api_url, "workspace_id": workspace}),
+        )
+        report = apply_plan(
+            the_plan,
+            client=client,
+            recorder=recorder,
+            parallelism=parallelism,
+            progress=click.echo,
+        )
+    applied = report.keys(Outcome.APPLIED)
+    if report.ok:
+        click.echo(
+            f"Apply complete: {len(applied)} campaign(s) applied with "
+            f"{report.requests_sent} request(s)."
+        )
+        return 0
+    click.echo("")
+    for result in report.results:
+        if result.error:
+            click.echo(f"Failed: {result.error}", err=True)
+    left = report.keys(Outcome.NOT_ATTEMPTED) + report.keys(Outcome.INTERRUPTED)
+    click.echo(
+        f"Apply stopped: {len(applied)} applied, {len(report.keys(Outcome.FAILED))} failed, "
+        f"{len(report.keys(Outcome.INTERRUPTED))} interrupted, "
+        f"{len(report.keys(Outcome.NOT_ATTEMPTED))} not attempted."
+        + (f" Not finished: {', '.join(left)}." if left else "")
+        + " State holds every request that succeeded; run `campaignsync plan` to see what is left.",
+        err=True,
+    )
+    return 1
+
+
+def _confirm() -> None:
+    if not sys.stdin.isatty():
+        raise ConfigError(
+            "apply asks for confirmation, but there is no terminal to ask on. Review the plan "
+            "and pass --auto-approve, or apply a saved plan file (`plan --out FILE`)."
+        )
+    answer = click.prompt(
+        "Apply these changes to Ontora? Only 'yes' will be accepted", default="", show_default=False
+    )
+    if answer.strip() != "yes":
+        raise click.exceptions.Abort()
+
+
+def _read_plan_file(path: Path) -> Plan:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"The plan file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"The plan file {path} is not a readable JSON plan: {exc}.") from exc
+    if not isinstance(document, dict) or document.get("format_version") != PLAN_FORMAT_VERSION:
+        raise ConfigError(
+            f"The plan file {path} is not a campaignsync plan of format_version "
+            f"{PLAN_FORMAT_VERSION}; make a new one with `campaignsync plan --out FILE`."
+        )
+    try:
+        the_plan = Plan.model_validate(document)
+    except ValidationError as exc:
+        raise ConfigError(f"The plan file {path} is damaged: {exc.errors()[0]['msg']}.") from exc
+    if content_digest(document) != the_plan.digest:
+        raise ConfigError(
+            f"The plan file {path} was changed after it was made (its digest does not match). "
+            "Make a new one with `campaignsync plan --out FILE`."
         )
     return the_plan
 

@@ -1,0 +1,276 @@
+"""Run a plan's requests exactly, and write state after every request that succeeds.
+
+Requests of one campaign run in their planned order; campaigns run in parallel. Before a
+create is sent, state records it as pending with its Idempotency-Key, so that a run cut
+short at any moment is resumed by the next plan with the same key, and Ontora answers
+with the campaign the first attempt made instead of making a second one.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from campaignsync.errors import ApiError, StalePlan
+from campaignsync.loader import format_loc, locate
+from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
+from campaignsync.state import Entry, PendingCreate, State, now, write_state
+
+
+class Sender(Protocol):
+    """What the applier needs of an API client."""
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Any: ...
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    NOT_ATTEMPTED = "not attempted"
+
+
+@dataclass(frozen=True)
+class CampaignResult:
+    key: str
+    outcome: Outcome
+    requests_sent: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    results: tuple[CampaignResult, ...]
+
+    def keys(self, outcome: Outcome) -> list[str]:
+        return [result.key for result in self.results if result.outcome is outcome]
+
+    @property
+    def ok(self) -> bool:
+        return all(result.outcome is Outcome.APPLIED for result in self.results)
+
+    @property
+    def requests_sent(self) -> int:
+        return sum(result.requests_sent for result in self.results)
+
+
+def check_plan_is_current(
+    plan: Plan, state: State, *, api_url: str, workspace_id: str | None
+) -> None:
+    """Refuse a saved plan made against another state, API or workspace."""
+    again = "Run `campaignsync plan --out FILE` again, review it, and apply that."
+    if plan.api_url != api_url:
+        raise StalePlan(f"The plan is for the API at {plan.api_url}, not {api_url}. {again}")
+    if workspace_id and plan.workspace_id and plan.workspace_id != workspace_id:
+        raise StalePlan(
+            f"The plan is for workspace {plan.workspace_id}, not {workspace_id}. {again}"
+        )
+    if (plan.state_lineage, plan.state_serial) != (state.lineage, state.serial):
+        raise StalePlan(
+            f"The state changed since the plan was made (plan: serial {plan.state_serial} of "
+            f"lineage {plan.state_lineage}; now: serial {state.serial} of lineage "
+            f"{state.lineage}). {again}"
+        )
+
+
+class StateRecorder:
+    """Serialises state writes from parallel workers; each one is atomic with serial + 1."""
+
+    def __init__(self, path: Path, state: State) -> None:
+        self.path = path
+        self.state = state
+        self._lock = threading.Lock()
+
+    def update(self, key: str, change: Callable[[Entry | None], Entry]) -> None:
+        with self._lock:
+            entry = change(self.state.campaigns.get(key))
+            self.state = write_state(self.path, self.state.with_entry(key, entry))
+
+
+class Halt:
+    """Why workers should stop: a failure stops new campaigns; an interrupt, new requests."""
+
+    def __init__(self) -> None:
+        self.no_new_campaigns = threading.Event()
+        self.no_new_requests = threading.Event()
+
+
+Progress = Callable[[str], None]
+
+
+def apply_plan(
+    plan: Plan,
+    *,
+    client: Sender,
+    recorder: StateRecorder,
+    parallelism: int = 4,
+    progress: Progress = lambda line: None,
+    halt: Halt | None = None,
+) -> ApplyReport:
+    """Send every request of every changed campaign; return what happened to each."""
+    halt = halt or Halt()
+    work = [item for item in plan.campaigns if item.has_changes]
+    total = sum(len(item.requests) for item in work)
+    counter = _Counter(total, progress)
+    with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
+        futures = [
+            pool.submit(_apply_campaign, item, client, recorder, halt, counter) for item in work
+        ]
+        _wait_interruptibly(futures, halt)
+    return ApplyReport(tuple(future.result() for future in futures))
+
+
+def _wait_interruptibly(futures: Sequence[Future[CampaignResult]], halt: Halt) -> None:
+    pending = set(futures)
+    while pending:
+        try:
+            # A timeout keeps the main thread responsive to Ctrl-C while workers run.
+            _, pending = wait(pending, timeout=0.2)
+        except KeyboardInterrupt:
+            halt.no_new_campaigns.set()
+            halt.no_new_requests.set()
+
+
+class _Counter:
+    def __init__(self, total: int, progress: Progress) -> None:
+        self.total, self.done, self.progress = total, 0, progress
+        self._lock = threading.Lock()
+
+    def report(self, line: str) -> None:
+        with self._lock:
+            self.done += 1
+            self.progress(f"[{self.done}/{self.total}] {line}")
+
+
+def _apply_campaign(
+    item: CampaignPlan, client: Sender, recorder: StateRecorder, halt: Halt, counter: _Counter
+) -> CampaignResult:
+    if halt.no_new_campaigns.is_set():
+        return CampaignResult(item.key, Outcome.NOT_ATTEMPTED)
+    desired = item.desired or {}
+    interview_id = item.interview_id
+    sent = 0
+    for index, request in enumerate(item.requests):
+        if halt.no_new_requests.is_set():
+            return CampaignResult(item.key, Outcome.INTERRUPTED, sent)
+        last = index == len(item.requests) - 1
+        try:
+            if request.creates:
+                interview_id = _create(item, request, client, recorder)
+            else:
+                assert interview_id is not None, "only a create can precede its own id"
+                path = request.path.replace(INTERVIEW_ID, interview_id)
+                client.send(request.method, path, request.body)
+                _record(recorder, item, interview_id, request, desired, last)
+        except ApiError as exc:
+            halt.no_new_campaigns.set()
+            return CampaignResult(item.key, Outcome.FAILED, sent, located_error(item, request, exc))
+        sent += 1
+        if request.creates and last:
+            _record(recorder, item, interview_id, request, desired, last)
+        path = request.path.replace(INTERVIEW_ID, interview_id or INTERVIEW_ID)
+        counter.report(f"{item.key}: {request.method} {path} done")
+    return CampaignResult(item.key, Outcome.APPLIED, sent)
+
+
+def _create(item: CampaignPlan, request: Request, client: Sender, recorder: StateRecorder) -> str:
+    key = request.idempotency_key or str(uuid.uuid4())
+
+    def mark_pending(entry: Entry | None) -> Entry:
+        if entry is not None and entry.pending_create is not None:
+            return entry  # resuming: keep the original key and start time
+        return Entry(pending_create=PendingCreate(idempotency_key=key, started_at=now()))
+
+    # Recorded BEFORE sending: if the process dies after Ontora creates the campaign but
+    # before its id is written, the next run resends this key and adopts that campaign.
+    recorder.update(item.key, mark_pending)
+    answer = client.send(request.method, request.path, request.body, idempotency_key=key)
+    interview_id = answer.get("id") if isinstance(answer, dict) else None
+    if not isinstance(interview_id, str) or not interview_id:
+        raise ApiError(f"POST {request.path} answered without a campaign id.")
+    applied = _fields_applied({}, request.body, item.desired or {})
+    recorder.update(
+        item.key,
+        lambda entry: Entry(interview_id=interview_id, last_applied=applied, applied_at=now()),
+    )
+    return interview_id
+
+
+def _record(
+    recorder: StateRecorder,
+    item: CampaignPlan,
+    interview_id: str,
+    request: Request,
+    desired: dict[str, Any],
+    last: bool,
+) -> None:
+    def change(entry: Entry | None) -> Entry:
+        entry = entry or Entry(interview_id=interview_id)
+        update: dict[str, Any] = {
+            "interview_id": interview_id,
+            "last_applied": _fields_applied(entry.last_applied, request.body, desired),
+            "applied_at": now(),
+            "pending_create": None,
+        }
+        if last:
+            # Only a campaign whose every request succeeded matches its file's digest.
+            update["source_digest"] = item.source_digest
+        return entry.model_copy(update=update)
+
+    recorder.update(item.key, change)
+
+
+def _fields_applied(
+    last_applied: dict[str, Any], body: dict[str, Any], desired: dict[str, Any]
+) -> dict[str, Any]:
+    """Last-applied after a request succeeded: what it sent is now the file's value."""
+    fields = dict(last_applied)
+    for name in body:
+        if name == "workspace_id":
+            continue
+        if name in desired:
+            fields[name] = desired[name]
+        else:
+            fields.pop(name, None)  # cleared: no longer managed
+    return fields
+
+
+def located_error(item: CampaignPlan, request: Request, error: ApiError) -> str:
+    """The error as the user can act on it; a 422 points at the YAML node it came from."""
+    base = f"{item.key}: {error}"
+    if error.code == "campaign_locked":
+        return (
+            f"{item.key}: campaign {item.interview_id} is no longer editable in Ontora "
+            f"(409 campaign_locked: {error.detail}). Its status does not allow edits; leave "
+            f"its file unchanged, or stop managing it with `campaignsync state rm {item.key}`."
+        )
+    if error.status != 422 or not isinstance(error.detail, list) or item.source is None:
+        return base
+    lines = []
+    for problem in error.detail:
+        if not isinstance(problem, dict):
+            continue
+        loc = [part for part in problem.get("loc", []) if isinstance(part, str | int)]
+        if loc and loc[0] == "body":
+            loc = loc[1:]
+        line, column = locate(Path(item.source), tuple(loc)) if loc else (None, None)
+        where = ":".join(str(part) for part in (item.source, line, column) if part is not None)
+        field = f"{format_loc(loc)}: " if loc else ""
+        lines.append(f"{where}: {field}{problem.get('msg', 'invalid')}")
+    summary = (
+        f"{item.key}: {request.method} {request.path} answered 422 (Ontora refused the values)"
+    )
+    return "\n".join([summary, *(f"  {line}" for line in lines)])
