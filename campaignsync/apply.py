@@ -269,7 +269,8 @@ def located_error(item: CampaignPlan, request: Request, error: ApiError) -> str:
         line, column = locate(Path(item.source), tuple(loc)) if loc else (None, None)
         where = ":".join(str(part) for part in (item.source, line, column) if part is not None)
         field = f"{format_loc(loc)}: " if loc else ""
-        lines.append(f"{where}: {field}{problem.get('msg', 'invalid')}")
+        message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
+        lines.append(f"{where}: {field}{message}")
     summary = (
         f"{item.key}: {request.method} {request.path} answered 422 (Ontora refused the values)"
     )

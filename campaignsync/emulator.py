@@ -52,6 +52,10 @@ class Faults:
     error_rate: float = 0.0
     rate_limit: float = 0.0  # requests per second; 0 = unlimited
     drop_rate: float = 0.0
+    drop_next: int = 0  # drop exactly this many of the next requests
+    # Rehearse a server-side 422: any body holding one of these dotted paths
+    # (e.g. "topics.name") is refused with FastAPI's 422 shape, pointing at each item.
+    reject_fields: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -295,11 +299,14 @@ def create_app(config: EmulatorConfig | None = None) -> "FaultsAndLog":
         return asdict(faults)
 
     @app.put("/_emulator/faults")
-    async def set_faults(update: Annotated[dict[str, float], Body()]) -> dict[str, Any]:
+    async def set_faults(update: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         for name, value in update.items():
             if not hasattr(faults, name):
                 raise ApiFailure(422, "unknown_fault", f"unknown fault {name!r}")
-            setattr(faults, name, type(getattr(faults, name))(value))
+            current = getattr(faults, name)
+            setattr(
+                faults, name, list(value) if isinstance(current, list) else type(current)(value)
+            )
         return asdict(faults)
 
     return FaultsAndLog(app, faults, store, rng)
@@ -317,13 +324,6 @@ class FaultsAndLog:
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
-
-        async def logged_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                chunks.append(message.get("body", b""))
-            return message
-
         entry: dict[str, Any] = {
             "method": scope["method"],
             "path": scope["path"],
@@ -349,7 +349,17 @@ class FaultsAndLog:
                     send, 503, {"detail": "Service unavailable", "code": "unavailable"}
                 )
                 return
-            drop = bool(self.faults.drop_rate) and self.rng.random() < self.faults.drop_rate
+            body = await _read_body(receive)
+            chunks.append(body)
+            rejected = _rejections(_parse_body(body), self.faults.reject_fields)
+            if rejected:
+                entry["status"] = 422
+                await _send_json(send, 422, {"detail": rejected})
+                return
+            drop = self._should_drop()
+
+            async def replay() -> Message:
+                return {"type": "http.request", "body": body, "more_body": False}
 
             async def recorded_send(message: Message) -> None:
                 if message["type"] == "http.response.start":
@@ -362,10 +372,16 @@ class FaultsAndLog:
                 if not drop:
                     await send(message)
 
-            await self.app(scope, logged_receive, recorded_send)
+            await self.app(scope, replay, recorded_send)
         finally:
             entry["body"] = _parse_body(b"".join(chunks))
             self.store.log.append(entry)
+
+    def _should_drop(self) -> bool:
+        if self.faults.drop_next > 0:
+            self.faults.drop_next -= 1
+            return True
+        return bool(self.faults.drop_rate) and self.rng.random() < self.faults.drop_rate
 
     def _rate_limited(self) -> bool:
         if not self.faults.rate_limit:
@@ -377,6 +393,47 @@ class FaultsAndLog:
             return True
         self.recent.append(now)
         return False
+
+
+async def _read_body(receive: Receive) -> bytes:
+    parts = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        parts.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(parts)
+
+
+def _rejections(body: Any, paths: list[str]) -> list[dict[str, Any]]:
+    """FastAPI-shaped 422 entries for every value in `body` at one of the dotted `paths`."""
+    found = []
+    for path in paths:
+        head, _, tail = path.partition(".")
+        value = body.get(head) if isinstance(body, dict) else None
+        if value is None:
+            continue
+        items = list(enumerate(value)) if tail and isinstance(value, list) else [(None, value)]
+        for index, item in items:
+            if tail and not (isinstance(item, dict) and tail in item):
+                continue
+            loc: list[str | int] = ["body", head]
+            if index is not None:
+                loc.append(index)
+            if tail:
+                loc.append(tail)
+            found.append(
+                {
+                    "type": "value_error",
+                    "loc": loc,
+                    "msg": "Value error, rejected by the emulator (a rehearsed server-side check)",
+                    "input": item[tail] if tail else item,
+                    "ctx": {"error": {}},
+                }
+            )
+    return found
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -1,0 +1,109 @@
+"""The emulator as a real process on a free loopback port, and the CLI as a real process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TOKEN = "tok-e2e-7f3a9c1d-secret"
+WORKSPACE = "4e0c3a1b-8d2f-4f6e-9b1a-2c7d5e8f9a10"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Emulator:
+    """A running `campaignsync emulator --strict` and its rehearsal endpoints."""
+
+    def __init__(self, url: str, process: subprocess.Popen[bytes]) -> None:
+        self.url = url
+        self.process = process
+        self.http = httpx.Client(base_url=url, timeout=10)
+
+    def reset(self) -> None:
+        self.http.post("/_emulator/reset").raise_for_status()
+        self.set_faults(
+            latency_ms=0, error_rate=0, rate_limit=0, drop_rate=0, drop_next=0, reject_fields=[]
+        )
+
+    def set_faults(self, **faults: Any) -> None:
+        self.http.put("/_emulator/faults", json=faults).raise_for_status()
+
+    def campaigns(self) -> dict[str, dict[str, Any]]:
+        answer: dict[str, dict[str, Any]] = self.http.get("/_emulator/campaigns").json()
+        return answer
+
+    def requests(self) -> list[dict[str, Any]]:
+        answer: list[dict[str, Any]] = self.http.get("/_emulator/requests").json()
+        return answer
+
+    def set_status(self, interview_id: str, status: str) -> None:
+        self.http.put(
+            f"/_emulator/campaigns/{interview_id}/status", json={"status": status}
+        ).raise_for_status()
+
+
+def start_emulator(*extra: str) -> Iterator[Emulator]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "campaignsync", "emulator", "--port", str(port), *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(f"{url}/_emulator/faults", timeout=1).raise_for_status()
+            break
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("the emulator did not start") from None
+            time.sleep(0.1)
+    emulator = Emulator(url, process)
+    try:
+        yield emulator
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def cli_env(emulator: Emulator, **extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ONTORA_", "CAMPAIGNSYNC_"))
+    }
+    env |= {
+        "ONTORA_API_URL": emulator.url,
+        "ONTORA_API_TOKEN": TOKEN,
+        "ONTORA_WORKSPACE_ID": WORKSPACE,
+        "NO_COLOR": "1",
+    }
+    return env | extra
+
+
+def run(
+    cwd: Path, env: dict[str, str], *args: str, input: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "campaignsync", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=timeout,
+    )

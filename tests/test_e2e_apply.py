@@ -1,0 +1,290 @@
+"""End to end: the real CLI against the emulator (strict) over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from campaignsync.state import state_lock
+from tests.conftest import REPO
+from tests.emulator_harness import TOKEN, Emulator, cli_env, run, start_emulator
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    yield from start_emulator("--strict", "--token", TOKEN)
+
+
+class Trial:
+    """A copy of the example campaigns repository, driven through the real CLI."""
+
+    def __init__(self, root: Path, emulator: Emulator) -> None:
+        self.root = root
+        self.emulator = emulator
+        self.env = cli_env(emulator)
+
+    def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run(self.root, self.env, *args, input=input)
+
+    def apply(self, *args: str) -> subprocess.CompletedProcess[str]:
+        result = self.cli("apply", "--auto-approve", *args)
+        return result
+
+    def state(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads((self.root / "campaignsync.state.json").read_text())
+        return document
+
+    def interview_id(self, key: str) -> str:
+        return str(self.state()["campaigns"][key]["interview_id"])
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        path = self.root / "campaigns" / relative
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {relative}"
+        path.write_text(text.replace(old, new))
+
+    def sent(self) -> list[tuple[str, str, Any]]:
+        """Requests campaignsync sent since the last call (mutating ones only)."""
+        log = self.emulator.requests()
+        fresh, self._seen = log[getattr(self, "_seen", 0) :], len(log)
+        return [(r["method"], r["path"], r["body"]) for r in fresh if r["method"] != "GET"]
+
+    def converged(self) -> None:
+        result = self.cli("plan", "--detailed-exitcode")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "No changes." in result.stdout
+
+
+@pytest.fixture
+def trial(tmp_path: Path, emulator: Emulator) -> Trial:
+    emulator.reset()
+    shutil.copytree(REPO / "campaigns", tmp_path / "campaigns")
+    return Trial(tmp_path, emulator)
+
+
+@pytest.fixture
+def applied(trial: Trial) -> Trial:
+    """The examples after a first successful apply."""
+    result = trial.apply()
+    assert result.returncode == 0, result.stdout + result.stderr
+    trial.sent()
+    return trial
+
+
+def test_first_apply_creates_each_campaign_then_plans_nothing(trial: Trial) -> None:
+    result = trial.apply()
+    assert result.returncode == 0, result.stderr
+    assert "Apply complete: 3 campaign(s) applied with 6 request(s)." in result.stdout
+    sent = trial.sent()
+    for key in ("hr/onboarding", "ops/warehouse-safety", "product/pricing-feedback"):
+        interview_id = trial.interview_id(key)
+        mine = [(m, p) for m, p, _ in sent if interview_id in p]
+        assert mine == [("PUT", f"/v1/campaign-creation/{interview_id}/finalize")]
+    assert [m for m, _, _ in sent].count("POST") == 3
+    remote = trial.emulator.campaigns()
+    assert len(remote) == 3
+    onboarding = remote[trial.interview_id("hr/onboarding")]
+    assert [c["email"] for c in onboarding["contacts"]][:2] == [
+        "dana.whitfield@example.org",
+        "priya.raman@example.org",
+    ]
+    assert len(onboarding["contacts"]) == 5
+    assert onboarding["timezone"] == "Europe/London"
+    assert onboarding["voice_id"] == "aria"
+    trial.converged()
+
+
+def test_a_scalar_edit_sends_one_patch_with_only_that_field(applied: Trial) -> None:
+    applied.edit(
+        "ops/warehouse-safety.yaml",
+        "interview_duration_minutes: 15",
+        "interview_duration_minutes: 20",
+    )
+    assert applied.apply().returncode == 0
+    interview_id = applied.interview_id("ops/warehouse-safety")
+    assert applied.sent() == [
+        ("PATCH", f"/v1/campaign-creation/{interview_id}/draft", {"interview_duration_minutes": 20})
+    ]
+    applied.converged()
+
+
+def test_a_removed_key_is_sent_as_null(applied: Trial) -> None:
+    applied.edit("ops/warehouse-safety.yaml", "channel: phone\n", "")
+    assert applied.apply().returncode == 0
+    interview_id = applied.interview_id("ops/warehouse-safety")
+    assert applied.sent() == [
+        ("PATCH", f"/v1/campaign-creation/{interview_id}/draft", {"channel": None})
+    ]
+    assert applied.emulator.campaigns()[interview_id]["channel"] is None
+    applied.converged()
+
+
+def test_a_contact_edit_sends_one_full_finalize_without_project_context(applied: Trial) -> None:
+    applied.edit("hr/onboarding-contacts.csv", "Data Analyst", "Senior Data Analyst")
+    assert applied.apply().returncode == 0
+    interview_id = applied.interview_id("hr/onboarding")
+    ((method, path, body),) = applied.sent()
+    assert (method, path) == ("PUT", f"/v1/campaign-creation/{interview_id}/finalize")
+    assert "project_context" not in body
+    assert len(body["contacts"]) == 5 and len(body["topics"]) == 3 and len(body["questions"]) == 5
+    assert body["contacts"][4]["job_title"] == "Senior Data Analyst"
+    applied.converged()
+
+
+def test_project_context_and_a_list_change_send_patch_then_put(applied: Trial) -> None:
+    applied.edit("hr/onboarding.yaml", "buddy programme, a shared", "buddy scheme, a shared")
+    applied.edit("hr/onboarding.yaml", "    name: Buddy programme", "    name: Buddy scheme")
+    applied.edit("hr/onboarding.yaml", "    topic: Buddy programme", "    topic: Buddy scheme")
+    assert applied.apply().returncode == 0
+    interview_id = applied.interview_id("hr/onboarding")
+    sent = applied.sent()
+    assert [(m, p) for m, p, _ in sent] == [
+        ("PATCH", f"/v1/campaign-creation/{interview_id}/draft"),
+        ("PUT", f"/v1/campaign-creation/{interview_id}/finalize"),
+    ]
+    assert list(sent[0][2]) == ["project_context"]
+    assert "project_context" not in sent[1][2]
+    applied.converged()
+
+
+def test_no_change_sends_nothing(applied: Trial) -> None:
+    result = applied.apply()
+    assert (result.returncode, result.stdout.splitlines()[-1]) == (0, "Nothing to apply.")
+    assert applied.sent() == []
+
+
+def test_a_422_is_shown_at_the_yaml_line(applied: Trial) -> None:
+    applied.emulator.set_faults(reject_fields=["topics.name"])
+    applied.edit(
+        "ops/warehouse-safety.yaml",
+        "priority: 2\n    success_threshold: 0.7",
+        "priority: 3\n    success_threshold: 0.7",
+    )
+    result = applied.apply()
+    assert result.returncode == 1
+    assert "ops/warehouse-safety: PUT" in result.stderr and "answered 422" in result.stderr
+    assert (
+        "campaigns/ops/warehouse-safety.yaml:24:11: topics[1].name: rejected by the emulator"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_429_storms_and_503s_are_ridden_out(trial: Trial) -> None:
+    trial.emulator.set_faults(rate_limit=3, error_rate=0.3)
+    result = trial.apply("--max-retries", "10")
+    assert result.returncode == 0, result.stderr
+    statuses = [r["status"] for r in trial.emulator.requests()]
+    assert 429 in statuses and 503 in statuses
+    trial.emulator.set_faults(rate_limit=0, error_rate=0)
+    assert len(trial.emulator.campaigns()) == 3
+    trial.converged()
+
+
+def test_a_dropped_connection_during_a_create_does_not_duplicate_it(trial: Trial) -> None:
+    trial.emulator.set_faults(drop_next=1)
+    result = trial.apply("--parallelism", "1")
+    assert result.returncode == 0, result.stderr
+    posts = [r for r in trial.emulator.requests() if r["method"] == "POST"]
+    assert posts[0]["status"] == "dropped"
+    assert posts[1]["idempotency_key"] == posts[0]["idempotency_key"]
+    assert len(trial.emulator.campaigns()) == 3
+    trial.converged()
+
+
+def test_a_failure_stops_new_campaigns_and_reports_each(trial: Trial) -> None:
+    trial.emulator.set_faults(reject_fields=["contacts.email"])
+    result = trial.apply("--parallelism", "1")
+    assert result.returncode == 1
+    assert "Apply stopped: 0 applied, 1 failed, 0 interrupted, 2 not attempted." in result.stderr
+    assert "Not finished: ops/warehouse-safety, product/pricing-feedback." in result.stderr
+    # The create succeeded before the finalize failed; it is in state, and resumes.
+    assert trial.state()["campaigns"]["hr/onboarding"]["interview_id"]
+    trial.emulator.set_faults(reject_fields=[])
+    assert trial.apply().returncode == 0
+    assert len(trial.emulator.campaigns()) == 3
+    trial.converged()
+
+
+def test_a_completed_campaign_is_reported_as_no_longer_editable(applied: Trial) -> None:
+    interview_id = applied.interview_id("product/pricing-feedback")
+    applied.emulator.set_status(interview_id, "completed")
+    applied.edit("product/pricing-feedback.yaml", "Learn why", "Find out why")
+    result = applied.apply()
+    assert result.returncode == 1
+    assert (
+        f"product/pricing-feedback: campaign {interview_id} is no longer editable" in result.stderr
+    )
+
+
+def test_wrong_credentials_say_how_to_fix_them(trial: Trial) -> None:
+    trial.env["ONTORA_API_TOKEN"] = "wrong"
+    result = trial.apply()
+    assert result.returncode == 1
+    assert "401 invalid_api_key" in result.stderr and "ONTORA_API_TOKEN" in result.stderr
+    del trial.env["ONTORA_API_TOKEN"]
+    result = trial.apply()
+    assert result.returncode == 1
+    assert "No Ontora credentials" in result.stderr
+
+
+def test_a_saved_plan_runs_exactly_and_goes_stale_once_used(applied: Trial) -> None:
+    applied.edit("product/pricing-feedback.yaml", "Learn why", "Find out why")
+    assert applied.cli("plan", "--out", "plan.json").returncode == 0
+    assert applied.sent() == []
+    assert applied.cli("apply", "plan.json").returncode == 0
+    assert len(applied.sent()) == 1
+    stale = applied.cli("apply", "plan.json")
+    assert stale.returncode == 3
+    assert "The state changed since the plan was made" in stale.stderr
+    assert applied.sent() == []
+
+
+def test_a_tampered_plan_is_refused(applied: Trial) -> None:
+    applied.edit("product/pricing-feedback.yaml", "Learn why", "Find out why")
+    applied.cli("plan", "--out", "plan.json")
+    plan = applied.root / "plan.json"
+    plan.write_text(plan.read_text().replace("Find out why", "Sneak in"))
+    result = applied.cli("apply", "plan.json")
+    assert result.returncode == 1
+    assert "was changed after it was made" in result.stderr
+    assert applied.sent() == []
+
+
+def test_without_a_terminal_apply_refuses_rather_than_hangs(trial: Trial) -> None:
+    result = trial.cli("apply")
+    assert result.returncode == 1
+    assert "pass --auto-approve" in result.stderr
+    assert trial.sent() == []
+
+
+def test_a_second_apply_waits_for_the_lock_then_exits_3(trial: Trial) -> None:
+    with state_lock(trial.root / "campaignsync.state.json", command="campaignsync apply (other)"):
+        result = trial.apply("--lock-timeout", "0.5")
+    assert result.returncode == 3
+    assert "locked by 'campaignsync apply (other)'" in result.stderr
+    assert trial.sent() == []
+
+
+def test_the_token_appears_in_no_output_state_plan_or_log(applied: Trial) -> None:
+    applied.edit("product/pricing-feedback.yaml", "Learn why", "Find out why")
+    outputs = [
+        applied.cli("plan", "--out", "plan.json"),
+        applied.cli("plan", "--format", "json"),
+        applied.cli("apply", "plan.json"),
+        applied.cli("state", "list"),
+    ]
+    applied.env["ONTORA_API_TOKEN"] = TOKEN + "-wrong"
+    applied.edit("product/pricing-feedback.yaml", "Find out why", "Learn why")
+    outputs.append(applied.apply())
+    texts = [o.stdout + o.stderr for o in outputs]
+    texts += [p.read_text() for p in applied.root.iterdir() if p.is_file()]
+    texts.append(json.dumps(applied.emulator.requests()))
+    for text in texts:
+        assert TOKEN not in text
