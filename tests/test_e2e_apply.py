@@ -33,8 +33,7 @@ class Trial:
         return run(self.root, self.env, *args, input=input)
 
     def apply(self, *args: str) -> subprocess.CompletedProcess[str]:
-        result = self.cli("apply", "--auto-approve", *args)
-        return result
+        return self.cli("apply", "--auto-approve", *args)
 
     def state(self) -> dict[str, Any]:
         document: dict[str, Any] = json.loads((self.root / "campaignsync.state.json").read_text())
@@ -132,7 +131,9 @@ def test_a_contact_edit_sends_one_full_finalize_without_project_context(applied:
     ((method, path, body),) = applied.sent()
     assert (method, path) == ("PUT", f"/v1/campaign-creation/{interview_id}/finalize")
     assert "project_context" not in body
-    assert len(body["contacts"]) == 5 and len(body["topics"]) == 3 and len(body["questions"]) == 5
+    assert len(body["contacts"]) == 5
+    assert len(body["topics"]) == 3
+    assert len(body["questions"]) == 5
     assert body["contacts"][4]["job_title"] == "Senior Data Analyst"
     applied.converged()
 
@@ -168,7 +169,8 @@ def test_a_422_is_shown_at_the_yaml_line(applied: Trial) -> None:
     )
     result = applied.apply()
     assert result.returncode == 1
-    assert "ops/warehouse-safety: PUT" in result.stderr and "answered 422" in result.stderr
+    assert "ops/warehouse-safety: PUT" in result.stderr
+    assert "answered 422" in result.stderr
     assert (
         "campaigns/ops/warehouse-safety.yaml:24:11: topics[1].name: rejected by the emulator"
         in result.stderr
@@ -181,7 +183,8 @@ def test_429_storms_and_503s_are_ridden_out(trial: Trial) -> None:
     result = trial.apply("--max-retries", "10")
     assert result.returncode == 0, result.stderr
     statuses = [r["status"] for r in trial.emulator.requests()]
-    assert 429 in statuses and 503 in statuses
+    assert 429 in statuses
+    assert 503 in statuses
     trial.emulator.set_faults(rate_limit=0, error_rate=0)
     assert len(trial.emulator.campaigns()) == 3
     trial.converged()
@@ -227,7 +230,8 @@ def test_wrong_credentials_say_how_to_fix_them(trial: Trial) -> None:
     trial.env["ONTORA_API_TOKEN"] = "wrong"
     result = trial.apply()
     assert result.returncode == 1
-    assert "401 invalid_api_key" in result.stderr and "ONTORA_API_TOKEN" in result.stderr
+    assert "401 invalid_api_key" in result.stderr
+    assert "ONTORA_API_TOKEN" in result.stderr
     del trial.env["ONTORA_API_TOKEN"]
     result = trial.apply()
     assert result.returncode == 1
