@@ -126,50 +126,34 @@ def diff_keyed_list(field: str, old: list[dict[str, Any]], new: list[dict[str, A
     identity = LIST_IDENTITY[field]
     old_by_id = {identity(item): item for item in old}
     new_by_id = {identity(item): item for item in new}
-    if not old_by_id or not new_by_id:
-        # All added or all removed: nothing to match, so no need for the engine.
-        return ListDiff(
-            added=tuple(
-                ItemChange(identity=k, kind=Kind.ADD, item=v) for k, v in new_by_id.items()
-            ),
-            removed=tuple(
-                ItemChange(identity=k, kind=Kind.REMOVE, item=v) for k, v in old_by_id.items()
-            ),
-        )
-    tree = DeepDiff(old_by_id, new_by_id, view="tree")
-
-    added: list[str] = []
-    removed: list[str] = []
+    added = [key for key in new_by_id if key not in old_by_id]
+    removed = [key for key in old_by_id if key not in new_by_id]
+    common = [key for key in new_by_id if key in old_by_id]
+    # threshold_to_diff_deeper=0: always report field by field, never "whole item replaced".
+    tree = DeepDiff(
+        {key: old_by_id[key] for key in common},
+        {key: new_by_id[key] for key in common},
+        view="tree",
+        threshold_to_diff_deeper=0,
+    )
     changed: dict[str, set[str]] = {}
-    for report, levels in tree.items():
+    for levels in tree.values():
         for level in levels:
             path = level.path(output_format="list")
-            key = str(path[0])
-            if len(path) == 1:
-                if report == "dictionary_item_added":
-                    added.append(key)
-                elif report == "dictionary_item_removed":
-                    removed.append(key)
+            touched = [str(path[0])] if path else common
+            for key in touched:
+                if len(path) >= 2:
+                    changed.setdefault(key, set()).add(str(path[1]))
                 else:
-                    # The whole item changed type; treat it as every field changed.
-                    changed.setdefault(key, set()).update(
-                        _keys(old_by_id.get(key)) | _keys(new_by_id.get(key))
-                    )
-            else:
-                changed.setdefault(key, set()).add(str(path[1]))
+                    # The item as a whole differs (e.g. its type); list every field.
+                    fields = _keys(old_by_id.get(key)) | _keys(new_by_id.get(key))
+                    changed.setdefault(key, set()).update(fields)
 
     old_order = [key for key in old_by_id if key in new_by_id]
-    new_order = [key for key in new_by_id if key in old_by_id]
     return ListDiff(
-        added=tuple(
-            ItemChange(identity=key, kind=Kind.ADD, item=new_by_id[key])
-            for key in new_by_id
-            if key in added
-        ),
+        added=tuple(ItemChange(identity=key, kind=Kind.ADD, item=new_by_id[key]) for key in added),
         removed=tuple(
-            ItemChange(identity=key, kind=Kind.REMOVE, item=old_by_id[key])
-            for key in old_by_id
-            if key in removed
+            ItemChange(identity=key, kind=Kind.REMOVE, item=old_by_id[key]) for key in removed
         ),
         changed=tuple(
             ItemChange(
@@ -182,10 +166,10 @@ def diff_keyed_list(field: str, old: list[dict[str, Any]], new: list[dict[str, A
                     for name in sorted(changed[key])
                 ),
             )
-            for key in new_by_id
+            for key in common
             if key in changed
         ),
-        reordered=old_order != new_order,
+        reordered=old_order != common,
     )
 
 

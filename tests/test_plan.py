@@ -263,6 +263,15 @@ class TestKeyedLists:
         ] == [("B", [("priority", 1, 2)])]
         assert items.reordered
 
+    def test_replacing_every_item_is_additions_and_removals(self) -> None:
+        before = campaign("a", topics=[{"name": "T"}])
+        after = campaign("a", topics=[{"name": "U"}])
+        (change,) = only(plan_of([after], state(a=applied(ID_A, before)))).changes
+        assert change.items is not None
+        assert [i.identity for i in change.items.added] == ["U"]
+        assert [i.identity for i in change.items.removed] == ["T"]
+        assert not change.items.changed
+
     def test_inserting_an_item_is_one_addition_not_a_cascade(self) -> None:
         before = campaign("a", questions=[{"text": "Q1"}, {"text": "Q2"}])
         after = campaign("a", questions=[{"text": "Q0"}, {"text": "Q1"}, {"text": "Q2"}])

@@ -1,0 +1,144 @@
+"""The applier on httpx.MockTransport: order, state after every request, crash-safe creates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from campaignsync.apply import Outcome, StateRecorder, apply_plan, check_plan_is_current
+from campaignsync.errors import StalePlan
+from campaignsync.ontora import OntoraClient
+from campaignsync.plan import Plan, build_plan
+from campaignsync.state import State, read_state, write_state
+from tests.factories import API_URL, ID_A, WORKSPACE, applied, campaign, state
+
+NEW_ID = "99999999-9999-4999-8999-999999999999"
+
+
+class FakeOntora:
+    """Answers like Ontora and records, at each request, what state said on disk."""
+
+    def __init__(self, state_path: Path, fail_on: str | None = None) -> None:
+        self.state_path = state_path
+        self.fail_on = fail_on
+        self.seen: list[tuple[str, str, str | None, dict[str, Any]]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        on_disk = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+        key = request.headers.get("Idempotency-Key")
+        self.seen.append((request.method, request.url.path, key, on_disk))
+        if self.fail_on and self.fail_on in request.url.path:
+            return httpx.Response(503)
+        if request.method == "POST":
+            return httpx.Response(201, json={"id": NEW_ID, "status": "draft"})
+        return httpx.Response(200, json={"id": "x"})
+
+
+def run(plan: Plan, path: Path, fake: FakeOntora, current: State, **options: Any) -> Any:
+    client = OntoraClient(
+        API_URL, token="t", transport=httpx.MockTransport(fake), sleep=lambda _: None, max_retries=0
+    )
+    return apply_plan(plan, client=client, recorder=StateRecorder(path, current), **options)
+
+
+def test_a_create_is_marked_pending_before_the_post_and_recorded_after(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    new = campaign("a", goal="G", topics=[{"name": "T"}])
+    current = State(api_url=API_URL, workspace_id=WORKSPACE)
+    plan = build_plan([new], current, api_url=API_URL, workspace_id=WORKSPACE)
+    fake = FakeOntora(path)
+    report = run(plan, path, fake, current)
+    assert report.ok
+    (post, put) = fake.seen
+    pending = post[3]["campaigns"]["a"]["pending_create"]
+    assert pending["idempotency_key"] == post[2]
+    assert post[3]["campaigns"]["a"]["interview_id"] is None
+    assert put[1] == f"/v1/campaign-creation/{NEW_ID}/finalize"
+    assert put[3]["campaigns"]["a"]["interview_id"] == NEW_ID
+    assert put[3]["campaigns"]["a"]["last_applied"] == {"name": "a", "goal": "G"}
+    final = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    entry = final.campaigns["a"]
+    assert entry.pending_create is None
+    assert entry.last_applied == new.managed
+    assert entry.source_digest == new.source_digest
+    assert final.serial == 3  # pending, created, finalized
+    replan = build_plan([new], final, api_url=API_URL, workspace_id=WORKSPACE)
+    assert not replan.has_changes
+
+
+def test_a_finalize_that_failed_after_a_create_is_all_that_remains(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    new = campaign("a", topics=[{"name": "T"}])
+    current = State(api_url=API_URL, workspace_id=WORKSPACE)
+    plan = build_plan([new], current, api_url=API_URL, workspace_id=WORKSPACE)
+    first = FakeOntora(path, fail_on="/finalize")
+    assert not run(plan, path, first, current).ok
+    # The create succeeded and is recorded; the finalize is what remains.
+    after_crash = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    assert after_crash.campaigns["a"].interview_id == NEW_ID
+    replan = build_plan([new], after_crash, api_url=API_URL, workspace_id=WORKSPACE)
+    assert [r.method for item in replan.campaigns for r in item.requests] == ["PUT"]
+
+
+def test_a_pending_marker_left_by_a_crash_is_resent_with_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    new = campaign("a")
+    current = State(api_url=API_URL, workspace_id=WORKSPACE)
+    plan = build_plan([new], current, api_url=API_URL, workspace_id=WORKSPACE)
+    fake = FakeOntora(path, fail_on="/v1/interviews")
+    assert not run(plan, path, fake, current).ok
+    crashed = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    key = crashed.campaigns["a"].pending_create.idempotency_key  # type: ignore[union-attr]
+    replan = build_plan([new], crashed, api_url=API_URL, workspace_id=WORKSPACE)
+    again = FakeOntora(path)
+    assert run(replan, path, again, crashed).ok
+    assert again.seen[0][2] == key
+
+
+def test_each_successful_request_is_written_before_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    before = campaign("a", project_context="old", topics=[{"name": "T"}])
+    current = write_state(path, state(a=applied(ID_A, before)))
+    after = campaign("a", project_context="new", topics=[{"name": "U"}])
+    plan = build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
+    fake = FakeOntora(path, fail_on="/finalize")
+    report = run(plan, path, fake, current)
+    assert [r.outcome for r in report.results] == [Outcome.FAILED]
+    saved = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    assert saved.campaigns["a"].last_applied["project_context"] == "new"
+    assert saved.campaigns["a"].last_applied["topics"] == [{"name": "T"}]
+    assert saved.campaigns["a"].source_digest == "old-digest"  # not all of it applied
+
+
+def test_a_failure_leaves_later_campaigns_unattempted(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    current = State(api_url=API_URL, workspace_id=WORKSPACE)
+    plan = build_plan(
+        [campaign("a"), campaign("b"), campaign("c")],
+        current,
+        api_url=API_URL,
+        workspace_id=WORKSPACE,
+    )
+    report = run(plan, path, FakeOntora(path, fail_on="/v1/interviews"), current, parallelism=1)
+    assert [r.outcome for r in report.results] == [
+        Outcome.FAILED,
+        Outcome.NOT_ATTEMPTED,
+        Outcome.NOT_ATTEMPTED,
+    ]
+
+
+def test_a_plan_is_stale_once_state_moves(tmp_path: Path) -> None:
+    current = state()
+    plan = build_plan([campaign("a")], current, api_url=API_URL, workspace_id=WORKSPACE)
+    check_plan_is_current(plan, current, api_url=API_URL, workspace_id=WORKSPACE)
+    moved = current.model_copy(update={"serial": current.serial + 1})
+    with pytest.raises(StalePlan, match="state changed since the plan was made"):
+        check_plan_is_current(plan, moved, api_url=API_URL, workspace_id=WORKSPACE)
+    with pytest.raises(StalePlan, match="is for the API at"):
+        check_plan_is_current(plan, current, api_url="http://127.0.0.1:1", workspace_id=WORKSPACE)
+    with pytest.raises(StalePlan, match="is for workspace"):
+        check_plan_is_current(plan, current, api_url=API_URL, workspace_id="other")

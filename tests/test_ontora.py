@@ -1,0 +1,158 @@
+"""The API client on httpx.MockTransport: auth, retries, Retry-After, errors, secrets."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from campaignsync.errors import ApiError, ConfigError
+from campaignsync.ontora import OntoraClient, parse_retry_after
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Recorder:
+    """A transport answering from a script of responses, recording what it was sent."""
+
+    def __init__(self, *answers: httpx.Response | Exception) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+        self.sleeps: list[float] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def client(self, **options: object) -> OntoraClient:
+        return OntoraClient(
+            "https://api.ontora.test",
+            transport=httpx.MockTransport(self),
+            sleep=self.sleeps.append,
+            **{"token": "tok-secret", **options},  # type: ignore[arg-type]
+        )
+
+
+def ok(body: object = None, status: int = 200) -> httpx.Response:
+    return httpx.Response(status, json=body if body is not None else {"id": "x"})
+
+
+def test_sends_auth_user_agent_and_json() -> None:
+    script = Recorder(ok())
+    script.client().send("PATCH", "/v1/campaign-creation/x/draft", {"goal": "G"})
+    (request,) = script.requests
+    assert request.headers["Authorization"] == "Bearer tok-secret"
+    assert request.headers["User-Agent"].startswith("campaignsync/")
+    assert json.loads(request.content) == {"goal": "G"}
+
+
+def test_an_api_key_is_sent_as_x_api_key() -> None:
+    script = Recorder(ok())
+    script.client(token=None, api_key="ont_key").send("PUT", "/v1/x", {})
+    assert script.requests[0].headers["X-API-Key"] == "ont_key"
+    assert "Authorization" not in script.requests[0].headers
+
+
+def test_no_credentials_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="No Ontora credentials"):
+        OntoraClient("https://api.ontora.test")
+
+
+def test_429_honours_retry_after_then_succeeds() -> None:
+    script = Recorder(httpx.Response(429, headers={"Retry-After": "3"}), ok())
+    assert script.client().send("PATCH", "/v1/x", {}) == {"id": "x"}
+    assert len(script.requests) == 2
+    assert 3 <= script.sleeps[0] < 3.2
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors_are_retried_with_backoff(status: int) -> None:
+    script = Recorder(httpx.Response(status), httpx.Response(status), ok())
+    script.client().send("PUT", "/v1/x", {})
+    assert len(script.requests) == 3
+    assert all(0 <= delay <= 30 for delay in script.sleeps)
+
+
+def test_dropped_connections_and_timeouts_are_retried() -> None:
+    script = Recorder(
+        httpx.RemoteProtocolError("peer closed connection"),
+        httpx.ReadTimeout("slow"),
+        httpx.ConnectError("refused"),
+        ok(),
+    )
+    script.client().send("PATCH", "/v1/x", {})
+    assert len(script.requests) == 4
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
+def test_other_client_errors_are_never_retried(status: int) -> None:
+    script = Recorder(httpx.Response(status, json={"detail": "no", "code": "nope"}))
+    with pytest.raises(ApiError) as caught:
+        script.client().send("PATCH", "/v1/x", {})
+    assert len(script.requests) == 1
+    assert (caught.value.status, caught.value.code) == (status, "nope")
+
+
+def test_attempts_are_bounded() -> None:
+    script = Recorder(*[httpx.Response(503)] * 3)
+    with pytest.raises(ApiError, match="answered 503"):
+        script.client(max_retries=2).send("PATCH", "/v1/x", {})
+    assert len(script.requests) == 3
+
+
+def test_a_create_is_retried_only_with_the_same_idempotency_key() -> None:
+    script = Recorder(httpx.RemoteProtocolError("dropped"), ok(status=201))
+    script.client().send("POST", "/v1/interviews", {"name": "A"}, idempotency_key="k-1")
+    assert [r.headers["Idempotency-Key"] for r in script.requests] == ["k-1", "k-1"]
+    with pytest.raises(ValueError, match="Idempotency-Key"):
+        script.client().send("POST", "/v1/interviews", {"name": "A"})
+
+
+def test_422_keeps_fastapi_detail_for_locating() -> None:
+    detail = [{"loc": ["body", "topics", 1, "name"], "msg": "Field required", "type": "missing"}]
+    script = Recorder(httpx.Response(422, json={"detail": detail}))
+    with pytest.raises(ApiError) as caught:
+        script.client().send("PUT", "/v1/x", {})
+    assert caught.value.detail == detail
+
+
+def test_401_and_403_say_what_to_fix() -> None:
+    script = Recorder(
+        httpx.Response(401, json={"detail": "bad key", "code": "invalid_api_key"}),
+        httpx.Response(403, json={"detail": "scope", "code": "insufficient_scope"}),
+    )
+    with pytest.raises(ApiError, match="Check ONTORA_API_KEY / ONTORA_API_TOKEN"):
+        script.client().send("PUT", "/v1/x", {})
+    with pytest.raises(ApiError, match="lacks the 'interviews' scope"):
+        script.client().send("PUT", "/v1/x", {})
+
+
+def test_secrets_never_appear_in_errors() -> None:
+    script = Recorder(httpx.Response(500, json={"detail": "echo tok-secret", "code": "x"}))
+    with pytest.raises(ApiError) as caught:
+        script.client(max_retries=0).send("PUT", "/v1/x", {})
+    assert "tok-secret" not in str(caught.value)
+
+
+def test_list_interviews_requires_a_list() -> None:
+    script = Recorder(ok([{"id": "a"}, "junk"]), ok({"not": "a list"}))
+    assert script.client().list_interviews("ws") == [{"id": "a"}]
+    assert script.requests[0].url.params["workspace_id"] == "ws"
+    with pytest.raises(ApiError, match="did not answer with a list"):
+        script.client().list_interviews("ws")
+
+
+def test_retry_after_as_seconds_or_http_date() -> None:
+    assert parse_retry_after("7") == 7.0
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    seconds = parse_retry_after(email.utils.format_datetime(later, usegmt=True))
+    assert seconds is not None
+    assert 28 <= seconds <= 30
+    assert parse_retry_after("soon") is None
