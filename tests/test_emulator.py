@@ -1,0 +1,162 @@
+"""The emulator in-process: documented behaviour, errors in the service's shapes, faults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from campaignsync.api_schema import INTERVIEW_OUT_FIELDS
+from campaignsync.emulator import EmulatorConfig, Faults, create_app
+
+WORKSPACE = "4e0c3a1b-8d2f-4f6e-9b1a-2c7d5e8f9a10"
+AUTH = {"X-API-Key": "secret-key-123"}
+
+
+def client(**config: Any) -> TestClient:
+    return TestClient(create_app(EmulatorConfig(**config)))
+
+
+def create(api: TestClient, key: str = "k1", **fields: Any) -> Any:
+    body = {"workspace_id": WORKSPACE, "name": "A", **fields}
+    return api.post("/v1/interviews", json=body, headers={**AUTH, "Idempotency-Key": key})
+
+
+def test_create_answers_interview_out_and_lists_it() -> None:
+    api = client()
+    answer = create(api, goal="G")
+    assert answer.status_code == 201
+    interview = answer.json()
+    assert list(interview) == list(INTERVIEW_OUT_FIELDS)
+    assert (interview["status"], interview["goal"]) == ("draft", "G")
+    listed = api.get("/v1/interviews", params={"workspace_id": WORKSPACE}, headers=AUTH).json()
+    assert [item["id"] for item in listed] == [interview["id"]]
+    other = "00000000-0000-4000-8000-000000000000"
+    assert api.get("/v1/interviews", params={"workspace_id": other}, headers=AUTH).json() == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}],
+)
+def test_auth_failures_are_401_with_detail_and_code(headers: dict[str, str]) -> None:
+    api = client(token="right")
+    answer = api.post("/v1/interviews", json={}, headers=headers)
+    assert answer.status_code == 401
+    assert answer.json() == {"detail": "Invalid or missing API key", "code": "invalid_api_key"}
+
+
+def test_bearer_and_api_key_are_both_accepted() -> None:
+    api = client(token="right")
+    for headers in ({"X-API-Key": "right"}, {"Authorization": "Bearer right"}):
+        answer = api.get("/v1/interviews", params={"workspace_id": WORKSPACE}, headers=headers)
+        assert answer.status_code == 200
+
+
+def test_validation_errors_have_fastapi_shape() -> None:
+    api = client()
+    answer = api.post("/v1/interviews", json={"workspace_id": WORKSPACE}, headers=AUTH)
+    assert answer.status_code == 422
+    (error,) = answer.json()["detail"]
+    assert (error["type"], error["loc"], error["msg"]) == (
+        "missing",
+        ["body", "name"],
+        "Field required",
+    )
+    interview_id = create(api).json()["id"]
+    answer = api.put(
+        f"/v1/campaign-creation/{interview_id}/finalize",
+        json={"topics": [{"goal": "x"}]},
+        headers=AUTH,
+    )
+    assert answer.json()["detail"][0]["loc"] == ["body", "topics", 0, "name"]
+
+
+def test_strict_rejects_undocumented_fields_and_lax_ignores_them() -> None:
+    strict = create(client(strict=True), voice_id="v")
+    assert strict.status_code == 422
+    assert strict.json()["detail"][0]["loc"] == ["body", "voice_id"]
+    assert create(client(), voice_id="v").status_code == 201
+
+
+def test_unknown_and_malformed_ids() -> None:
+    api = client()
+    missing = api.patch(
+        "/v1/campaign-creation/00000000-0000-4000-8000-000000000000/draft", json={}, headers=AUTH
+    )
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
+    assert api.patch("/v1/campaign-creation/nope/draft", json={}, headers=AUTH).status_code == 422
+
+
+def test_idempotency_key_replays_and_refuses_another_body() -> None:
+    api = client()
+    first = create(api, key="same").json()
+    assert create(api, key="same").json() == first
+    reused = create(api, key="same", goal="different")
+    assert reused.status_code == 422
+    assert reused.json()["code"] == "idempotency_key_reused"
+    assert len(api.get("/_emulator/campaigns").json()) == 1
+
+
+def test_draft_and_finalize_store_fields_and_completed_campaigns_are_locked() -> None:
+    api = client()
+    interview_id = create(api).json()["id"]
+    base = f"/v1/campaign-creation/{interview_id}"
+    assert api.patch(f"{base}/draft", json={"voice_id": "v"}, headers=AUTH).status_code == 200
+    contacts = [{"name": "Ann", "email": "ann@example.org"}]
+    assert api.put(f"{base}/finalize", json={"contacts": contacts}, headers=AUTH).status_code == 200
+    stored = api.get(f"/_emulator/campaigns/{interview_id}").json()
+    assert (stored["voice_id"], stored["contacts"]) == ("v", contacts)
+    api.put(f"/_emulator/campaigns/{interview_id}/status", json={"status": "completed"})
+    locked = api.patch(f"{base}/draft", json={"goal": "x"}, headers=AUTH)
+    assert locked.status_code == 409
+    assert locked.json()["code"] == "campaign_locked"
+
+
+def test_start_moves_a_draft_to_active_once() -> None:
+    api = client()
+    interview_id = create(api).json()["id"]
+    started = api.post(f"/v1/interviews/{interview_id}/start", headers=AUTH)
+    assert started.json()["interview"]["status"] == "active"
+    assert api.post(f"/v1/interviews/{interview_id}/start", headers=AUTH).status_code == 409
+
+
+def test_data_file_keeps_campaigns_across_restarts(tmp_path: Path) -> None:
+    data = tmp_path / "emulator.json"
+    interview_id = create(client(data_path=data)).json()["id"]
+    assert interview_id in client(data_path=data).get("/_emulator/campaigns").json()
+
+
+def test_faults_503_and_429_with_retry_after() -> None:
+    api = client(faults=Faults(error_rate=1.0))
+    answer = create(api)
+    assert (answer.status_code, answer.json()["code"]) == (503, "unavailable")
+    limited = client(faults=Faults(rate_limit=1))
+    assert create(limited, key="a").status_code == 201
+    answer = create(limited, key="b")
+    assert answer.status_code == 429
+    assert answer.headers["Retry-After"] == "1"
+
+
+def test_faults_change_at_run_time_and_reset_clears_everything() -> None:
+    api = client()
+    assert api.put("/_emulator/faults", json={"error_rate": 1}).json()["error_rate"] == 1.0
+    assert create(api).status_code == 503
+    assert api.put("/_emulator/faults", json={"bogus": 1}).status_code == 422
+    api.put("/_emulator/faults", json={"error_rate": 0})
+    create(api)
+    api.post("/_emulator/reset")
+    assert api.get("/_emulator/campaigns").json() == {}
+    assert api.get("/_emulator/requests").json() == []
+
+
+def test_the_request_log_keeps_bodies_but_never_credentials() -> None:
+    api = client()
+    create(api, key="k-9")
+    (entry,) = api.get("/_emulator/requests").json()
+    assert entry["body"]["name"] == "A"
+    assert entry["idempotency_key"] == "k-9"
+    assert "secret-key-123" not in str(entry)
