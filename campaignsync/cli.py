@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -389,13 +390,18 @@ def apply(
             settings.state_path,
             current.model_copy(update={"api_url": settings.api_url, "workspace_id": workspace}),
         )
-        report = apply_plan(
-            the_plan,
-            client=client,
-            recorder=recorder,
-            parallelism=parallelism,
-            progress=click.echo,
-        )
+        # A CI job being cancelled (SIGTERM) stops as cleanly as Ctrl-C does.
+        previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        try:
+            report = apply_plan(
+                the_plan,
+                client=client,
+                recorder=recorder,
+                parallelism=parallelism,
+                progress=click.echo,
+            )
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     applied = report.keys(Outcome.APPLIED)
     if report.ok:
         click.echo(
@@ -417,6 +423,10 @@ def apply(
         err=True,
     )
     return 1
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _confirm() -> None:

@@ -292,6 +292,7 @@ def create_app(config: EmulatorConfig | None = None) -> "FaultsAndLog":
     @app.post("/_emulator/reset")
     async def reset() -> dict[str, str]:
         store.reset()
+        rng.seed(config.seed)  # with --seed, every rehearsal after a reset rolls the same dice
         return {"status": "reset"}
 
     @app.get("/_emulator/faults")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from tests.emulator_harness import TOKEN, Emulator, cli_env, run, start_emulator
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
-    yield from start_emulator("--strict", "--token", TOKEN)
+    yield from start_emulator("--strict", "--token", TOKEN, "--seed", "7")
 
 
 class Trial:
@@ -292,3 +294,31 @@ def test_the_token_appears_in_no_output_state_plan_or_log(applied: Trial) -> Non
     texts.append(json.dumps(applied.emulator.requests()))
     for text in texts:
         assert TOKEN not in text
+
+
+def test_ctrl_c_stops_after_in_flight_requests_with_state_saved(trial: Trial) -> None:
+    trial.emulator.set_faults(latency_ms=400)
+    apply = subprocess.Popen(
+        [sys.executable, "-m", "campaignsync", "apply", "--auto-approve", "--parallelism", "1"],
+        cwd=trial.root,
+        env=trial.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Wait for the first request to complete, then interrupt while the next is in flight.
+    assert apply.stdout is not None
+    first = apply.stdout.readline()
+    while not first.startswith("[1/"):
+        first = apply.stdout.readline()
+    apply.send_signal(signal.SIGINT)
+    _, stderr = apply.communicate(timeout=60)
+    assert apply.returncode == 1
+    assert "interrupted" in stderr
+    assert "Traceback" not in stderr
+    in_state = trial.state()["campaigns"]
+    assert 1 <= len(in_state) < 3
+    trial.emulator.set_faults(latency_ms=0)
+    assert trial.apply().returncode == 0
+    assert len(trial.emulator.campaigns()) == 3
+    trial.converged()

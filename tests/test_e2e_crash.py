@@ -26,7 +26,7 @@ CAMPAIGNS = 8
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
-    yield from start_emulator("--strict", "--token", TOKEN)
+    yield from start_emulator("--strict", "--token", TOKEN, "--seed", "7")
 
 
 def write_campaigns(root: Path) -> None:
