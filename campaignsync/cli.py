@@ -439,7 +439,7 @@ def _confirm() -> None:
         "Apply these changes to Ontora? Only 'yes' will be accepted", default="", show_default=False
     )
     if answer.strip() != "yes":
-        raise click.exceptions.Abort()
+        raise CampaignsyncError("Apply cancelled; nothing was sent.")
 
 
 def _read_plan_file(path: Path) -> Plan:
