@@ -265,6 +265,19 @@ DOCUMENTED_TYPES: dict[str, Any] = {
     "weekly_availability": dict[str, Any],
 }
 
+# Campaign fields that GET /v1/interviews returns, so drift can be seen in them. Everything
+# else (voice_id, follow-ups, topics, questions, contacts) cannot be read back [doc].
+READABLE_FIELDS: tuple[str, ...] = tuple(
+    name
+    for name in INTERVIEW_OUT_FIELDS
+    if name in DOCUMENTED_TYPES and name not in ("workspace_id",)
+)
+UNREADABLE_FIELDS: tuple[str, ...] = (
+    "voice_id",
+    *sorted(FOLLOWUP_FIELDS),
+    *LIST_FIELDS,
+)
+
 API_PREFIX = "/v1"
 
 

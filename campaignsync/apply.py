@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from campaignsync.errors import ApiError, StalePlan
 from campaignsync.loader import format_loc, locate
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
+from campaignsync.remote import RemoteCampaign
 from campaignsync.state import Entry, PendingCreate, State, now, write_state
 
 
@@ -84,6 +85,18 @@ def check_plan_is_current(
             f"lineage {plan.state_lineage}; now: serial {state.serial} of lineage "
             f"{state.lineage}). {again}"
         )
+
+
+def remotely_changed(plan: Plan, remote: Mapping[str, RemoteCampaign]) -> list[str]:
+    """Keys of changed campaigns edited (or deleted) in Ontora since a --refresh plan saw them."""
+    moved = []
+    for item in plan.changed:
+        if item.drift is None or item.drift.missing:
+            continue
+        now = remote.get(item.drift.interview_id)
+        if now is None or now.updated_at != item.drift.updated_at:
+            moved.append(item.key)
+    return moved
 
 
 class StateRecorder:

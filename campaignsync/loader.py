@@ -22,6 +22,7 @@ from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from campaignsync import __version__
 from campaignsync.api_schema import Contact, Question, Topic
@@ -219,6 +220,22 @@ def read_yaml_mapping(path: Path) -> dict[Any, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{display_path(path)} must be a mapping of settings.")
     return data
+
+
+def render_campaign_yaml(fields: dict[str, Any], *, comments: Sequence[str]) -> str:
+    """A campaign file people can read and edit: comment lines, then the fields in order."""
+    data = CommentedMap()
+    for name, value in fields.items():
+        data[name] = (
+            LiteralScalarString(value) if isinstance(value, str) and "\n" in value else value
+        )
+    writer = YAML(typ="rt")
+    writer.indent(mapping=2, sequence=4, offset=2)
+    writer.width = 100
+    stream = io.StringIO()
+    writer.dump(data, stream)
+    header = "".join(f"# {line}\n" if line else "#\n" for line in comments)
+    return header + "\n" + stream.getvalue()
 
 
 def format_loc(loc: Sequence[str | int]) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Any, Literal
@@ -29,6 +29,7 @@ from campaignsync.api_schema import (
 from campaignsync.diff import FieldChange, cleared, diff_fields
 from campaignsync.errors import PlanError
 from campaignsync.loader import CampaignFile
+from campaignsync.remote import CampaignDrift, RemoteCampaign, classify
 from campaignsync.state import Entry, State
 
 PLAN_FORMAT_VERSION = 1
@@ -82,10 +83,20 @@ class CampaignPlan(BaseModel):
         None, description="Managed fields to record as last applied once every request succeeds."
     )
     source_digest: str | None = None
+    drift: CampaignDrift | None = Field(
+        None, description="With --refresh: how Ontora differs from state and the file."
+    )
+    overwrites: tuple[str, ...] = Field(
+        (), description="With --refresh: fields edited in Ontora that these requests overwrite."
+    )
 
     @property
     def has_changes(self) -> bool:
         return bool(self.requests)
+
+    @property
+    def remote_updated_at(self) -> str | None:
+        return self.drift.updated_at if self.drift else None
 
 
 class Counts(BaseModel):
@@ -112,6 +123,9 @@ class Plan(BaseModel):
     state_serial: int
     targets: tuple[str, ...] = Field((), description="--target patterns; empty for everything.")
     warnings: tuple[str, ...] = Field((), description="What must be fixed before apply can run.")
+    refreshed: bool = Field(
+        False, description="Made with --refresh: each campaign records the remote it saw."
+    )
     has_changes: bool
     counts: Counts
     campaigns: tuple[CampaignPlan, ...]
@@ -124,6 +138,12 @@ class Plan(BaseModel):
     @property
     def changed(self) -> tuple[CampaignPlan, ...]:
         return tuple(campaign for campaign in self.campaigns if campaign.has_changes)
+
+    def without(self, keys: Iterable[str]) -> Plan:
+        """The same plan minus some campaigns (apply's guard drops those edited remotely)."""
+        dropped = set(keys)
+        kept = tuple(item for item in self.campaigns if item.key not in dropped)
+        return self.model_copy(update={"campaigns": kept})
 
     def document(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -142,8 +162,13 @@ def build_plan(
     api_url: str,
     workspace_id: str | None,
     targets: Iterable[str] = (),
+    remote: Mapping[str, RemoteCampaign] | None = None,
 ) -> Plan:
-    """Compare every campaign file with its last-applied copy and decide what to send."""
+    """Compare every campaign file with its last-applied copy and decide what to send.
+
+    With `remote` (the campaign list read from Ontora), each campaign also carries how
+    Ontora drifted, and which remote edits its requests would overwrite.
+    """
     patterns = tuple(targets)
 
     def wanted(key: str) -> bool:
@@ -169,6 +194,8 @@ def build_plan(
         if key not in present and wanted(key)
     )
     planned.sort(key=lambda item: item.key)
+    if remote is not None:
+        planned = [_with_drift(item, state.campaigns.get(item.key), remote) for item in planned]
 
     warnings = []
     if not workspace_id and any(item.action is Action.CREATE for item in planned):
@@ -186,6 +213,7 @@ def build_plan(
         state_serial=state.serial,
         targets=patterns,
         warnings=tuple(warnings),
+        refreshed=remote is not None,
         has_changes=any(item.has_changes for item in planned),
         counts=counts,
         campaigns=tuple(planned),
@@ -334,6 +362,19 @@ def _orphan(key: str, entry: Entry) -> CampaignPlan:
     return CampaignPlan(
         key=key, action=Action.ORPHAN, reason=reason, interview_id=entry.interview_id
     )
+
+
+def _with_drift(
+    item: CampaignPlan, entry: Entry | None, remote: Mapping[str, RemoteCampaign]
+) -> CampaignPlan:
+    if item.interview_id is None:
+        return item  # not created yet: nothing in Ontora to compare
+    last_applied = entry.last_applied if entry else {}
+    drift = classify(
+        item.key, item.interview_id, last_applied, item.desired, remote.get(item.interview_id)
+    )
+    sent = [name for request in item.requests for name in request.body]
+    return item.model_copy(update={"drift": drift, "overwrites": drift.overwritten_by(sent)})
 
 
 def _finalize_body(desired: dict[str, Any], last_applied: dict[str, Any]) -> dict[str, Any]:

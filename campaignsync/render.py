@@ -10,6 +10,7 @@ from typing import Any
 
 from campaignsync.diff import FieldChange, ItemChange, Kind, ListDiff
 from campaignsync.plan import Action, CampaignPlan, Plan, Request
+from campaignsync.remote import CampaignDrift, DriftKind, DriftReport, FieldDrift
 
 MARKDOWN_BUDGET = 65_000
 
@@ -22,7 +23,7 @@ _SYMBOL = {
     Action.ORPHAN: "-",
 }
 _KIND_SYMBOL = {Kind.ADD: "+", Kind.CHANGE: "~", Kind.REMOVE: "-"}
-_COLOURS = {"+": "\x1b[32m", "~": "\x1b[33m", "-": "\x1b[31m"}
+_COLOURS = {"+": "\x1b[32m", "~": "\x1b[33m", "-": "\x1b[31m", "!": "\x1b[1;33m"}
 _RESET = "\x1b[0m"
 _SENSITIVE_CONTACT_FIELDS = frozenset({"name", "email", "phone"})
 _TEXT_VALUE_LIMIT = 120
@@ -82,6 +83,7 @@ def _text_block(item: CampaignPlan, paint: Callable[[str, str], str]) -> list[st
     lines = [paint(symbol, f"{symbol} {item.key}{source}"), f"    {item.reason}"]
     for change in item.changes:
         lines += [paint(s, text) for s, text in _change_lines(change, _plain, "    ")]
+    lines += [paint("!", text) for text in plan_drift_lines(item, "    ")]
     if item.requests:
         lines.append("    requests:")
         lines += [f"      {_request_line(request)}" for request in item.requests]
@@ -178,6 +180,119 @@ def _contact_shower(show: Show) -> Show:
         return show("contact" if name in _SENSITIVE_CONTACT_FIELDS else name, value)
 
     return contact_value
+
+
+# --- Drift ---------------------------------------------------------------------------
+
+
+def plan_drift_lines(item: CampaignPlan, indent: str) -> list[str]:
+    """What --refresh found in Ontora that the reviewer should see: never `ours` changes,
+    which are the plan itself."""
+    if item.drift is None:
+        return []
+    lines = _drift_status(item.drift, indent)
+    lines += [
+        _field_drift(entry, indent)
+        for entry in item.drift.fields
+        if entry.kind is not DriftKind.OURS
+    ]
+    if item.overwrites:
+        lines.append(
+            f"{indent}! applying overwrites what was edited in Ontora: {', '.join(item.overwrites)}"
+        )
+    return lines
+
+
+def _drift_status(drift: CampaignDrift, indent: str) -> list[str]:
+    if drift.missing:
+        return [
+            f"{indent}! Ontora no longer lists campaign {drift.interview_id}; it may have been "
+            f"deleted. `campaignsync state rm {drift.key}` forgets it."
+        ]
+    if drift.not_draft:
+        return [f"{indent}! status is {drift.status} in Ontora; edits may be refused"]
+    return []
+
+
+def _field_drift(entry: FieldDrift, indent: str) -> str:
+    old, now, new = (
+        _plain("", value) for value in (entry.last_applied, entry.remote, entry.desired)
+    )
+    if entry.kind is DriftKind.THEIRS:
+        return f"{indent}! theirs   {entry.field}: Ontora has {now} (last applied {old})"
+    if entry.kind is DriftKind.OURS:
+        return f"{indent}  ours     {entry.field}: the file has {new} (last applied {old})"
+    return (
+        f"{indent}! conflict {entry.field}: Ontora has {now}, the file has {new} "
+        f"(last applied {old})"
+    )
+
+
+def drift_summary(report: DriftReport) -> str:
+    counts = report.counts
+    if report.in_sync:
+        return f"In sync: Ontora, state and files agree for {len(report.campaigns)} campaign(s)."
+    return (
+        f"Drift: {counts.theirs} theirs, {counts.ours} ours, {counts.conflict} conflict; "
+        f"{counts.missing} missing in Ontora; {counts.not_draft} not in draft."
+    )
+
+
+def render_drift_text(report: DriftReport, *, colour: bool = False) -> str:
+    paint = _painter(colour)
+    lines: list[str] = []
+    for drift in report.campaigns:
+        if not (drift.differs or drift.not_draft):
+            continue
+        symbol = "-" if drift.missing else "~"
+        status = f", status {drift.status}" if drift.status else ""
+        lines.append(paint(symbol, f"{symbol} {drift.key} (campaign {drift.interview_id}{status})"))
+        lines += [paint("!", line) for line in _drift_status(drift, "    ")]
+        lines += [
+            paint("~" if entry.kind is DriftKind.OURS else "!", _field_drift(entry, "    "))
+            for entry in drift.fields
+        ]
+        lines.append("")
+    lines.append(drift_summary(report))
+    return "\n".join(lines) + "\n"
+
+
+def render_drift_json(report: DriftReport) -> str:
+    return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_drift_markdown(report: DriftReport) -> str:
+    lines = ["### campaignsync drift", "", f"**{drift_summary(report)}**", ""]
+    drifted = [d for d in report.campaigns if d.differs or d.not_draft]
+    if not drifted:
+        return "\n".join(lines) + "\n"
+    lines += [
+        "| Campaign | Status | Theirs | Ours | Conflict |",
+        "|---|---|---|---|---|",
+    ]
+    for drift in drifted:
+        kinds = [entry.kind for entry in drift.fields]
+        status = "missing" if drift.missing else drift.status or "?"
+        lines.append(
+            f"| `{_cell(drift.key)}` | {status} | {kinds.count(DriftKind.THEIRS)} | "
+            f"{kinds.count(DriftKind.OURS)} | {kinds.count(DriftKind.CONFLICT)} |"
+        )
+    lines.append("")
+    for drift in drifted:
+        body = _drift_status(drift, "") + [_field_drift(entry, "") for entry in drift.fields]
+        content = "\n".join(body)
+        fence = "`" * max(3, _longest_backtick_run(content) + 1)
+        lines += [
+            f"<details><summary><code>{html.escape(drift.key)}</code></summary>",
+            "",
+            f"{fence}diff",
+            content,
+            fence,
+            "",
+            "</details>",
+            "",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 # --- Markdown ---------------------------------------------------------------------------
@@ -296,6 +411,8 @@ def _section(item: CampaignPlan, show: Show) -> str:
 def _markdown_changes(item: CampaignPlan, show: Show) -> Iterator[tuple[str, str]]:
     for change in item.changes:
         yield from _change_lines(change, show, "")
+    for line in plan_drift_lines(item, ""):
+        yield "!", line
 
 
 def _longest_backtick_run(text: str) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from campaignsync.cli import use_colour
+from campaignsync.commands.options import use_colour
 from campaignsync.loader import load_campaigns
 from campaignsync.state import Entry, State, write_state
 from tests.conftest import REPO, RunCli

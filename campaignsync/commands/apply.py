@@ -1,0 +1,191 @@
+"""`apply`: make Ontora match the campaign files, recording each success in state."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from campaignsync.apply import (
+    ApplyReport,
+    Outcome,
+    StateRecorder,
+    apply_plan,
+    check_plan_is_current,
+    remotely_changed,
+)
+from campaignsync.commands.options import (
+    fetch_remote,
+    lock_timeout_option,
+    make_client,
+    make_plan,
+    max_retries_option,
+    read_configured_state,
+    require_workspace,
+    targets_option,
+    use_colour,
+    with_settings,
+)
+from campaignsync.config import Settings
+from campaignsync.errors import CampaignsyncError, ConfigError, StalePlan
+from campaignsync.plan import PLAN_FORMAT_VERSION, Plan, content_digest
+from campaignsync.render import render_text
+from campaignsync.state import state_lock
+
+
+@click.command()
+@with_settings
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@targets_option("Without PLANFILE: apply only campaigns whose key matches (glob); repeatable.")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Campaigns applied at once; the requests of one campaign always run in order.",
+)
+@click.option(
+    "--allow-remote-changes",
+    is_flag=True,
+    help="Apply a --refresh plan even to campaigns edited in Ontora since it was made.",
+)
+@max_retries_option
+@lock_timeout_option
+def apply(
+    settings: Settings,
+    planfile: Path | None,
+    auto_approve: bool,
+    targets: tuple[str, ...],
+    parallelism: int,
+    allow_remote_changes: bool,
+    max_retries: int,
+    lock_timeout: float,
+) -> int:
+    """Make Ontora match the campaign files, and record each success in state.
+
+    With PLANFILE (from `plan --out`), run exactly that plan, refusing it if state moved
+    since, and (for a --refresh plan) skipping campaigns edited in Ontora since. Without
+    it, plan, show the plan and ask before applying.
+    """
+    if planfile is not None and targets:
+        raise ConfigError("--target goes with planning; a saved plan already has its targets.")
+    edited_remotely: list[str] = []
+    with (
+        make_client(settings, max_retries) as client,
+        state_lock(settings.state_path, timeout=lock_timeout),
+    ):
+        current = read_configured_state(settings)
+        if planfile is not None:
+            the_plan = read_plan_file(planfile)
+            check_plan_is_current(
+                the_plan, current, api_url=settings.api_url, workspace_id=settings.workspace_id
+            )
+            if the_plan.refreshed and not allow_remote_changes:
+                workspace = require_workspace(settings, current, "Checking for remote edits")
+                edited_remotely = remotely_changed(the_plan, fetch_remote(client, workspace))
+                the_plan = the_plan.without(edited_remotely)
+        else:
+            the_plan = make_plan(settings, targets, current)
+            click.echo(render_text(the_plan, colour=use_colour(sys.stdout)), nl=False)
+        if not the_plan.has_changes and not edited_remotely:
+            click.echo("Nothing to apply.")
+            return 0
+        if the_plan.warnings:
+            raise ConfigError(" ".join(the_plan.warnings))
+        if planfile is None and not auto_approve:
+            _confirm()
+        workspace_id = the_plan.workspace_id or current.workspace_id
+        recorder = StateRecorder(
+            settings.state_path,
+            current.model_copy(update={"api_url": settings.api_url, "workspace_id": workspace_id}),
+        )
+        # A CI job being cancelled (SIGTERM) stops as cleanly as Ctrl-C does.
+        previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        try:
+            report = apply_plan(
+                the_plan,
+                client=client,
+                recorder=recorder,
+                parallelism=parallelism,
+                progress=click.echo,
+            )
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    _print_report(report)
+    if edited_remotely:
+        raise StalePlan(
+            f"Skipped {', '.join(edited_remotely)}: edited in Ontora since the plan was made "
+            "(updated_at moved), and applying would overwrite that. Run `campaignsync plan "
+            "--refresh` to see the edits and review again, or pass --allow-remote-changes."
+        )
+    return 0 if report.ok else 1
+
+
+def _print_report(report: ApplyReport) -> None:
+    applied = report.keys(Outcome.APPLIED)
+    if report.ok:
+        click.echo(
+            f"Apply complete: {len(applied)} campaign(s) applied with "
+            f"{report.requests_sent} request(s)."
+        )
+        return
+    click.echo("")
+    for result in report.results:
+        if result.error:
+            click.echo(f"Failed: {result.error}", err=True)
+    left = report.keys(Outcome.NOT_ATTEMPTED) + report.keys(Outcome.INTERRUPTED)
+    click.echo(
+        f"Apply stopped: {len(applied)} applied, {len(report.keys(Outcome.FAILED))} failed, "
+        f"{len(report.keys(Outcome.INTERRUPTED))} interrupted, "
+        f"{len(report.keys(Outcome.NOT_ATTEMPTED))} not attempted."
+        + (f" Not finished: {', '.join(left)}." if left else "")
+        + " State holds every request that succeeded; run `campaignsync plan` to see what is left.",
+        err=True,
+    )
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _confirm() -> None:
+    if not sys.stdin.isatty():
+        raise ConfigError(
+            "apply asks for confirmation, but there is no terminal to ask on. Review the plan "
+            "and pass --auto-approve, or apply a saved plan file (`plan --out FILE`)."
+        )
+    answer = click.prompt(
+        "Apply these changes to Ontora? Only 'yes' will be accepted", default="", show_default=False
+    )
+    if answer.strip() != "yes":
+        raise CampaignsyncError("Apply cancelled; nothing was sent.")
+
+
+def read_plan_file(path: Path) -> Plan:
+    """A saved plan, checked to be one of ours and unchanged since it was written."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"The plan file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"The plan file {path} is not a readable JSON plan: {exc}.") from exc
+    if not isinstance(document, dict) or document.get("format_version") != PLAN_FORMAT_VERSION:
+        raise ConfigError(
+            f"The plan file {path} is not a campaignsync plan of format_version "
+            f"{PLAN_FORMAT_VERSION}; make a new one with `campaignsync plan --out FILE`."
+        )
+    try:
+        the_plan = Plan.model_validate(document)
+    except ValidationError as exc:
+        raise ConfigError(f"The plan file {path} is damaged: {exc.errors()[0]['msg']}.") from exc
+    if content_digest(document) != the_plan.digest:
+        raise ConfigError(
+            f"The plan file {path} was changed after it was made (its digest does not match). "
+            "Make a new one with `campaignsync plan --out FILE`."
+        )
+    return the_plan

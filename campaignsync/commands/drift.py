@@ -1,0 +1,65 @@
+"""`drift`: how Ontora differs from what was last applied and from the files (GET only)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from campaignsync.commands.options import (
+    fetch_remote,
+    make_client,
+    read_configured_state,
+    require_workspace,
+    use_colour,
+    with_settings,
+)
+from campaignsync.config import Settings
+from campaignsync.loader import load_campaigns
+from campaignsync.remote import build_drift_report
+from campaignsync.render import render_drift_json, render_drift_markdown, render_drift_text
+
+
+@click.command()
+@with_settings
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0 when in sync, 2 when drift is found."
+)
+def drift(settings: Settings, format_: str, detailed_exitcode: bool) -> int:
+    """Compare last applied, Ontora and the files for every field Ontora lets us read.
+
+    theirs: changed in Ontora only (edited in the web app); ours: changed in git only;
+    conflict: changed in both, differently. Never writes state; sends only GET requests.
+    Ontora cannot read back voice_id, follow-ups, topics, questions or contacts, so drift
+    in those is not visible.
+    """
+    current = read_configured_state(settings)
+    workspace = require_workspace(settings, current, "drift")
+    desired = {
+        campaign.key: campaign.managed
+        for campaign in load_campaigns(settings.campaigns_dir, settings.repository_root)
+    }
+    with make_client(settings) as client:
+        remote = fetch_remote(client, workspace)
+    last_applied = {
+        key: (entry.interview_id, entry.last_applied)
+        for key, entry in current.campaigns.items()
+        if entry.interview_id is not None
+    }
+    report = build_drift_report(
+        desired, last_applied, remote, api_url=settings.api_url, workspace_id=workspace
+    )
+    if format_ == "json":
+        click.echo(render_drift_json(report), nl=False)
+    elif format_ == "markdown":
+        click.echo(render_drift_markdown(report), nl=False)
+    else:
+        click.echo(render_drift_text(report, colour=use_colour(sys.stdout)), nl=False)
+    return 2 if detailed_exitcode and not report.in_sync else 0

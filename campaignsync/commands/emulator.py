@@ -1,0 +1,66 @@
+"""`emulator`: serve the local Ontora emulator on loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from campaignsync.config import check_api_url
+from campaignsync.errors import ConfigError
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8787, show_default=True)
+@click.option("--token", help="Accept only this bearer token or API key (default: any).")
+@click.option("--strict", is_flag=True, help="Reject fields an endpoint does not document.")
+@click.option(
+    "--data", type=click.Path(dir_okay=False, path_type=Path), help="Persist campaigns here."
+)
+@click.option("--latency-ms", type=click.IntRange(min=0), default=0, help="Delay every answer.")
+@click.option(
+    "--error-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of 503 answers."
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Requests per second beyond which it answers 429 with Retry-After (0: no limit).",
+)
+@click.option(
+    "--drop-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of requests whose connection is closed without an answer (after they apply).",
+)
+@click.option("--seed", type=int, help="Seed for the fault dice, for repeatable rehearsals.")
+def emulator(
+    host: str,
+    port: int,
+    token: str | None,
+    strict: bool,
+    data: Path | None,
+    latency_ms: int,
+    error_rate: float,
+    rate_limit: float,
+    drop_rate: float,
+    seed: int | None,
+) -> None:
+    """Serve a local Ontora emulator for trials and tests (needs campaignsync[emulator])."""
+    check_api_url(f"http://{host}:{port}")
+    try:
+        from campaignsync.emulator import EmulatorConfig, Faults, serve
+    except ImportError as exc:
+        raise ConfigError(
+            "The emulator needs FastAPI and uvicorn: pip install 'campaignsync[emulator]'."
+        ) from exc
+    faults = Faults(
+        latency_ms=latency_ms, error_rate=error_rate, rate_limit=rate_limit, drop_rate=drop_rate
+    )
+    config = EmulatorConfig(token=token, strict=strict, faults=faults, data_path=data, seed=seed)
+    click.echo(
+        f"Ontora emulator on http://{host}:{port} (try: export ONTORA_API_URL=http://{host}:{port})",
+        err=True,
+    )
+    serve(config, host=host, port=port)

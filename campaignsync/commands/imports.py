@@ -1,0 +1,111 @@
+"""`import`: adopt a campaign that already exists in Ontora into a file and state."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from campaignsync.api_schema import READABLE_FIELDS, UNREADABLE_FIELDS
+from campaignsync.commands.options import (
+    fetch_remote,
+    lock_timeout_option,
+    make_client,
+    read_configured_state,
+    require_workspace,
+    with_settings,
+)
+from campaignsync.config import Settings
+from campaignsync.errors import ConfigError, StateError, ValidationFailed
+from campaignsync.loader import (
+    SUFFIXES,
+    CampaignFile,
+    display_path,
+    load_file,
+    render_campaign_yaml,
+)
+from campaignsync.spec import FIELD_ORDER
+from campaignsync.state import Entry, atomic_write, now, state_lock, write_state
+
+
+@click.command("import")
+@with_settings
+@click.argument("interview_id")
+@click.argument("key")
+@lock_timeout_option
+def import_(settings: Settings, interview_id: str, key: str, lock_timeout: float) -> None:
+    """Write campaigns/KEY.yaml from campaign INTERVIEW_ID in Ontora, and record it in state.
+
+    Only the fields Ontora lets us read are written; right after, `campaignsync plan
+    --target KEY` shows no changes.
+    """
+    if not key or key.startswith(("/", ".")) or ".." in key.split("/"):
+        raise ConfigError(f"{key!r} is not a campaign key; use a relative path like hr/onboarding.")
+    path = settings.campaigns_dir / f"{key}.yaml"
+    with (
+        make_client(settings) as client,
+        state_lock(settings.state_path, timeout=lock_timeout),
+    ):
+        current = read_configured_state(settings)
+        _refuse_to_overwrite(settings, current.campaigns, interview_id, key)
+        workspace = require_workspace(settings, current, "import")
+        remote = fetch_remote(client, workspace).get(interview_id.lower())
+        if remote is None:
+            raise ConfigError(
+                f"Ontora lists no campaign {interview_id} in workspace {workspace}. Check the "
+                "id (it is in the campaign's URL in the web app) and the workspace."
+            )
+        fields = {"interview_id": remote.interview_id} | {
+            name: remote.fields[name]
+            for name in sorted(READABLE_FIELDS, key=FIELD_ORDER.__getitem__)
+            if remote.fields.get(name) is not None
+        }
+        depth = len(path.relative_to(settings.campaigns_dir).parts)
+        text = render_campaign_yaml(
+            fields,
+            comments=[
+                f"yaml-language-server: $schema={'../' * depth}schemas/campaign.schema.json",
+                f"Imported from Ontora campaign {remote.interview_id} on {now()}.",
+                "Ontora does not let campaignsync read these back, so they are not here and not",
+                f"managed until you add them: {', '.join(UNREADABLE_FIELDS)}.",
+                "Adding one sends it on the next apply.",
+            ],
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, text.encode("utf-8"))
+        loaded = load_file(path, key, settings.repository_root)
+        if not isinstance(loaded, CampaignFile):
+            # Ontora holds a value the campaign schema refuses: leave no half-import behind.
+            os.unlink(path)
+            raise ValidationFailed(loaded)
+        entry = Entry(
+            interview_id=remote.interview_id,
+            last_applied=loaded.managed,
+            source_digest=loaded.source_digest,
+            applied_at=now(),
+        )
+        state = current.model_copy(update={"workspace_id": workspace, "api_url": settings.api_url})
+        write_state(settings.state_path, state.with_entry(key, entry))
+    click.echo(
+        f"Imported campaign {remote.interview_id} as {key} into {display_path(path)}. "
+        f"`campaignsync plan --target {key}` should show no changes."
+    )
+
+
+def _refuse_to_overwrite(
+    settings: Settings, campaigns: dict[str, Entry], interview_id: str, key: str
+) -> None:
+    for suffix in SUFFIXES:
+        existing = settings.campaigns_dir / f"{key}{suffix}"
+        if existing.exists():
+            raise ConfigError(
+                f"{display_path(existing)} already exists; import will not overwrite it."
+            )
+    if key in campaigns:
+        raise StateError(
+            f"State already has a campaign {key!r}; pick another key, or `campaignsync state rm "
+            f"{key}` first."
+        )
+    for other, entry in campaigns.items():
+        if entry.interview_id == interview_id.lower():
+            raise StateError(f"Campaign {interview_id} is already managed as {other!r}.")

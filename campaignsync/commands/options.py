@@ -1,0 +1,137 @@
+"""Options and wiring shared by several commands."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from campaignsync.config import Settings, resolve_settings
+from campaignsync.errors import ConfigError
+from campaignsync.loader import load_campaigns
+from campaignsync.plan import Plan, build_plan
+from campaignsync.state import State, read_state
+
+if TYPE_CHECKING:
+    from campaignsync.ontora import OntoraClient
+    from campaignsync.remote import RemoteCampaign
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def use_colour(stream: Any) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --dir, --state, --api-url and --workspace-id, and pass the resolved `settings`."""
+
+    @functools.wraps(command)
+    def resolved(
+        *args: Any,
+        dir_: str | None,
+        state: str | None,
+        api_url: str | None,
+        workspace_id: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        flags = {"dir": dir_, "state": state, "api_url": api_url, "workspace_id": workspace_id}
+        return command(*args, settings=resolve_settings(flags), **kwargs)
+
+    options = [
+        click.option(
+            "--dir", "dir_", metavar="DIR", help="Campaigns folder [env CAMPAIGNSYNC_DIR]."
+        ),
+        click.option("--state", metavar="FILE", help="State file [env CAMPAIGNSYNC_STATE]."),
+        click.option("--api-url", metavar="URL", help="Ontora API base URL [env ONTORA_API_URL]."),
+        click.option(
+            "--workspace-id", metavar="UUID", help="Ontora workspace [env ONTORA_WORKSPACE_ID]."
+        ),
+    ]
+    wrapped: Callable[..., Any] = resolved
+    for option in reversed(options):
+        wrapped = option(wrapped)
+    return wrapped
+
+
+def lock_timeout_option(command: F) -> F:
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        default=0,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long to wait for another campaignsync to release the state lock.",
+    )(command)
+
+
+def targets_option(help: str) -> Callable[[F], F]:
+    return click.option("--target", "targets", multiple=True, metavar="KEY", help=help)
+
+
+def max_retries_option(command: F) -> F:
+    return click.option(
+        "--max-retries",
+        type=click.IntRange(0, 20),
+        default=5,
+        show_default=True,
+        help="Retries of a request after 429, 5xx, a timeout or a dropped connection.",
+    )(command)
+
+
+def read_configured_state(settings: Settings) -> State:
+    return read_state(
+        settings.state_path, api_url=settings.api_url, workspace_id=settings.workspace_id
+    )
+
+
+def make_client(settings: Settings, max_retries: int = 5) -> OntoraClient:
+    # Imported here: httpx is only needed by commands that talk to Ontora.
+    from campaignsync.ontora import OntoraClient
+
+    return OntoraClient(
+        settings.api_url, token=settings.token, api_key=settings.api_key, max_retries=max_retries
+    )
+
+
+def require_workspace(settings: Settings, current: State, needed_for: str) -> str:
+    workspace = settings.workspace_id or current.workspace_id
+    if not workspace:
+        raise ConfigError(
+            f"{needed_for} needs the Ontora workspace: set ONTORA_WORKSPACE_ID or pass "
+            "--workspace-id."
+        )
+    return workspace
+
+
+def fetch_remote(client: OntoraClient, workspace_id: str) -> dict[str, RemoteCampaign]:
+    from campaignsync.remote import read_remote
+
+    return read_remote(client.list_interviews(workspace_id))
+
+
+def make_plan(
+    settings: Settings,
+    targets: Sequence[str],
+    current: State,
+    remote: dict[str, RemoteCampaign] | None = None,
+) -> Plan:
+    campaigns = load_campaigns(settings.campaigns_dir, settings.repository_root)
+    the_plan = build_plan(
+        campaigns,
+        current,
+        api_url=settings.api_url,
+        workspace_id=settings.workspace_id or current.workspace_id,
+        targets=targets,
+        remote=remote,
+    )
+    if targets and not the_plan.campaigns:
+        raise ConfigError(
+            f"No campaign key matches --target {' '.join(targets)}. Keys are paths under the "
+            "campaigns folder without extension, like hr/onboarding."
+        )
+    return the_plan

@@ -1,0 +1,98 @@
+"""`plan`: show what apply would change on Ontora, without changing anything."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from campaignsync.commands.options import (
+    fetch_remote,
+    make_client,
+    make_plan,
+    read_configured_state,
+    require_workspace,
+    targets_option,
+    use_colour,
+    with_settings,
+)
+from campaignsync.config import Settings
+from campaignsync.render import MARKDOWN_BUDGET, render_json, render_markdown, render_text
+from campaignsync.state import atomic_write
+
+
+@click.command()
+@with_settings
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for a terminal, json for machines, markdown for a pull-request comment.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the JSON plan for `campaignsync apply FILE`. It holds contact data "
+    "(names, emails, phones): keep it out of git and share it like a secret.",
+)
+@targets_option("Plan only campaigns whose key matches (glob, e.g. 'hr/*'); repeatable.")
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Also read Ontora (GET only): show remote edits, mark requests that would overwrite "
+    "them, and record what was seen so `apply FILE` can refuse campaigns edited since.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.",
+)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(min=2_000),
+    default=MARKDOWN_BUDGET,
+    show_default=True,
+    help="Longest Markdown output; whole sections past it are left out.",
+)
+@click.option(
+    "--show-sensitive", is_flag=True, help="Show contact names, emails and phones in Markdown."
+)
+def plan(
+    settings: Settings,
+    format_: str,
+    out: Path | None,
+    targets: tuple[str, ...],
+    refresh: bool,
+    detailed_exitcode: bool,
+    max_chars: int,
+    show_sensitive: bool,
+) -> int:
+    """Show what apply would change on Ontora; never changes anything itself.
+
+    A saved plan (--out) contains contact data: keep it out of git.
+    """
+    current = read_configured_state(settings)
+    remote = None
+    if refresh:
+        workspace = require_workspace(settings, current, "plan --refresh")
+        with make_client(settings) as client:
+            remote = fetch_remote(client, workspace)
+    the_plan = make_plan(settings, targets, current, remote)
+    if format_ == "json":
+        click.echo(render_json(the_plan), nl=False)
+    elif format_ == "markdown":
+        output = render_markdown(the_plan, max_chars=max_chars, show_sensitive=show_sensitive)
+        click.echo(output, nl=False)
+    else:
+        click.echo(render_text(the_plan, colour=use_colour(sys.stdout)), nl=False)
+    if out is not None:
+        atomic_write(out, render_json(the_plan).encode(), mode=0o600)
+        click.echo(
+            f"Saved the plan to {out}; run `campaignsync apply {out}` to apply it.", err=True
+        )
+    if detailed_exitcode and the_plan.has_changes:
+        return 2
+    return 0

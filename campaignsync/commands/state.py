@@ -1,0 +1,78 @@
+"""`state list | show | rm | mv`: inspect and edit what campaignsync last applied."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from campaignsync.commands.options import lock_timeout_option, read_configured_state, with_settings
+from campaignsync.config import Settings
+from campaignsync.errors import StateError
+from campaignsync.state import Entry, State, state_lock, write_state
+
+
+@click.group("state")
+def state_group() -> None:
+    """Inspect and edit the state file (what campaignsync last applied)."""
+
+
+@state_group.command("list")
+@with_settings
+def state_list(settings: Settings) -> None:
+    """List the campaigns in state with their Ontora ids."""
+    for key, entry in read_configured_state(settings).campaigns.items():
+        if entry.interview_id is None:
+            click.echo(f"{key}\t(create pending)")
+        else:
+            click.echo(f"{key}\t{entry.interview_id}\t{entry.applied_at or ''}")
+
+
+@state_group.command("show")
+@with_settings
+@click.argument("key")
+def state_show(settings: Settings, key: str) -> None:
+    """Print one campaign's state entry as JSON."""
+    entry = _entry(read_configured_state(settings), key)
+    click.echo(json.dumps({key: entry.model_dump(mode="json")}, indent=2, ensure_ascii=False))
+
+
+@state_group.command("rm")
+@with_settings
+@lock_timeout_option
+@click.argument("key")
+def state_rm(settings: Settings, lock_timeout: float, key: str) -> None:
+    """Forget a campaign; it stays in Ontora (there is no delete endpoint)."""
+    with state_lock(settings.state_path, timeout=lock_timeout):
+        current = read_configured_state(settings)
+        entry = _entry(current, key)
+        write_state(settings.state_path, current.with_entry(key, None))
+    where = f"campaign {entry.interview_id}" if entry.interview_id else "its pending create"
+    click.echo(f"Forgot {key} ({where}). Ontora still has it; campaignsync no longer manages it.")
+
+
+@state_group.command("mv")
+@with_settings
+@lock_timeout_option
+@click.argument("old")
+@click.argument("new")
+def state_mv(settings: Settings, lock_timeout: float, old: str, new: str) -> None:
+    """Follow a renamed campaign file: move the state entry OLD to NEW."""
+    with state_lock(settings.state_path, timeout=lock_timeout):
+        current = read_configured_state(settings)
+        entry = _entry(current, old)
+        if new in current.campaigns:
+            raise StateError(
+                f"State already has a campaign {new!r}. Remove it first with "
+                f"`campaignsync state rm {new}` if it is no longer wanted."
+            )
+        write_state(settings.state_path, current.with_entry(old, None).with_entry(new, entry))
+    click.echo(f"Moved {old} to {new}.")
+
+
+def _entry(current: State, key: str) -> Entry:
+    entry = current.campaigns.get(key)
+    if entry is None:
+        known = ", ".join(current.campaigns) or "none"
+        raise StateError(f"State has no campaign {key!r} (it has: {known}).")
+    return entry
