@@ -18,6 +18,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -122,7 +123,8 @@ class Store:
 
 
 def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    # Microseconds, so that two edits within a second still move updated_at.
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def interview_out(campaign: dict[str, Any]) -> dict[str, Any]:
@@ -276,6 +278,14 @@ def create_app(config: EmulatorConfig | None = None) -> "FaultsAndLog":
     @app.get("/_emulator/campaigns/{interview_id}")
     async def one_campaign(interview_id: InterviewId) -> dict[str, Any]:
         return store.get(interview_id)
+
+    @app.delete("/_emulator/campaigns/{interview_id}")
+    async def delete_campaign(interview_id: InterviewId) -> dict[str, str]:
+        """Rehearse a campaign deleted in the web app (the API has no delete)."""
+        store.get(interview_id)
+        del store.campaigns[str(interview_id)]
+        store.save()
+        return {"status": "deleted"}
 
     @app.put("/_emulator/campaigns/{interview_id}/status")
     async def set_status(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from campaignsync.cli import cli
+from tests.emulator_harness import TOKEN, Emulator, Trial, start_emulator
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,3 +56,27 @@ def run_cli() -> RunCli:
         return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
     return run
+
+
+# --- End to end: the emulator as a real process, shared by the whole session -------------
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    yield from start_emulator("--strict", "--token", TOKEN, "--seed", "7")
+
+
+@pytest.fixture
+def trial(tmp_path: Path, emulator: Emulator) -> Trial:
+    emulator.reset()
+    shutil.copytree(REPO / "campaigns", tmp_path / "campaigns")
+    return Trial(tmp_path, emulator)
+
+
+@pytest.fixture
+def applied(trial: Trial) -> Trial:
+    """The examples after a first successful apply."""
+    result = trial.apply()
+    assert result.returncode == 0, result.stdout + result.stderr
+    trial.sent()
+    return trial

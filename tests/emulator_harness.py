@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -52,6 +53,45 @@ class Emulator:
         self.http.put(
             f"/_emulator/campaigns/{interview_id}/status", json={"status": status}
         ).raise_for_status()
+
+
+class Trial:
+    """A copy of the example campaigns repository, driven through the real CLI."""
+
+    def __init__(self, root: Path, emulator: Emulator) -> None:
+        self.root = root
+        self.emulator = emulator
+        self.env = cli_env(emulator)
+
+    def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run(self.root, self.env, *args, input=input)
+
+    def apply(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.cli("apply", "--auto-approve", *args)
+
+    def state(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads((self.root / "campaignsync.state.json").read_text())
+        return document
+
+    def interview_id(self, key: str) -> str:
+        return str(self.state()["campaigns"][key]["interview_id"])
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        path = self.root / "campaigns" / relative
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {relative}"
+        path.write_text(text.replace(old, new))
+
+    def sent(self) -> list[tuple[str, str, Any]]:
+        """Requests campaignsync sent since the last call (mutating ones only)."""
+        log = self.emulator.requests()
+        fresh, self._seen = log[getattr(self, "_seen", 0) :], len(log)
+        return [(r["method"], r["path"], r["body"]) for r in fresh if r["method"] != "GET"]
+
+    def converged(self) -> None:
+        result = self.cli("plan", "--detailed-exitcode")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "No changes." in result.stdout
 
 
 def start_emulator(*extra: str) -> Iterator[Emulator]:
@@ -107,3 +147,16 @@ def run(
         input=input,
         timeout=timeout,
     )
+
+
+def web_app_edit(emulator: Emulator, interview_id: str, **fields: Any) -> None:
+    """Change a campaign the way someone in Ontora's web app would: behind our back."""
+    emulator.http.patch(
+        f"/v1/campaign-creation/{interview_id}/draft",
+        json=fields,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).raise_for_status()
+
+
+def delete_remotely(emulator: Emulator, interview_id: str) -> None:
+    emulator.http.delete(f"/_emulator/campaigns/{interview_id}").raise_for_status()

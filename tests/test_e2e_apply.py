@@ -3,79 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
 
 from campaignsync.state import state_lock
-from tests.conftest import REPO
-from tests.emulator_harness import TOKEN, Emulator, cli_env, run, start_emulator
-
-
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
-    yield from start_emulator("--strict", "--token", TOKEN, "--seed", "7")
-
-
-class Trial:
-    """A copy of the example campaigns repository, driven through the real CLI."""
-
-    def __init__(self, root: Path, emulator: Emulator) -> None:
-        self.root = root
-        self.emulator = emulator
-        self.env = cli_env(emulator)
-
-    def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return run(self.root, self.env, *args, input=input)
-
-    def apply(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.cli("apply", "--auto-approve", *args)
-
-    def state(self) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads((self.root / "campaignsync.state.json").read_text())
-        return document
-
-    def interview_id(self, key: str) -> str:
-        return str(self.state()["campaigns"][key]["interview_id"])
-
-    def edit(self, relative: str, old: str, new: str) -> None:
-        path = self.root / "campaigns" / relative
-        text = path.read_text()
-        assert old in text, f"{old!r} not in {relative}"
-        path.write_text(text.replace(old, new))
-
-    def sent(self) -> list[tuple[str, str, Any]]:
-        """Requests campaignsync sent since the last call (mutating ones only)."""
-        log = self.emulator.requests()
-        fresh, self._seen = log[getattr(self, "_seen", 0) :], len(log)
-        return [(r["method"], r["path"], r["body"]) for r in fresh if r["method"] != "GET"]
-
-    def converged(self) -> None:
-        result = self.cli("plan", "--detailed-exitcode")
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "No changes." in result.stdout
-
-
-@pytest.fixture
-def trial(tmp_path: Path, emulator: Emulator) -> Trial:
-    emulator.reset()
-    shutil.copytree(REPO / "campaigns", tmp_path / "campaigns")
-    return Trial(tmp_path, emulator)
-
-
-@pytest.fixture
-def applied(trial: Trial) -> Trial:
-    """The examples after a first successful apply."""
-    result = trial.apply()
-    assert result.returncode == 0, result.stdout + result.stderr
-    trial.sent()
-    return trial
+from tests.emulator_harness import TOKEN, Trial
 
 
 def test_first_apply_creates_each_campaign_then_plans_nothing(trial: Trial) -> None:

@@ -13,20 +13,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.emulator_harness import TOKEN, Emulator, cli_env, run, start_emulator
+from tests.emulator_harness import Emulator, cli_env, run
 
 TRIALS = 20
 CAMPAIGNS = 8
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    yield from start_emulator("--strict", "--token", TOKEN, "--seed", "7")
 
 
 def write_campaigns(root: Path) -> None:
