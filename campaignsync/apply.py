@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from campaignsync.errors import ApiError, StalePlan
-from campaignsync.loader import format_loc, locate
+from campaignsync.loader import locate
+from campaignsync.messages import format_loc
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
 from campaignsync.remote import RemoteCampaign
 from campaignsync.state import Entry, PendingCreate, State, now, write_state

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from deepdiff import DeepDiff
 from pydantic import BaseModel, ConfigDict
 
 from campaignsync.spec import FIELD_ORDER, LIST_IDENTITY
@@ -37,23 +36,22 @@ class ValueChange(BaseModel):
 
 
 class ItemChange(BaseModel):
-    """One item of a keyed list, added, removed or changed field by field."""
+    """One item of a keyed list present on both sides, changed field by field."""
 
     model_config = _FROZEN
 
     identity: str
-    kind: Kind
-    item: dict[str, Any] | None = None
     fields: tuple[ValueChange, ...] = ()
 
 
 class ListDiff(BaseModel):
-    """How a keyed list changed: by item identity, plus whether the common items moved."""
+    """How a keyed list changed, by item identity: the items themselves are in the field's
+    old and new values, so only identities are carried for additions and removals."""
 
     model_config = _FROZEN
 
-    added: tuple[ItemChange, ...] = ()
-    removed: tuple[ItemChange, ...] = ()
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
     changed: tuple[ItemChange, ...] = ()
     reordered: bool = False
 
@@ -128,19 +126,25 @@ def diff_keyed_list(field: str, old: list[dict[str, Any]], new: list[dict[str, A
     new_by_id = {identity(item): item for item in new}
     added = [key for key in new_by_id if key not in old_by_id]
     removed = [key for key in old_by_id if key not in new_by_id]
+    # Keyed dict lookups, never pairwise matching: linear in the number of items.
     common = [key for key in new_by_id if key in old_by_id]
-    # threshold_to_diff_deeper=0: always report field by field, never "whole item replaced".
-    tree = DeepDiff(
-        {key: old_by_id[key] for key in common},
-        {key: new_by_id[key] for key in common},
-        view="tree",
-        threshold_to_diff_deeper=0,
-    )
+    differing = [key for key in common if old_by_id[key] != new_by_id[key]]
     changed: dict[str, set[str]] = {}
+    # threshold_to_diff_deeper=0: always report field by field, never "whole item replaced".
+    tree = (
+        _deepdiff()(
+            {key: old_by_id[key] for key in differing},
+            {key: new_by_id[key] for key in differing},
+            view="tree",
+            threshold_to_diff_deeper=0,
+        )
+        if differing
+        else {}
+    )
     for levels in tree.values():
         for level in levels:
             path = level.path(output_format="list")
-            touched = [str(path[0])] if path else common
+            touched = [str(path[0])] if path else differing
             for key in touched:
                 if len(path) >= 2:
                     changed.setdefault(key, set()).add(str(path[1]))
@@ -151,14 +155,11 @@ def diff_keyed_list(field: str, old: list[dict[str, Any]], new: list[dict[str, A
 
     old_order = [key for key in old_by_id if key in new_by_id]
     return ListDiff(
-        added=tuple(ItemChange(identity=key, kind=Kind.ADD, item=new_by_id[key]) for key in added),
-        removed=tuple(
-            ItemChange(identity=key, kind=Kind.REMOVE, item=old_by_id[key]) for key in removed
-        ),
+        added=tuple(added),
+        removed=tuple(removed),
         changed=tuple(
             ItemChange(
                 identity=key,
-                kind=Kind.CHANGE,
                 fields=tuple(
                     ValueChange(
                         field=name, old=old_by_id[key].get(name), new=new_by_id[key].get(name)
@@ -171,6 +172,13 @@ def diff_keyed_list(field: str, old: list[dict[str, Any]], new: list[dict[str, A
         ),
         reordered=old_order != common,
     )
+
+
+def _deepdiff() -> Any:
+    # Imported on first use: most plans never compare two versions of one item.
+    from deepdiff import DeepDiff
+
+    return DeepDiff
 
 
 def _keys(item: object) -> set[str]:

@@ -7,7 +7,6 @@ the same object, so what was reviewed is exactly what runs.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from fnmatch import fnmatchcase
@@ -149,10 +148,10 @@ class Plan(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-def content_digest(document: dict[str, Any]) -> str:
-    body = {key: value for key, value in document.items() if key != "digest"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def content_digest(plan: Plan) -> str:
+    """sha256 of the plan's JSON without its digest; the same after a save-and-load."""
+    body = plan.model_copy(update={"digest": ""}).model_dump_json(by_alias=True)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def build_plan(
@@ -218,7 +217,7 @@ def build_plan(
         counts=counts,
         campaigns=tuple(planned),
     )
-    return plan.model_copy(update={"digest": content_digest(plan.document())})
+    return plan.model_copy(update={"digest": content_digest(plan)})
 
 
 def _plan_campaign(

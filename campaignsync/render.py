@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from campaignsync.diff import FieldChange, ItemChange, Kind, ListDiff
+from campaignsync.diff import FieldChange, Kind, ListDiff
 from campaignsync.plan import Action, CampaignPlan, Plan, Request
 from campaignsync.remote import CampaignDrift, DriftKind, DriftReport, FieldDrift
 
@@ -151,22 +151,19 @@ def _list_summary(items: ListDiff) -> str:
 
 def _item_lines(field: str, items: ListDiff, show: Show, indent: str) -> Iterator[tuple[str, str]]:
     identity = _identity_shower(field, show)
-    for item in (*items.added, *items.removed, *items.changed):
-        yield from _one_item(item, identity, field, show, indent)
+    for key in items.added:
+        yield "+", f"{indent}+ {identity(key)}"
+    for key in items.removed:
+        yield "-", f"{indent}- {identity(key)}"
+    value_show = _contact_shower(show) if field == "contacts" else show
+    for item in items.changed:
+        yield "~", f"{indent}~ {identity(item.identity)}"
+        for value in item.fields:
+            old, new = value_show(value.field, value.old), value_show(value.field, value.new)
+            marker = "+" if value.old is None else "-" if value.new is None else "~"
+            yield "~", f"{indent}    {marker} {value.field}: {old} -> {new}"
     if items.reordered:
         yield "~", f"{indent}~ order changed"
-
-
-def _one_item(
-    item: ItemChange, identity: Callable[[str], str], field: str, show: Show, indent: str
-) -> Iterator[tuple[str, str]]:
-    symbol = _KIND_SYMBOL[item.kind]
-    yield symbol, f"{indent}{symbol} {identity(item.identity)}"
-    for value in item.fields:
-        sub_show = _contact_shower(show) if field == "contacts" else show
-        old, new = sub_show(value.field, value.old), sub_show(value.field, value.new)
-        marker = "+" if value.old is None else "-" if value.new is None else "~"
-        yield "~", f"{indent}    {marker} {value.field}: {old} -> {new}"
 
 
 def _identity_shower(field: str, show: Show) -> Callable[[str], str]:

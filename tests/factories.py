@@ -25,9 +25,9 @@ def campaign(key: str, **fields: Any) -> CampaignFile:
         key=key,
         path=path,
         source=str(path),
-        campaign=model,
         managed=managed_fields(model),
         source_digest=f"digest-of-{key}",
+        interview_id=model.interview_id,
     )
 
 

@@ -183,7 +183,7 @@ def read_plan_file(path: Path) -> Plan:
         the_plan = Plan.model_validate(document)
     except ValidationError as exc:
         raise ConfigError(f"The plan file {path} is damaged: {exc.errors()[0]['msg']}.") from exc
-    if content_digest(document) != the_plan.digest:
+    if content_digest(the_plan) != the_plan.digest:
         raise ConfigError(
             f"The plan file {path} was changed after it was made (its digest does not match). "
             "Make a new one with `campaignsync plan --out FILE`."

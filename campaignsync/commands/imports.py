@@ -17,15 +17,11 @@ from campaignsync.commands.options import (
 )
 from campaignsync.config import Settings
 from campaignsync.errors import ConfigError, StateError, ValidationFailed
-from campaignsync.loader import (
-    SUFFIXES,
-    CampaignFile,
-    display_path,
-    load_file,
-    render_campaign_yaml,
-)
+from campaignsync.loader import SUFFIXES, CampaignFile, load_file
 from campaignsync.spec import FIELD_ORDER
 from campaignsync.state import Entry, atomic_write, now, state_lock, write_state
+from campaignsync.textfile import display_path
+from campaignsync.yamldoc import render_campaign_yaml
 
 
 @click.command("import")

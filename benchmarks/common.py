@@ -1,0 +1,106 @@
+"""Helpers shared by the benchmark scripts: timed child processes and a local emulator."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+WORKSPACE = "4e0c3a1b-8d2f-4f6e-9b1a-2c7d5e8f9a10"
+PYTHON = sys.executable
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_rss_mib: float
+    returncode: int
+
+
+def run_process(
+    args: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> Run:
+    """Run a whole process; wall time and its own peak resident memory (from wait4)."""
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        list(args), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 2):
+        stderr = child.stderr.read().decode() if child.stderr else ""
+        raise SystemExit(f"{' '.join(args)} failed ({child.returncode}): {stderr[-2000:]}")
+    return Run(seconds, usage.ru_maxrss / 1024, child.returncode)
+
+
+def median_run(
+    args: Sequence[str], runs: int, *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> Run:
+    results = [run_process(args, cwd=cwd, env=env) for _ in range(runs)]
+    return Run(
+        statistics.median(r.seconds for r in results),
+        max(r.peak_rss_mib for r in results),
+        results[-1].returncode,
+    )
+
+
+def cli_env(api_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONTORA_", "CAMPAIGNSYNC_"))}
+    env |= {
+        "ONTORA_API_URL": api_url,
+        "ONTORA_API_KEY": "benchmark-key",
+        "ONTORA_WORKSPACE_ID": WORKSPACE,
+        "NO_COLOR": "1",
+    }
+    return env | extra
+
+
+def campaignsync(*args: str) -> list[str]:
+    return [PYTHON, "-m", "campaignsync", *args]
+
+
+@contextmanager
+def emulator(*options: str) -> Iterator[str]:
+    """A `campaignsync emulator` process on a free loopback port; yields its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        campaignsync("emulator", "--port", str(port), *options),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/_emulator/faults", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit("the emulator did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def ratio_line(name: str, value: float, floor: float, target: float, unit: str = "s") -> str:
+    ratio = value / floor
+    verdict = "ok" if ratio <= target else "MISSED"
+    return (
+        f"{name:<44} {value:8.2f}{unit}  floor {floor:7.2f}{unit}  "
+        f"ratio {ratio:5.2f}x  (target <= {target}x: {verdict})"
+    )

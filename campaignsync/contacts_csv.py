@@ -1,0 +1,112 @@
+"""`contacts_file`: contacts read from a CSV whose header row names contact fields."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from campaignsync.api_schema import Contact
+from campaignsync.errors import Problem
+from campaignsync.messages import error_message, format_loc, unknown_field
+from campaignsync.textfile import decode, display_path, read_bounded
+
+MAX_CSV_BYTES = 20 * 1024 * 1024
+
+_CONTACT_COLUMNS = tuple(Contact.model_fields)
+_INTEGER_COLUMNS = frozenset({"seniority_level"})
+_BOOLEAN_COLUMNS = frozenset({"is_required"})
+_BOOLEANS = {"true": True, "false": False}
+
+
+def outside_repository(csv_path: Path, repository_root: Path) -> str | None:
+    """Why a contacts file may not be read, or None when it is inside the repository."""
+    resolved = csv_path.resolve()
+    if not resolved.is_relative_to(repository_root.resolve()):
+        return (
+            f"{display_path(csv_path)} resolves outside the repository "
+            f"({repository_root.resolve()}); keep contact lists inside it"
+        )
+    return None
+
+
+def read_contacts_csv(
+    csv_path: Path,
+) -> tuple[bytes, list[Contact], list[int], list[Problem]] | Problem:
+    shown = display_path(csv_path)
+    if not csv_path.is_file():
+        return Problem(shown, None, None, f"{shown} does not exist")
+    raw = read_bounded(csv_path, MAX_CSV_BYTES)
+    if isinstance(raw, Problem):
+        return Problem(shown, None, None, f"{shown}: {raw.message}")
+    text = decode(raw, shown)
+    if isinstance(text, Problem):
+        return Problem(shown, None, None, f"{shown}: {text.message}")
+
+    problems: list[Problem] = []
+    contacts: list[Contact] = []
+    lines: list[int] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [column.strip() for column in next(reader, [])]
+        if not header:
+            return raw, [], [], [Problem(shown, 1, None, "the CSV is empty; it needs a header row")]
+        for column in header:
+            if column not in _CONTACT_COLUMNS:
+                problems.append(Problem(shown, 1, None, unknown_field(column, _CONTACT_COLUMNS)))
+        if "name" not in header:
+            problems.append(Problem(shown, 1, None, "the header has no 'name' column"))
+        if len(set(header)) != len(header):
+            problems.append(Problem(shown, 1, None, "the header names a column twice"))
+        if problems:
+            return raw, [], [], problems
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                problems.append(
+                    Problem(shown, line, None, f"expected {len(header)} cells, found {len(row)}")
+                )
+                continue
+            contact = _csv_contact(dict(zip(header, row, strict=True)), shown, line, problems)
+            if contact is not None:
+                contacts.append(contact)
+                lines.append(line)
+    except csv.Error as exc:
+        problems.append(Problem(shown, reader.line_num, None, f"CSV syntax: {exc}"))
+    return raw, contacts, lines, problems
+
+
+def _csv_contact(
+    cells: dict[str, str], shown: str, line: int, problems: list[Problem]
+) -> Contact | None:
+    values: dict[str, Any] = {}
+    for column, cell in cells.items():
+        cell = cell.strip()
+        if not cell:
+            continue
+        if column in _INTEGER_COLUMNS:
+            if not cell.lstrip("-").isdigit():
+                problems.append(Problem(shown, line, None, f"{column}: {cell!r} is not an integer"))
+                continue
+            values[column] = int(cell)
+        elif column in _BOOLEAN_COLUMNS:
+            if cell.lower() not in _BOOLEANS:
+                problems.append(
+                    Problem(shown, line, None, f"{column}: {cell!r} is not true or false")
+                )
+                continue
+            values[column] = _BOOLEANS[cell.lower()]
+        else:
+            values[column] = cell
+    try:
+        return Contact.model_validate(values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            prefix = "" if error["type"] == "missing" else f"{format_loc(error['loc'])}: "
+            problems.append(Problem(shown, line, None, prefix + error_message(error)))
+        return None

@@ -1,0 +1,125 @@
+"""The fast loader never disagrees with ruamel: it answers the same or defers to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from campaignsync.fastyaml import NeedsFullParser, fast_load
+from tests.test_loader_fuzz import EXAMPLE_TEXTS, mutated_examples
+
+RUAMEL = YAML(typ="safe", pure=True)
+
+
+def agree(text: str) -> None:
+    try:
+        fast = fast_load(text)
+    except NeedsFullParser:
+        return  # deferring is always allowed
+    assert fast == RUAMEL.load(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: yes\nb: no\nc: on\nd: off\ne: y\n",  # YAML 1.1 booleans are strings in 1.2
+        "a: true\nb: False\nc: TRUE\n",
+        "a: ~\nb: null\nc:\nd: NULL\n",
+        "a: 0\nb: -17\nc: +3\nd: 1.5\ne: -.5\nf: 1e3\ng: 2.5E-2\n",
+        "a: 2027-01-01\nb: 2027-01-01T09:00:00+01:00\nc: 2027-01-01T09:00:00Z\n",
+        "a: 2027-01-01T09:00:00.25Z\nb: 2027-01-01T09:00:00\n",
+        "a: '010'\nb: \"yes\"\nc: 'true'\n",
+        "base: &b {x: 1, y: [1, 2]}\nuse:\n  <<: *b\n  y: 3\n",
+        "a: [1, {b: c}, [d]]\n",
+        "name: café ☕\n",
+    ],
+)
+def test_common_forms_load_fast_and_equal(text: str) -> None:
+    assert fast_load(text) == RUAMEL.load(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 010\n",
+        "a: 1_000\n",
+        "a: 0o17\n",
+        "a: 0x1F\n",
+        "a: .inf\n",
+        "a: 1\na: 2\n",
+        "%YAML 1.1\n---\na: yes\n",
+        "a: !!binary aGVsbG8=\n",
+        "a: !custom x\n",
+        "a: 2027-01-01 09:00:00\n",
+        "a: [\n",
+        "? [a, b]\n: c\n",
+    ],
+)
+def test_unusual_forms_defer_to_ruamel(text: str) -> None:
+    with pytest.raises(NeedsFullParser):
+        fast_load(text)
+
+
+scalars = st.one_of(
+    st.text(alphabet="0123456789.-+_eExo:TZ ", max_size=12),
+    st.sampled_from(["yes", "no", "on", "true", "False", "~", "null", "2027-01-01", "1e3"]),
+    st.text(max_size=10),
+)
+flow = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(scalars, inner, max_size=3)
+)
+
+
+def plain_yaml(value: Any, indent: str = "") -> str:
+    """Block YAML with plain scalars where possible: it exercises implicit resolution."""
+    if isinstance(value, dict):
+        return (
+            "".join(
+                f"{indent}{k!s}: {plain_yaml(v, indent + '  ').lstrip()}" for k, v in value.items()
+            )
+            or "{}\n"
+        )
+    if isinstance(value, list):
+        return (
+            "".join(f"{indent}- {plain_yaml(v, indent + '  ').lstrip()}" for v in value) or "[]\n"
+        )
+    return f"{value}\n"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.text("abcdefgh", min_size=1, max_size=5), flow, min_size=1, max_size=6))
+def test_generated_plain_documents_agree(document: dict[str, Any]) -> None:
+    text = plain_yaml(document)
+    try:
+        RUAMEL.load(text)
+    except Exception:
+        # Not YAML at all: the fast path must not accept it either.
+        with pytest.raises(NeedsFullParser):
+            fast_load(text)
+        return
+    agree(text)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_examples())
+def test_mutated_examples_agree(raw: bytes) -> None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    try:
+        RUAMEL.load(text)
+    except Exception:
+        with pytest.raises(NeedsFullParser):
+            fast_load(text)
+        return
+    agree(text)
+
+
+def test_the_examples_take_the_fast_path() -> None:
+    for text in EXAMPLE_TEXTS:
+        assert fast_load(text) == RUAMEL.load(text)
