@@ -242,6 +242,7 @@ def _record(
         if last:
             # Only a campaign whose every request succeeded matches its file's digest.
             update["source_digest"] = item.source_digest
+            update["contacts_file"] = item.contacts_file
         return entry.model_copy(update=update)
 
     recorder.update(item.key, change)

@@ -7,11 +7,14 @@ that each problem points at `path:line:column`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -27,8 +30,18 @@ from campaignsync.yamldoc import YamlSyntaxError, locator, node_position, parse_
 MAX_CAMPAIGN_BYTES = 5 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml")
 
-# Bumped when what a file means changes, so digests recorded by older versions stop matching.
-DIGEST_SCHEME = f"campaignsync-source/1 {__version__}"
+
+class Applied(Protocol):
+    """What state remembers of a campaign as last applied (a state Entry fits)."""
+
+    @property
+    def source_digest(self) -> str | None: ...
+
+    @property
+    def contacts_file(self) -> str | None: ...
+
+    @property
+    def last_applied(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,20 @@ class CampaignFile:
     managed: dict[str, Any]
     source_digest: str
     interview_id: str | None = None
+    contacts_file: str | None = None
+
+
+@functools.cache
+def _digest_scheme() -> bytes:
+    # A new campaignsync version or a changed schema may read the same bytes differently,
+    # so either one makes every recorded digest stale.
+    schema = json.dumps(Campaign.model_json_schema(), sort_keys=True).encode()
+    return f"campaignsync-source/1 {__version__} {hashlib.sha256(schema).hexdigest()}".encode()
+
+
+def source_digest(yaml_bytes: bytes, csv_bytes: bytes = b"") -> str:
+    """The digest of a campaign's inputs: its file, and its contacts CSV if any."""
+    return hashlib.sha256(_digest_scheme() + b"\0" + yaml_bytes + b"\0" + csv_bytes).hexdigest()
 
 
 def campaign_key(campaigns_dir: Path, path: Path) -> str:
@@ -65,8 +92,18 @@ def discover(campaigns_dir: Path) -> list[Path]:
     return sorted(found)
 
 
-def load_campaigns(campaigns_dir: Path, repository_root: Path) -> list[CampaignFile]:
-    """Load and validate every campaign; raise ValidationFailed with all problems at once."""
+def load_campaigns(
+    campaigns_dir: Path,
+    repository_root: Path,
+    *,
+    applied: Mapping[str, Applied] | None = None,
+) -> list[CampaignFile]:
+    """Load and validate every campaign; raise ValidationFailed with all problems at once.
+
+    With `applied` (from state), a file whose bytes, and CSV, still hash to the digest
+    recorded when it was applied is neither parsed nor validated again: its fields are
+    exactly the ones last applied.
+    """
     problems: list[Problem] = []
     loaded: list[CampaignFile] = []
     owners: dict[str, Path] = {}
@@ -85,7 +122,9 @@ def load_campaigns(campaigns_dir: Path, repository_root: Path) -> list[CampaignF
             )
             continue
         owners[key] = path
-        result = load_file(path, key, repository_root)
+        record = applied.get(key) if applied else None
+        unchanged = _unchanged(path, key, record, repository_root) if record else None
+        result = unchanged or load_file(path, key, repository_root)
         if isinstance(result, CampaignFile):
             loaded.append(result)
         else:
@@ -173,14 +212,40 @@ def load_file(path: Path, key: str, repository_root: Path) -> CampaignFile | lis
 
     if problems or csv_problems or campaign is None:
         return _located(path, text, problems) + csv_problems
-    digest = hashlib.sha256(DIGEST_SCHEME.encode() + b"\0" + raw + b"\0" + csv_bytes).hexdigest()
     return CampaignFile(
         key=key,
         path=path,
         source=shown,
         managed=managed_fields(campaign, csv_contacts),
-        source_digest=digest,
+        source_digest=source_digest(raw, csv_bytes),
         interview_id=campaign.interview_id,
+        contacts_file=campaign.contacts_file,
+    )
+
+
+def _unchanged(path: Path, key: str, record: Applied, repository_root: Path) -> CampaignFile | None:
+    """The campaign as last applied, if its inputs are byte for byte what was applied."""
+    if not record.source_digest:
+        return None
+    try:
+        yaml_bytes = path.read_bytes()
+        csv_bytes = b""
+        if record.contacts_file:
+            csv_path = path.parent / record.contacts_file
+            if outside_repository(csv_path, repository_root):
+                return None
+            csv_bytes = csv_path.read_bytes()
+    except OSError:
+        return None  # the full load says what is wrong
+    if source_digest(yaml_bytes, csv_bytes) != record.source_digest:
+        return None
+    return CampaignFile(
+        key=key,
+        path=path,
+        source=display_path(path),
+        managed=record.last_applied,
+        source_digest=record.source_digest,
+        contacts_file=record.contacts_file,
     )
 
 

@@ -82,6 +82,7 @@ class CampaignPlan(BaseModel):
         None, description="Managed fields to record as last applied once every request succeeds."
     )
     source_digest: str | None = None
+    contacts_file: str | None = None
     drift: CampaignDrift | None = Field(
         None, description="With --refresh: how Ontora differs from state and the file."
     )
@@ -175,12 +176,15 @@ def build_plan(
 
     planned: list[CampaignPlan] = []
     refusals: list[str] = []
+    managed_ids = {
+        entry.interview_id: key for key, entry in state.campaigns.items() if entry.interview_id
+    }
     for campaign in campaigns:
         if not wanted(campaign.key):
             continue
         entry = state.campaigns.get(campaign.key)
         try:
-            planned.append(_plan_campaign(campaign, entry, workspace_id))
+            planned.append(_plan_campaign(campaign, entry, workspace_id, managed_ids))
         except PlanError as exc:
             refusals.append(str(exc))
     if refusals:
@@ -221,7 +225,10 @@ def build_plan(
 
 
 def _plan_campaign(
-    campaign: CampaignFile, entry: Entry | None, workspace_id: str | None
+    campaign: CampaignFile,
+    entry: Entry | None,
+    workspace_id: str | None,
+    managed_ids: dict[str, str],
 ) -> CampaignPlan:
     desired = campaign.managed
     common: dict[str, Any] = {
@@ -229,11 +236,12 @@ def _plan_campaign(
         "source": campaign.source,
         "desired": desired,
         "source_digest": campaign.source_digest,
+        "contacts_file": campaign.contacts_file,
     }
     if entry is None or entry.interview_id is None:
         pending = entry.pending_create if entry else None
         if campaign.interview_id is not None:
-            return _adopt(campaign, common)
+            return _adopt(campaign, common, managed_ids)
         return _create(
             campaign, desired, workspace_id, pending.idempotency_key if pending else None, common
         )
@@ -257,6 +265,8 @@ def _plan_campaign(
         )
     common |= {"interview_id": interview_id, "changes": tuple(changes)}
     if not changes:
+        # Nothing will be recorded for a no-op, so the plan need not carry its fields.
+        common["desired"] = None
         return CampaignPlan(action=Action.NO_OP, reason="no changes", **common)
 
     changed = {change.field: change.new for change in changes}
@@ -320,10 +330,19 @@ def _create(
     )
 
 
-def _adopt(campaign: CampaignFile, common: dict[str, Any]) -> CampaignPlan:
+def _adopt(
+    campaign: CampaignFile, common: dict[str, Any], managed_ids: dict[str, str]
+) -> CampaignPlan:
     desired = campaign.managed
     interview_id = campaign.interview_id
     assert interview_id is not None
+    if interview_id in managed_ids:
+        owner = managed_ids[interview_id]
+        raise PlanError(
+            f"{campaign.key}: campaign {interview_id} is already managed as {owner!r}. One "
+            f"campaign can have one file: remove interview_id from {campaign.source}, or "
+            f"`campaignsync state mv {owner} {campaign.key}` if the file was renamed."
+        )
     frozen = sorted(CREATE_ONLY_FIELDS & desired.keys())
     if frozen:
         raise PlanError(

@@ -52,6 +52,9 @@ class Entry(BaseModel):
     source_digest: str | None = Field(
         None, description="Digest of the campaign file (and its CSV) when last applied."
     )
+    contacts_file: str | None = Field(
+        None, description="The file's contacts_file when last applied, for the digest."
+    )
     applied_at: str | None = Field(None, description="When the campaign was last applied (UTC).")
     pending_create: PendingCreate | None = Field(
         None, description="Set while a create may have been sent but is not yet recorded."

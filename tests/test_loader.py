@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from campaignsync.errors import ConfigError, Problem, ValidationFailed
-from campaignsync.loader import CampaignFile, load_campaigns
+from campaignsync.loader import CampaignFile, _digest_scheme, load_campaigns, source_digest
+from campaignsync.state import Entry
 from tests.conftest import WriteCampaign
 
 
@@ -336,3 +337,57 @@ def test_source_digest_follows_the_yaml_and_the_csv(
 def test_problem_without_position_prints_path_only() -> None:
     assert str(Problem("a.yaml", None, None, "boom")) == "a.yaml: boom"
     assert str(Problem("a.csv", 3, None, "boom")) == "a.csv:3: boom"
+
+
+class TestUnchangedSinceApplied:
+    """A file whose bytes hash to the recorded digest is taken as last applied, unparsed."""
+
+    @staticmethod
+    def record(campaign: CampaignFile, last_applied: dict[str, object]) -> Entry:
+        return Entry(
+            interview_id="11111111-1111-4111-8111-111111111111",
+            last_applied=last_applied,
+            source_digest=campaign.source_digest,
+            contacts_file=campaign.contacts_file,
+        )
+
+    def test_same_bytes_are_not_parsed_again(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign("a.yaml", "name: A\ncontacts_file: p.csv\n")
+        (project / "campaigns/p.csv").write_text("name\nAnn\n")
+        (first,) = load(project)
+        # A marker value no parse could produce shows the recorded fields were used.
+        applied = {"a": self.record(first, {"name": "as recorded"})}
+        (again,) = load_campaigns(project / "campaigns", project, applied=applied)
+        assert again.managed == {"name": "as recorded"}
+        assert again.source_digest == first.source_digest
+
+    @pytest.mark.parametrize("edit", ["yaml", "csv"])
+    def test_any_changed_byte_means_a_full_load(
+        self, project: Path, write_campaign: WriteCampaign, edit: str
+    ) -> None:
+        path = write_campaign("a.yaml", "name: A\ncontacts_file: p.csv\n")
+        csv = project / "campaigns/p.csv"
+        csv.write_text("name\nAnn\n")
+        (first,) = load(project)
+        applied = {"a": self.record(first, {"name": "as recorded"})}
+        if edit == "yaml":
+            path.write_text("name: A \ncontacts_file: p.csv\n")
+        else:
+            csv.write_text("name\nAnn\nBob\n")
+        (again,) = load_campaigns(project / "campaigns", project, applied=applied)
+        assert again.managed["name"] == "A"
+
+    def test_a_new_version_of_campaignsync_invalidates_every_digest(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        before = source_digest(b"name: A\n")
+        monkeypatch.setattr("campaignsync.loader.__version__", "999.0.0")
+        _digest_scheme.cache_clear()
+        try:
+            assert source_digest(b"name: A\n") != before
+        finally:
+            monkeypatch.undo()
+            _digest_scheme.cache_clear()
+        assert source_digest(b"name: A\n") == before

@@ -111,6 +111,11 @@ class TestAdopt:
             ("PUT", f"/v1/campaign-creation/{ID_A}/finalize", {"name": "a", "contacts": CONTACTS}),
         ]
 
+    def test_a_campaign_already_managed_under_another_key_cannot_be_adopted(self) -> None:
+        current = state(old=applied(ID_A, {"name": "old"}))
+        with pytest.raises(PlanError, match=r"already managed as 'old'.*state mv old new"):
+            plan_of([campaign("new", interview_id=ID_A), campaign("old")], current)
+
     def test_create_only_fields_cannot_be_adopted(self) -> None:
         with pytest.raises(PlanError, match=r"a: adopting campaign .* folder can only be set"):
             plan_of([campaign("a", interview_id=ID_A, folder="X")])

@@ -14,6 +14,7 @@ from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, applied, campaign, s
 from tests.test_cli_validate import assert_golden
 
 ID_C = "33333333-3333-4333-8333-333333333333"
+ID_D = "55555555-5555-4555-8555-555555555555"
 
 
 def mixed_plan() -> Plan:
@@ -41,7 +42,7 @@ def mixed_plan() -> Plan:
     return build_plan(
         [
             campaign("new/one", goal="Learn `things`", contacts=contacts[:1], topics=topics[:1]),
-            campaign("adopted", interview_id=ID_C, goal="Adopt me"),
+            campaign("adopted", interview_id=ID_D, goal="Adopt me"),
             campaign("hr/survey", goal="New goal"),
             after,
             unchanged,

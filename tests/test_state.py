@@ -55,6 +55,7 @@ def test_the_file_holds_every_documented_field(tmp_path: Path) -> None:
         "interview_id",
         "last_applied",
         "source_digest",
+        "contacts_file",
         "applied_at",
         "pending_create",
     }

@@ -78,6 +78,7 @@ def import_(settings: Settings, interview_id: str, key: str, lock_timeout: float
             interview_id=remote.interview_id,
             last_applied=loaded.managed,
             source_digest=loaded.source_digest,
+            contacts_file=loaded.contacts_file,
             applied_at=now(),
         )
         state = current.model_copy(update={"workspace_id": workspace, "api_url": settings.api_url})

@@ -120,7 +120,9 @@ def make_plan(
     current: State,
     remote: dict[str, RemoteCampaign] | None = None,
 ) -> Plan:
-    campaigns = load_campaigns(settings.campaigns_dir, settings.repository_root)
+    campaigns = load_campaigns(
+        settings.campaigns_dir, settings.repository_root, applied=current.campaigns
+    )
     the_plan = build_plan(
         campaigns,
         current,
