@@ -6,6 +6,7 @@ Exit codes are fixed: 0 success, 1 error, 2 changes pending (with --detailed-exi
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -14,15 +15,54 @@ from typing import Any, NoReturn
 import click
 
 from campaignsync import __version__
-from campaignsync.commands.apply import apply
-from campaignsync.commands.drift import drift
-from campaignsync.commands.emulator import emulator
-from campaignsync.commands.files import print_problems, schema, validate
-from campaignsync.commands.imports import import_
-from campaignsync.commands.options import use_colour
-from campaignsync.commands.plan import plan
-from campaignsync.commands.state import state_group
 from campaignsync.errors import CampaignsyncError, ValidationFailed
+from campaignsync.terminal import use_colour
+
+# name -> (module, attribute, one-line help). Each command's module, and the libraries it
+# needs (pydantic, YAML, httpx, FastAPI), loads only when that command runs, which keeps
+# `campaignsync --help` as quick as importing click. A test keeps the help lines true.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "validate": (
+        "files",
+        "validate",
+        "Check every campaign file offline; exit 1 if any is invalid.",
+    ),
+    "plan": (
+        "plan",
+        "plan",
+        "Show what apply would change on Ontora; never changes anything itself.",
+    ),
+    "apply": (
+        "apply",
+        "apply",
+        "Make Ontora match the campaign files, and record each success in state.",
+    ),
+    "drift": (
+        "drift",
+        "drift",
+        "Compare last applied, Ontora and the files for every field Ontora lets us read.",
+    ),
+    "import": (
+        "imports",
+        "import_",
+        "Write campaigns/KEY.yaml from campaign INTERVIEW_ID in Ontora, and record it in state.",
+    ),
+    "state": (
+        "state",
+        "state_group",
+        "Inspect and edit the state file (what campaignsync last applied).",
+    ),
+    "schema": (
+        "files",
+        "schema",
+        "Print the JSON Schema of a campaign file, the state file or a saved plan.",
+    ),
+    "emulator": (
+        "emulator",
+        "emulator",
+        "Serve a local Ontora emulator for trials and tests (needs campaignsync[emulator]).",
+    ),
+}
 
 
 class _Cli(click.Group):
@@ -39,6 +79,8 @@ class _Cli(click.Group):
             exc.show()
             sys.exit(1)
         except ValidationFailed as exc:
+            from campaignsync.commands.files import print_problems
+
             print_problems(exc.problems, "text")
             sys.exit(exc.exit_code)
         except CampaignsyncError as exc:
@@ -53,6 +95,22 @@ class _Cli(click.Group):
                 "please report it (set CAMPAIGNSYNC_DEBUG=1 to see where it happened)."
             )
         sys.exit(result if isinstance(result, int) else 0)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[name]
+        command: click.Command = getattr(
+            importlib.import_module(f"campaignsync.commands.{module}"), attribute
+        )
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, _, summary) in COMMANDS.items()])
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -72,10 +130,6 @@ def _scrub(text: str) -> str:
 @click.version_option(__version__, prog_name="campaignsync")
 def cli() -> None:
     """Ontora interview campaigns as code: validate, plan and apply YAML campaigns."""
-
-
-for command in (validate, plan, apply, drift, import_, state_group, schema, emulator):
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -27,7 +27,6 @@ from campaignsync.commands.options import (
     read_configured_state,
     require_workspace,
     targets_option,
-    use_colour,
     with_settings,
 )
 from campaignsync.config import Settings
@@ -35,6 +34,7 @@ from campaignsync.errors import CampaignsyncError, ConfigError, StalePlan
 from campaignsync.plan import PLAN_FORMAT_VERSION, Plan, content_digest
 from campaignsync.render import render_text
 from campaignsync.state import state_lock
+from campaignsync.terminal import use_colour
 
 
 @click.command()

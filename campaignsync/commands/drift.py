@@ -11,13 +11,13 @@ from campaignsync.commands.options import (
     make_client,
     read_configured_state,
     require_workspace,
-    use_colour,
     with_settings,
 )
 from campaignsync.config import Settings
 from campaignsync.loader import load_campaigns
 from campaignsync.remote import build_drift_report
 from campaignsync.render import render_drift_json, render_drift_markdown, render_drift_text
+from campaignsync.terminal import use_colour
 
 
 @click.command()

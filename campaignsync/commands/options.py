@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,11 +19,6 @@ if TYPE_CHECKING:
     from campaignsync.remote import RemoteCampaign
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def use_colour(stream: Any) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
 
 
 def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -14,12 +14,12 @@ from campaignsync.commands.options import (
     read_configured_state,
     require_workspace,
     targets_option,
-    use_colour,
     with_settings,
 )
 from campaignsync.config import Settings
 from campaignsync.render import MARKDOWN_BUDGET, render_json, render_markdown, render_text
 from campaignsync.state import atomic_write
+from campaignsync.terminal import use_colour
 
 
 @click.command()

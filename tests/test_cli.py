@@ -1,0 +1,39 @@
+"""The command group: lazy commands whose listed help is their real help, and light start-up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+
+from campaignsync.cli import COMMANDS, cli
+
+
+def test_listed_help_is_each_commands_own_first_line() -> None:
+    context = click.Context(cli)
+    for name, (_, _, summary) in COMMANDS.items():
+        command = cli.get_command(context, name)
+        assert command is not None
+        assert command.name == name
+        assert (command.help or "").splitlines()[0] == summary
+
+
+def test_help_imports_no_heavy_library() -> None:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "campaignsync", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+    assert not imported & {"pydantic", "httpx", "yaml", "ruamel.yaml", "deepdiff", "fastapi"}
+    assert "validate" in result.stdout
+
+
+def test_unknown_command_is_a_usage_error_exiting_1() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "campaignsync", "nope"], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "No such command 'nope'" in result.stderr
