@@ -22,7 +22,7 @@ from campaignsync.loader import locate
 from campaignsync.messages import format_loc
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
 from campaignsync.remote import RemoteCampaign
-from campaignsync.state import Entry, PendingCreate, State, now, write_state
+from campaignsync.state import Entry, PendingCreate, State, StateEncoder, now, write_state
 
 
 class Sender(Protocol):
@@ -101,17 +101,58 @@ def remotely_changed(plan: Plan, remote: Mapping[str, RemoteCampaign]) -> list[s
 
 
 class StateRecorder:
-    """Serialises state writes from parallel workers; each one is atomic with serial + 1."""
+    """Records each success in the state file before its worker may go on.
+
+    Workers finishing requests at the same moment share one write (group commit): the
+    first becomes the writer and takes every change queued so far, the others wait for a
+    write that includes theirs. Each write is atomic with serial + 1, and no worker returns
+    before its own change is on disk.
+    """
 
     def __init__(self, path: Path, state: State) -> None:
         self.path = path
         self.state = state
-        self._lock = threading.Lock()
+        self._encoder = StateEncoder()
+        self._queue: list[tuple[str, Callable[[Entry | None], Entry]]] = []
+        self._queued = 0  # changes ever queued
+        self._written = 0  # changes ever written
+        self._writing = False
+        self._failure: BaseException | None = None
+        self._turn = threading.Condition()
 
     def update(self, key: str, change: Callable[[Entry | None], Entry]) -> None:
-        with self._lock:
-            entry = change(self.state.campaigns.get(key))
-            self.state = write_state(self.path, self.state.with_entry(key, entry))
+        with self._turn:
+            self._queue.append((key, change))
+            self._queued += 1
+            mine = self._queued
+            while self._written < mine:
+                if self._writing:
+                    self._turn.wait()
+                    continue
+                self._write_queue()
+            if self._failure is not None:
+                raise self._failure
+
+    def _write_queue(self) -> None:
+        # Called holding the condition; releases it while writing so others can queue.
+        batch, upto = self._queue, self._queued
+        self._queue = []
+        self._writing = True
+        state = self.state
+        self._turn.release()
+        try:
+            for key, change in batch:
+                state = state.with_entry(key, change(state.campaigns.get(key)))
+            state = write_state(self.path, state, self._encoder)
+        except BaseException as exc:
+            self._failure = exc
+        finally:
+            self._turn.acquire()
+            self._writing = False
+            if self._failure is None:
+                self.state = state
+            self._written = upto
+            self._turn.notify_all()
 
 
 class Halt:

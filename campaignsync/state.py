@@ -148,8 +148,12 @@ def _parse(path: Path) -> State:
         ) from exc
 
 
-def write_state(path: Path, state: State) -> State:
-    """Write `state` with serial + 1 (and a lineage if it has none); return what was written."""
+def write_state(path: Path, state: State, encoder: StateEncoder | None = None) -> State:
+    """Write `state` with serial + 1 (and a lineage if it has none); return what was written.
+
+    The previous file is kept as `<state>.backup`. An `encoder` reused across writes
+    re-encodes only the entries that changed since its last use.
+    """
     written = state.model_copy(
         update={
             "serial": state.serial + 1,
@@ -157,11 +161,55 @@ def write_state(path: Path, state: State) -> State:
             "tool_version": __version__,
         }
     )
-    text = json.dumps(written.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
+    text = (encoder or StateEncoder()).encode(written)
     if path.exists():
-        atomic_write(path.with_name(path.name + ".backup"), path.read_bytes())
+        _keep_backup(path)
     atomic_write(path, text.encode("utf-8"))
     return written
+
+
+class StateEncoder:
+    """State as indented JSON, each entry encoded once and reused while it is unchanged.
+
+    An apply writes state after every request; with a thousand campaigns of two hundred
+    contacts each, re-encoding every entry each time would cost seconds per request.
+    """
+
+    def __init__(self) -> None:
+        self._fragments: dict[str, tuple[Entry, str]] = {}
+
+    def encode(self, state: State) -> str:
+        head = state.model_dump(mode="json", exclude={"campaigns"})
+        lines = json.dumps(head, indent=2, ensure_ascii=False)[:-2]  # drop "\n}"
+        entries = [
+            f"    {json.dumps(key, ensure_ascii=False)}: {self._fragment(key, entry)}"
+            for key, entry in state.campaigns.items()
+        ]
+        self._fragments = {key: self._fragments[key] for key in state.campaigns}
+        body = "{\n" + ",\n".join(entries) + "\n  }" if entries else "{}"
+        return f'{lines},\n  "campaigns": {body}\n}}\n'
+
+    def _fragment(self, key: str, entry: Entry) -> str:
+        cached = self._fragments.get(key)
+        if cached is not None and cached[0] is entry:
+            return cached[1]
+        text = entry.model_dump_json(indent=2).replace("\n", "\n    ")
+        self._fragments[key] = (entry, text)
+        return text
+
+
+def _keep_backup(path: Path) -> None:
+    """Make the current file the backup without copying it: a hard link, swapped in atomically."""
+    backup = path.with_name(path.name + ".backup")
+    link = path.with_name(f".{path.name}.{os.getpid()}.backup")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()
+        os.link(path, link)
+        os.replace(link, backup)
+    except OSError:
+        # Filesystems without hard links: copy instead.
+        atomic_write(backup, path.read_bytes())
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
