@@ -215,7 +215,6 @@ def _apply_campaign(
 ) -> CampaignResult:
     if halt.no_new_campaigns.is_set():
         return CampaignResult(item.key, Outcome.NOT_ATTEMPTED)
-    desired = item.desired or {}
     interview_id = item.interview_id
     sent = 0
     for index, request in enumerate(item.requests):
@@ -229,13 +228,13 @@ def _apply_campaign(
                 assert interview_id is not None, "only a create can precede its own id"
                 path = request.path.replace(INTERVIEW_ID, interview_id)
                 client.send(request.method, path, request.body)
-                _record(recorder, item, interview_id, request, desired, last)
+                _record(recorder, item, interview_id, request, last)
         except ApiError as exc:
             halt.no_new_campaigns.set()
             return CampaignResult(item.key, Outcome.FAILED, sent, located_error(item, request, exc))
         sent += 1
         if request.creates and last:
-            _record(recorder, item, interview_id, request, desired, last)
+            _record(recorder, item, interview_id, request, last)
         path = request.path.replace(INTERVIEW_ID, interview_id or INTERVIEW_ID)
         counter.report(f"{item.key}: {request.method} {path} done")
     return CampaignResult(item.key, Outcome.APPLIED, sent)
@@ -256,7 +255,7 @@ def _create(item: CampaignPlan, request: Request, client: Sender, recorder: Stat
     interview_id = answer.get("id") if isinstance(answer, dict) else None
     if not isinstance(interview_id, str) or not interview_id:
         raise ApiError(f"POST {request.path} answered without a campaign id.")
-    applied = _fields_applied({}, request.body, item.desired or {})
+    applied = _fields_applied({}, request.body, item.cleared)
     recorder.update(
         item.key,
         lambda entry: Entry(interview_id=interview_id, last_applied=applied, applied_at=now()),
@@ -269,14 +268,13 @@ def _record(
     item: CampaignPlan,
     interview_id: str,
     request: Request,
-    desired: dict[str, Any],
     last: bool,
 ) -> None:
     def change(entry: Entry | None) -> Entry:
         entry = entry or Entry(interview_id=interview_id)
         update: dict[str, Any] = {
             "interview_id": interview_id,
-            "last_applied": _fields_applied(entry.last_applied, request.body, desired),
+            "last_applied": _fields_applied(entry.last_applied, request.body, item.cleared),
             "applied_at": now(),
             "pending_create": None,
         }
@@ -290,17 +288,18 @@ def _record(
 
 
 def _fields_applied(
-    last_applied: dict[str, Any], body: dict[str, Any], desired: dict[str, Any]
+    last_applied: dict[str, Any], body: dict[str, Any], cleared: Sequence[str]
 ) -> dict[str, Any]:
-    """Last-applied after a request succeeded: what it sent is now the file's value."""
+    """Last-applied after a request succeeded: what it sent is now the file's value, and
+    what it cleared is no longer managed."""
     fields = dict(last_applied)
-    for name in body:
+    for name, value in body.items():
         if name == "workspace_id":
             continue
-        if name in desired:
-            fields[name] = desired[name]
+        if name in cleared:
+            fields.pop(name, None)
         else:
-            fields.pop(name, None)  # cleared: no longer managed
+            fields[name] = value
     return fields
 
 

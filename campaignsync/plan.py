@@ -25,7 +25,7 @@ from campaignsync.api_schema import (
     draft_path,
     finalize_path,
 )
-from campaignsync.diff import FieldChange, cleared, diff_fields
+from campaignsync.diff import FieldChange, Kind, cleared, diff_fields
 from campaignsync.errors import PlanError
 from campaignsync.loader import CampaignFile
 from campaignsync.remote import CampaignDrift, RemoteCampaign, classify
@@ -78,8 +78,8 @@ class CampaignPlan(BaseModel):
     interview_id: str | None = None
     changes: tuple[FieldChange, ...] = ()
     requests: tuple[Request, ...] = ()
-    desired: dict[str, Any] | None = Field(
-        None, description="Managed fields to record as last applied once every request succeeds."
+    cleared: tuple[str, ...] = Field(
+        (), description="Fields removed from the file: sent as null or [] and then unmanaged."
     )
     source_digest: str | None = None
     contacts_file: str | None = None
@@ -198,7 +198,11 @@ def build_plan(
     )
     planned.sort(key=lambda item: item.key)
     if remote is not None:
-        planned = [_with_drift(item, state.campaigns.get(item.key), remote) for item in planned]
+        desired = {campaign.key: campaign.managed for campaign in campaigns}
+        planned = [
+            _with_drift(item, state.campaigns.get(item.key), desired.get(item.key), remote)
+            for item in planned
+        ]
 
     warnings = []
     if not workspace_id and any(item.action is Action.CREATE for item in planned):
@@ -234,7 +238,6 @@ def _plan_campaign(
     common: dict[str, Any] = {
         "key": campaign.key,
         "source": campaign.source,
-        "desired": desired,
         "source_digest": campaign.source_digest,
         "contacts_file": campaign.contacts_file,
     }
@@ -263,10 +266,9 @@ def _plan_campaign(
             f"{campaign.source}, or create a new campaign: remove the state entry "
             f"with `campaignsync state rm {campaign.key}` and plan again."
         )
-    common |= {"interview_id": interview_id, "changes": tuple(changes)}
+    cleared = tuple(change.field for change in changes if change.kind is Kind.REMOVE)
+    common |= {"interview_id": interview_id, "changes": tuple(changes), "cleared": cleared}
     if not changes:
-        # Nothing will be recorded for a no-op, so the plan need not carry its fields.
-        common["desired"] = None
         return CampaignPlan(action=Action.NO_OP, reason="no changes", **common)
 
     changed = {change.field: change.new for change in changes}
@@ -383,13 +385,16 @@ def _orphan(key: str, entry: Entry) -> CampaignPlan:
 
 
 def _with_drift(
-    item: CampaignPlan, entry: Entry | None, remote: Mapping[str, RemoteCampaign]
+    item: CampaignPlan,
+    entry: Entry | None,
+    desired: dict[str, Any] | None,
+    remote: Mapping[str, RemoteCampaign],
 ) -> CampaignPlan:
     if item.interview_id is None:
         return item  # not created yet: nothing in Ontora to compare
     last_applied = entry.last_applied if entry else {}
     drift = classify(
-        item.key, item.interview_id, last_applied, item.desired, remote.get(item.interview_id)
+        item.key, item.interview_id, last_applied, desired, remote.get(item.interview_id)
     )
     sent = [name for request in item.requests for name in request.body]
     return item.model_copy(update={"drift": drift, "overwrites": drift.overwritten_by(sent)})

@@ -15,7 +15,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -161,10 +161,10 @@ def write_state(path: Path, state: State, encoder: StateEncoder | None = None) -
             "tool_version": __version__,
         }
     )
-    text = (encoder or StateEncoder()).encode(written)
+    chunks = (encoder or StateEncoder()).encode(written)
     if path.exists():
         _keep_backup(path)
-    atomic_write(path, text.encode("utf-8"))
+    atomic_write(path, chunks)
     return written
 
 
@@ -172,30 +172,34 @@ class StateEncoder:
     """State as indented JSON, each entry encoded once and reused while it is unchanged.
 
     An apply writes state after every request; with a thousand campaigns of two hundred
-    contacts each, re-encoding every entry each time would cost seconds per request.
+    contacts each, re-encoding every entry each time would cost seconds per request. The
+    result is a list of byte chunks written as they are, never joined into one string.
     """
 
     def __init__(self) -> None:
-        self._fragments: dict[str, tuple[Entry, str]] = {}
+        self._fragments: dict[str, tuple[Entry, bytes]] = {}
 
-    def encode(self, state: State) -> str:
+    def encode(self, state: State) -> list[bytes]:
         head = state.model_dump(mode="json", exclude={"campaigns"})
-        lines = json.dumps(head, indent=2, ensure_ascii=False)[:-2]  # drop "\n}"
-        entries = [
-            f"    {json.dumps(key, ensure_ascii=False)}: {self._fragment(key, entry)}"
-            for key, entry in state.campaigns.items()
-        ]
+        opening = json.dumps(head, indent=2, ensure_ascii=False)[:-2]  # drop "\n}"
+        fragments = [self._fragment(key, entry) for key, entry in state.campaigns.items()]
         self._fragments = {key: self._fragments[key] for key in state.campaigns}
-        body = "{\n" + ",\n".join(entries) + "\n  }" if entries else "{}"
-        return f'{lines},\n  "campaigns": {body}\n}}\n'
+        if not fragments:
+            return [f'{opening},\n  "campaigns": {{}}\n}}\n'.encode()]
+        chunks = [f'{opening},\n  "campaigns": {{\n'.encode()]
+        for index, fragment in enumerate(fragments):
+            chunks.append(fragment if index == 0 else b",\n" + fragment)
+        chunks.append(b"\n  }\n}\n")
+        return chunks
 
-    def _fragment(self, key: str, entry: Entry) -> str:
+    def _fragment(self, key: str, entry: Entry) -> bytes:
         cached = self._fragments.get(key)
         if cached is not None and cached[0] is entry:
             return cached[1]
-        text = entry.model_dump_json(indent=2).replace("\n", "\n    ")
-        self._fragments[key] = (entry, text)
-        return text
+        body = entry.model_dump_json(indent=2).replace("\n", "\n    ")
+        fragment = f"    {json.dumps(key, ensure_ascii=False)}: {body}".encode()
+        self._fragments[key] = (entry, fragment)
+        return fragment
 
 
 def _keep_backup(path: Path) -> None:
@@ -212,13 +216,13 @@ def _keep_backup(path: Path) -> None:
         atomic_write(backup, path.read_bytes())
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def atomic_write(path: Path, data: bytes | Sequence[bytes], *, mode: int = 0o644) -> None:
     """Replace `path` with `data` all at once: readers see the old file or the new, never half."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with open(descriptor, "wb") as handle:
-            handle.write(data)
+            handle.writelines([data] if isinstance(data, bytes) else data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from campaignsync.errors import LockHeld, StateError
-from campaignsync.state import Entry, State, lock_path, read_state, state_lock, write_state
+from campaignsync.state import (
+    Entry,
+    State,
+    StateEncoder,
+    lock_path,
+    read_state,
+    state_lock,
+    write_state,
+)
 from tests.conftest import RunCli
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
 
@@ -145,3 +153,28 @@ class TestStateCommands:
             result = run_cli("state", "rm", "b")
         assert result.exit_code == 3
         assert "locked by 'campaignsync apply --auto-approve'" in result.stderr
+
+
+def test_the_encoder_writes_exactly_the_state_and_reuses_unchanged_entries() -> None:
+    encoder = StateEncoder()
+    current = State(api_url=API_URL)
+    assert json.loads(b"".join(encoder.encode(current))) == current.model_dump(mode="json")
+    current = current.with_entry("a", Entry(interview_id=ID_A, last_applied={"name": "é"}))
+    current = current.with_entry("b/c", Entry(interview_id=ID_B))
+    first = encoder.encode(current)
+    assert json.loads(b"".join(first)) == current.model_dump(mode="json")
+    changed = current.with_entry("b/c", Entry(interview_id=ID_B, last_applied={"goal": "g"}))
+    second = encoder.encode(changed)
+    assert json.loads(b"".join(second)) == changed.model_dump(mode="json")
+    assert second[1] is first[1]  # entry "a" was not encoded again
+    forgotten = changed.with_entry("a", None)
+    assert json.loads(b"".join(encoder.encode(forgotten))) == forgotten.model_dump(mode="json")
+
+
+def test_the_backup_is_the_previous_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    write_state(path, State(api_url=API_URL))
+    previous = path.read_bytes()
+    write_state(path, read(path).with_entry("a", Entry(interview_id=ID_A)))
+    assert (tmp_path / "state.json.backup").read_bytes() == previous
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind

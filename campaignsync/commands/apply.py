@@ -169,23 +169,33 @@ def _confirm() -> None:
 def read_plan_file(path: Path) -> Plan:
     """A saved plan, checked to be one of ours and unchanged since it was written."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"The plan file {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"The plan file {path} is not a readable JSON plan: {exc}.") from exc
-    if not isinstance(document, dict) or document.get("format_version") != PLAN_FORMAT_VERSION:
-        raise ConfigError(
-            f"The plan file {path} is not a campaignsync plan of format_version "
-            f"{PLAN_FORMAT_VERSION}; make a new one with `campaignsync plan --out FILE`."
-        )
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the plan file {path}: {exc}.") from exc
     try:
-        the_plan = Plan.model_validate(document)
+        # Parsed and validated in one pass by pydantic's JSON reader: plans can be large.
+        the_plan = Plan.model_validate_json(text)
     except ValidationError as exc:
-        raise ConfigError(f"The plan file {path} is damaged: {exc.errors()[0]['msg']}.") from exc
+        raise ConfigError(_why_not_a_plan(path, text, exc)) from exc
     if content_digest(the_plan) != the_plan.digest:
         raise ConfigError(
             f"The plan file {path} was changed after it was made (its digest does not match). "
             "Make a new one with `campaignsync plan --out FILE`."
         )
     return the_plan
+
+
+def _why_not_a_plan(path: Path, text: bytes, error: ValidationError) -> str:
+    again = "Make a new one with `campaignsync plan --out FILE`."
+    try:
+        document = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"The plan file {path} is not a readable JSON plan: {exc}. {again}"
+    if not isinstance(document, dict) or document.get("format_version") != PLAN_FORMAT_VERSION:
+        return (
+            f"The plan file {path} is not a campaignsync plan of format_version "
+            f"{PLAN_FORMAT_VERSION}. {again}"
+        )
+    return f"The plan file {path} is damaged: {error.errors()[0]['msg']}. {again}"
