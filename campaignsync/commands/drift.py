@@ -8,6 +8,7 @@ import click
 
 from campaignsync.commands.options import (
     fetch_remote,
+    format_option,
     make_client,
     read_configured_state,
     require_workspace,
@@ -22,13 +23,7 @@ from campaignsync.terminal import use_colour
 
 @click.command()
 @with_settings
-@click.option(
-    "--format",
-    "format_",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json", "markdown", help="text for a terminal, json or markdown.")
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 0 when in sync, 2 when drift is found."
 )

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from campaignsync.commands.options import with_settings
+from campaignsync.commands.options import format_option, with_settings
 from campaignsync.config import Settings
 from campaignsync.errors import Problem, ValidationFailed
 from campaignsync.loader import load_campaigns
@@ -25,12 +25,10 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
 
 @click.command()
 @with_settings
-@click.option(
-    "--format",
-    "format_",
-    type=click.Choice(["text", "github", "json"]),
-    default="text",
-    show_default=True,
+@format_option(
+    "text",
+    "github",
+    "json",
     help="text: path:line:column lines; github: Actions annotations; json: a list.",
 )
 def validate(settings: Settings, format_: str) -> int:

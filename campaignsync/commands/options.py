@@ -52,6 +52,18 @@ def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def format_option(*choices: str, help: str) -> Callable[[F], F]:
+    """--format, passed to the command as `format_`; the first choice is the default."""
+    return click.option(
+        "--format",
+        "format_",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
+
+
 def lock_timeout_option(command: F) -> F:
     return click.option(
         "--lock-timeout",

@@ -9,6 +9,7 @@ import click
 
 from campaignsync.commands.options import (
     fetch_remote,
+    format_option,
     make_client,
     make_plan,
     read_configured_state,
@@ -24,12 +25,10 @@ from campaignsync.terminal import use_colour
 
 @click.command()
 @with_settings
-@click.option(
-    "--format",
-    "format_",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
+@format_option(
+    "text",
+    "json",
+    "markdown",
     help="text for a terminal, json for machines, markdown for a pull-request comment.",
 )
 @click.option(
