@@ -91,7 +91,7 @@ def check_api_url(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"The API URL {url!r} is not an http(s) URL, like {DEFAULT_API_URL}.")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(
             f"The API URL {url!r} uses plain http to a host that is not loopback; credentials "
             "would cross the network in clear text. Use https."
@@ -99,7 +99,7 @@ def check_api_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:

@@ -77,8 +77,9 @@ def campaign_key(campaigns_dir: Path, path: Path) -> str:
 def discover(campaigns_dir: Path) -> list[Path]:
     """Every campaign file under the folder, in a stable order; dot-files are skipped."""
     if not campaigns_dir.is_dir():
+        problem = "is not a folder" if campaigns_dir.exists() else "does not exist"
         raise ConfigError(
-            f"The campaigns folder {display_path(campaigns_dir)} does not exist. "
+            f"The campaigns folder {display_path(campaigns_dir)} {problem}. "
             "Create it, or point --dir (or CAMPAIGNSYNC_DIR) at your campaigns."
         )
     found: list[Path] = []

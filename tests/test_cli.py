@@ -37,3 +37,23 @@ def test_unknown_command_is_a_usage_error_exiting_1() -> None:
     )
     assert result.returncode == 1
     assert "No such command 'nope'" in result.stderr
+
+
+def test_the_emulator_refuses_a_non_loopback_address() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "campaignsync", "emulator", "--host", "10.0.0.1"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "serves only on loopback" in result.stderr
+
+
+def test_a_missing_plan_file_is_named_before_anything_else() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "campaignsync", "apply", "no-such-plan.json"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "The plan file no-such-plan.json does not exist." in result.stderr

@@ -88,3 +88,10 @@ def test_bundled_examples_are_valid(run_cli: RunCli, monkeypatch: pytest.MonkeyP
     result = run_cli("validate")
     assert result.exit_code == 0, result.output
     assert result.output == "All 3 campaign file(s) are valid.\n"
+
+
+def test_a_file_given_as_the_folder_is_named_as_such(project: Path, run_cli: RunCli) -> None:
+    (project / "notes.txt").write_text("x")
+    result = run_cli("validate", "--dir", "notes.txt")
+    assert result.exit_code == 1
+    assert "The campaigns folder notes.txt is not a folder" in result.stderr

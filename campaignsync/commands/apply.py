@@ -75,13 +75,14 @@ def apply(
     if planfile is not None and targets:
         raise ConfigError("--target goes with planning; a saved plan already has its targets.")
     edited_remotely: list[str] = []
+    saved = read_plan_file(planfile) if planfile is not None else None
     with (
         make_client(settings, max_retries) as client,
         state_lock(settings.state_path, timeout=lock_timeout),
     ):
         current = read_configured_state(settings)
-        if planfile is not None:
-            the_plan = read_plan_file(planfile)
+        if saved is not None:
+            the_plan = saved
             check_plan_is_current(
                 the_plan, current, api_url=settings.api_url, workspace_id=settings.workspace_id
             )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from campaignsync.config import check_api_url
+from campaignsync.config import is_loopback
 from campaignsync.errors import ConfigError
 
 
@@ -48,7 +48,10 @@ def emulator(
     seed: int | None,
 ) -> None:
     """Serve a local Ontora emulator for trials and tests (needs campaignsync[emulator])."""
-    check_api_url(f"http://{host}:{port}")
+    if not is_loopback(host):
+        raise ConfigError(
+            f"The emulator serves only on loopback (127.0.0.1, localhost or ::1), not {host}."
+        )
     try:
         from campaignsync.emulator import EmulatorConfig, Faults, serve
     except ImportError as exc:
