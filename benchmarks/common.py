@@ -27,15 +27,20 @@ class Run:
 
 
 def run_process(
-    args: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdout: Path | None = None,
 ) -> Run:
     """Run a whole process; wall time and its own peak resident memory (from wait4)."""
     start = time.perf_counter()
-    child = subprocess.Popen(
-        list(args), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    sink = stdout.open("wb") if stdout else subprocess.DEVNULL
+    child = subprocess.Popen(list(args), cwd=cwd, env=env, stdout=sink, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
+    if stdout:
+        sink.close()  # type: ignore[union-attr]
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode not in (0, 2):
         stderr = child.stderr.read().decode() if child.stderr else ""

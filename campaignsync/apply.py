@@ -9,6 +9,7 @@ with the campaign the first attempt made instead of making a second one.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -56,6 +57,7 @@ class CampaignResult:
 @dataclass(frozen=True)
 class ApplyReport:
     results: tuple[CampaignResult, ...]
+    seconds: float = 0.0  # from the first request sent to the last state write
 
     def keys(self, outcome: Outcome) -> list[str]:
         return [result.key for result in self.results if result.outcome is outcome]
@@ -180,12 +182,14 @@ def apply_plan(
     work = [item for item in plan.campaigns if item.has_changes]
     total = sum(len(item.requests) for item in work)
     counter = _Counter(total, progress)
+    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
         futures = [
             pool.submit(_apply_campaign, item, client, recorder, halt, counter) for item in work
         ]
         _wait_interruptibly(futures, halt)
-    return ApplyReport(tuple(future.result() for future in futures))
+    results = tuple(future.result() for future in futures)
+    return ApplyReport(results, seconds=time.monotonic() - started)
 
 
 def _wait_interruptibly(futures: Sequence[Future[CampaignResult]], halt: Halt) -> None:

@@ -132,7 +132,7 @@ def _print_report(report: ApplyReport) -> None:
     if report.ok:
         click.echo(
             f"Apply complete: {len(applied)} campaign(s) applied with "
-            f"{report.requests_sent} request(s)."
+            f"{report.requests_sent} request(s) in {report.seconds:.1f}s."
         )
         return
     click.echo("")
