@@ -236,6 +236,11 @@ def _apply_campaign(
         except ApiError as exc:
             halt.no_new_campaigns.set()
             return CampaignResult(item.key, Outcome.FAILED, sent, located_error(item, request, exc))
+        except BaseException:
+            # State could not be written (or worse): send nothing more that it cannot record.
+            halt.no_new_campaigns.set()
+            halt.no_new_requests.set()
+            raise
         sent += 1
         if request.creates and last:
             _record(recorder, item, interview_id, request, last)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from campaignsync.apply import Outcome, StateRecorder, apply_plan, check_plan_is_current
-from campaignsync.errors import StalePlan
+from campaignsync.errors import StalePlan, StateError
 from campaignsync.ontora import OntoraClient
 from campaignsync.plan import Plan, build_plan
 from campaignsync.state import State, read_state, write_state
@@ -142,3 +142,18 @@ def test_a_plan_is_stale_once_state_moves(tmp_path: Path) -> None:
         check_plan_is_current(plan, current, api_url="http://127.0.0.1:1", workspace_id=WORKSPACE)
     with pytest.raises(StalePlan, match="is for workspace"):
         check_plan_is_current(plan, current, api_url=API_URL, workspace_id="other")
+
+
+def test_when_state_cannot_be_written_nothing_more_is_sent(tmp_path: Path) -> None:
+    path = tmp_path / "no-such-folder" / "state.json"
+    current = State(api_url=API_URL, workspace_id=WORKSPACE)
+    plan = build_plan(
+        [campaign("a"), campaign("b"), campaign("c")],
+        current,
+        api_url=API_URL,
+        workspace_id=WORKSPACE,
+    )
+    fake = FakeOntora(path)
+    with pytest.raises(StateError, match="Cannot write"):
+        run(plan, path, fake, current, parallelism=1)
+    assert fake.seen == []  # the pending marker failed, so no create was sent
