@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from campaignsync.emulator import emulator_process
 
 WORKSPACE = "4e0c3a1b-8d2f-4f6e-9b1a-2c7d5e8f9a10"
 PYTHON = sys.executable
@@ -74,32 +72,8 @@ def campaignsync(*args: str) -> list[str]:
     return [PYTHON, "-m", "campaignsync", *args]
 
 
-@contextmanager
-def emulator(*options: str) -> Iterator[str]:
-    """A `campaignsync emulator` process on a free loopback port; yields its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        campaignsync("emulator", "--port", str(port), *options),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/_emulator/faults", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit("the emulator did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+# A `campaignsync emulator` process on a free loopback port; yields its URL.
+emulator = emulator_process
 
 
 def ratio_line(name: str, value: float, floor: float, target: float, unit: str = "s") -> str:

@@ -9,19 +9,24 @@ every request it received.
 """
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import random
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
@@ -488,3 +493,35 @@ def serve(config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 8787) 
 
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
+
+
+@contextlib.contextmanager
+def emulator_process(*options: str, timeout: float = 30.0) -> Iterator[str]:
+    """`campaignsync emulator` as a child process on a free loopback port; yields its URL.
+
+    For tests, benchmarks and scripted rehearsals: returns once the emulator answers, and
+    stops it on exit.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "campaignsync", "emulator", "--port", str(port), *options],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                httpx.get(f"{url}/_emulator/faults", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the emulator did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

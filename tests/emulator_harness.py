@@ -4,32 +4,25 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from campaignsync.emulator import emulator_process
+
 TOKEN = "tok-e2e-7f3a9c1d-secret"
 WORKSPACE = "4e0c3a1b-8d2f-4f6e-9b1a-2c7d5e8f9a10"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Emulator:
     """A running `campaignsync emulator --strict` and its rehearsal endpoints."""
 
-    def __init__(self, url: str, process: subprocess.Popen[bytes]) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
-        self.process = process
         self.http = httpx.Client(base_url=url, timeout=10)
 
     def reset(self) -> None:
@@ -94,30 +87,9 @@ class Trial:
         assert "No changes." in result.stdout
 
 
-def start_emulator(*extra: str) -> Iterator[Emulator]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "campaignsync", "emulator", "--port", str(port), *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(f"{url}/_emulator/faults", timeout=1).raise_for_status()
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("the emulator did not start") from None
-            time.sleep(0.1)
-    emulator = Emulator(url, process)
-    try:
-        yield emulator
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def start_emulator(*options: str) -> Iterator[Emulator]:
+    with emulator_process(*options) as url:
+        yield Emulator(url)
 
 
 def cli_env(emulator: Emulator, **extra: str) -> dict[str, str]:
