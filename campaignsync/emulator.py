@@ -8,7 +8,6 @@ while it runs through the `/_emulator/` endpoints, which also expose what it sto
 every request it received.
 """
 
-import asyncio
 import contextlib
 import hashlib
 import json
@@ -19,8 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,29 +37,11 @@ from campaignsync.api_schema import (
     FINALIZE_FIELDS,
     INTERVIEW_OUT_FIELDS,
 )
+from campaignsync.emulator_faults import Faults, FaultsAndLog, QuietDrops
 from campaignsync.state import atomic_write
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
+# Campaign lifecycle [doc]: draft -> active -> paused, active|paused -> completed.
 STATUSES = ("draft", "active", "paused", "completed")
-
-
-@dataclass
-class Faults:
-    """Injected misbehaviour; all off by default."""
-
-    latency_ms: int = 0
-    error_rate: float = 0.0
-    rate_limit: float = 0.0  # requests per second; 0 = unlimited
-    drop_rate: float = 0.0
-    drop_next: int = 0  # drop exactly this many of the next requests
-    # Rehearse a server-side 422: any body holding one of these dotted paths
-    # (e.g. "topics.name") is refused with FastAPI's 422 shape, pointing at each item.
-    reject_fields: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -141,7 +121,7 @@ def interview_out(campaign: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def create_app(config: EmulatorConfig | None = None) -> "FaultsAndLog":
+def create_app(config: EmulatorConfig | None = None) -> FaultsAndLog:
     """The emulator as an ASGI application."""
     config = config or EmulatorConfig()
     store = Store(config.data_path)
@@ -325,173 +305,13 @@ def create_app(config: EmulatorConfig | None = None) -> "FaultsAndLog":
             )
         return asdict(faults)
 
-    return FaultsAndLog(app, faults, store, rng)
-
-
-class FaultsAndLog:
-    """ASGI middleware: injects faults into /v1 requests and logs each one (never its auth)."""
-
-    def __init__(self, app: FastAPI, faults: Faults, store: Store, rng: random.Random) -> None:
-        self.app, self.faults, self.store, self.rng = app, faults, store, rng
-        self.recent: deque[float] = deque()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
-            await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        entry: dict[str, Any] = {
-            "method": scope["method"],
-            "path": scope["path"],
-            "query": scope.get("query_string", b"").decode(),
-            "idempotency_key": _header(scope, b"idempotency-key"),
-            "status": None,
-        }
-        try:
-            if self.faults.latency_ms:
-                await asyncio.sleep(self.faults.latency_ms / 1000)
-            if self._rate_limited():
-                entry["status"] = 429
-                await _send_json(
-                    send,
-                    429,
-                    {"detail": "Rate limit exceeded", "code": "rate_limited"},
-                    {"retry-after": "1"},
-                )
-                return
-            if self.faults.error_rate and self.rng.random() < self.faults.error_rate:
-                entry["status"] = 503
-                await _send_json(
-                    send, 503, {"detail": "Service unavailable", "code": "unavailable"}
-                )
-                return
-            body = await _read_body(receive)
-            chunks.append(body)
-            rejected = _rejections(_parse_body(body), self.faults.reject_fields)
-            if rejected:
-                entry["status"] = 422
-                await _send_json(send, 422, {"detail": rejected})
-                return
-            drop = self._should_drop()
-
-            async def replay() -> Message:
-                return {"type": "http.request", "body": body, "more_body": False}
-
-            async def recorded_send(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    entry["status"] = message["status"]
-                    if drop:
-                        # The request took effect; now its answer is lost on the way back.
-                        entry["status"] = "dropped"
-                        await send({"type": "http.response.start", "status": 200, "headers": []})
-                        return
-                if not drop:
-                    await send(message)
-
-            await self.app(scope, replay, recorded_send)
-        finally:
-            entry["body"] = _parse_body(b"".join(chunks))
-            self.store.log.append(entry)
-
-    def _should_drop(self) -> bool:
-        if self.faults.drop_next > 0:
-            self.faults.drop_next -= 1
-            return True
-        return bool(self.faults.drop_rate) and self.rng.random() < self.faults.drop_rate
-
-    def _rate_limited(self) -> bool:
-        if not self.faults.rate_limit:
-            return False
-        now = time.monotonic()
-        while self.recent and now - self.recent[0] >= 1.0:
-            self.recent.popleft()
-        if len(self.recent) >= self.faults.rate_limit:
-            return True
-        self.recent.append(now)
-        return False
-
-
-async def _read_body(receive: Receive) -> bytes:
-    parts = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        parts.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    return b"".join(parts)
-
-
-def _rejections(body: Any, paths: list[str]) -> list[dict[str, Any]]:
-    """FastAPI-shaped 422 entries for every value in `body` at one of the dotted `paths`."""
-    found = []
-    for path in paths:
-        head, _, tail = path.partition(".")
-        value = body.get(head) if isinstance(body, dict) else None
-        if value is None:
-            continue
-        items = list(enumerate(value)) if tail and isinstance(value, list) else [(None, value)]
-        for index, item in items:
-            if tail and not (isinstance(item, dict) and tail in item):
-                continue
-            loc: list[str | int] = ["body", head]
-            if index is not None:
-                loc.append(index)
-            if tail:
-                loc.append(tail)
-            found.append(
-                {
-                    "type": "value_error",
-                    "loc": loc,
-                    "msg": "Value error, rejected by the emulator (a rehearsed server-side check)",
-                    "input": item[tail] if tail else item,
-                    "ctx": {"error": {}},
-                }
-            )
-    return found
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
-
-
-def _parse_body(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", "replace")
-
-
-async def _send_json(
-    send: Send, status: int, payload: Any, headers: dict[str, str] | None = None
-) -> None:
-    body = json.dumps(payload).encode()
-    raw_headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    raw_headers += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-class _QuietDrops(logging.Filter):
-    """Dropped connections are deliberate here; keep uvicorn from reporting them as bugs."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "without completing response" not in record.getMessage()
+    return FaultsAndLog(app, faults, store.log, rng)
 
 
 def serve(config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 8787) -> None:
     import uvicorn
 
-    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    logging.getLogger("uvicorn.error").addFilter(QuietDrops())
     uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
 
 

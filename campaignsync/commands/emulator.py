@@ -53,7 +53,8 @@ def emulator(
             f"The emulator serves only on loopback (127.0.0.1, localhost or ::1), not {host}."
         )
     try:
-        from campaignsync.emulator import EmulatorConfig, Faults, serve
+        from campaignsync.emulator import EmulatorConfig, serve
+        from campaignsync.emulator_faults import Faults
     except ImportError as exc:
         raise ConfigError(
             "The emulator needs FastAPI and uvicorn: pip install 'campaignsync[emulator]'."
