@@ -290,10 +290,3 @@ def finalize_path(interview_id: str) -> str:
 
 
 CREATE_PATH = f"{API_PREFIX}/interviews"
-
-
-def start_path(interview_id: str) -> str:
-    return f"{API_PREFIX}/interviews/{interview_id}/start"
-
-
-JsonObject = dict[str, Any]

@@ -225,12 +225,13 @@ def _apply_campaign(
         if halt.no_new_requests.is_set():
             return CampaignResult(item.key, Outcome.INTERRUPTED, sent)
         last = index == len(item.requests) - 1
+        # Only a create's own path lacks the id; every later one names what it returned.
+        path = request.path.replace(INTERVIEW_ID, interview_id) if interview_id else request.path
         try:
             if request.creates:
                 interview_id = _create(item, request, client, recorder)
             else:
                 assert interview_id is not None, "only a create can precede its own id"
-                path = request.path.replace(INTERVIEW_ID, interview_id)
                 client.send(request.method, path, request.body)
                 _record(recorder, item, interview_id, request, last)
         except ApiError as exc:
@@ -244,7 +245,6 @@ def _apply_campaign(
         sent += 1
         if request.creates and last:
             _record(recorder, item, interview_id, request, last)
-        path = request.path.replace(INTERVIEW_ID, interview_id or INTERVIEW_ID)
         counter.report(f"{item.key}: {request.method} {path} done")
     return CampaignResult(item.key, Outcome.APPLIED, sent)
 

@@ -55,10 +55,6 @@ class ListDiff(BaseModel):
     changed: tuple[ItemChange, ...] = ()
     reordered: bool = False
 
-    @property
-    def is_empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.reordered)
-
 
 class FieldChange(BaseModel):
     """One top-level field whose value must change: set, changed, or cleared (removed)."""

@@ -174,6 +174,12 @@ def create_app(config: EmulatorConfig | None = None) -> FaultsAndLog:
             "updated_at": campaign["updated_at"],
         }
 
+    def save_edit(interview_id: uuid.UUID, body: BaseModel) -> dict[str, Any]:
+        """Draft and finalize both store the fields the body sets, if the campaign is editable."""
+        campaign = store.get(interview_id)
+        editable(campaign)
+        return touch(campaign, body.model_dump(mode="json", exclude_unset=True))
+
     @api.post("/v1/interviews", status_code=201)
     async def create_interview(
         body: Annotated[create_body, Body()],  # type: ignore[valid-type]
@@ -225,18 +231,14 @@ def create_app(config: EmulatorConfig | None = None) -> FaultsAndLog:
         interview_id: InterviewId,
         body: Annotated[draft_body, Body()],  # type: ignore[valid-type]
     ) -> dict[str, Any]:
-        campaign = store.get(interview_id)
-        editable(campaign)
-        return touch(campaign, body.model_dump(mode="json", exclude_unset=True))  # type: ignore[attr-defined]
+        return save_edit(interview_id, body)
 
     @api.put("/v1/campaign-creation/{interview_id}/finalize")
     async def finalize_campaign(
         interview_id: InterviewId,
         body: Annotated[finalize_body, Body()],  # type: ignore[valid-type]
     ) -> dict[str, Any]:
-        campaign = store.get(interview_id)
-        editable(campaign)
-        return touch(campaign, body.model_dump(mode="json", exclude_unset=True))  # type: ignore[attr-defined]
+        return save_edit(interview_id, body)
 
     @api.post("/v1/interviews/{interview_id}/start")
     async def start_interview(interview_id: InterviewId) -> dict[str, Any]:

@@ -94,10 +94,6 @@ class CampaignPlan(BaseModel):
     def has_changes(self) -> bool:
         return bool(self.requests)
 
-    @property
-    def remote_updated_at(self) -> str | None:
-        return self.drift.updated_at if self.drift else None
-
 
 class Counts(BaseModel):
     model_config = _FROZEN

@@ -80,15 +80,16 @@ def plan(
         with make_client(settings) as client:
             remote = fetch_remote(client, workspace)
     the_plan = make_plan(settings, targets, current, remote)
+    document = render_json(the_plan) if format_ == "json" or out is not None else ""
     if format_ == "json":
-        click.echo(render_json(the_plan), nl=False)
+        click.echo(document, nl=False)
     elif format_ == "markdown":
         output = render_markdown(the_plan, max_chars=max_chars, show_sensitive=show_sensitive)
         click.echo(output, nl=False)
     else:
         click.echo(render_text(the_plan, colour=use_colour(sys.stdout)), nl=False)
     if out is not None:
-        atomic_write(out, render_json(the_plan).encode(), mode=0o600)
+        atomic_write(out, document.encode(), mode=0o600)
         click.echo(
             f"Saved the plan to {out}; run `campaignsync apply {out}` to apply it.", err=True
         )
