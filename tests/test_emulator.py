@@ -75,6 +75,18 @@ def test_validation_errors_have_fastapi_shape() -> None:
     assert answer.json()["detail"][0]["loc"] == ["body", "topics", 0, "name"]
 
 
+@pytest.mark.parametrize(
+    ("content", "kind"), [(b"", "missing"), (b"{not json", "json_invalid"), (b"[]", "model_type")]
+)
+def test_a_body_that_is_not_a_json_object_is_a_422_at_body(content: bytes, kind: str) -> None:
+    api = client()
+    headers = {**AUTH, "Content-Type": "application/json"}
+    answer = api.post("/v1/interviews", content=content, headers=headers)
+    assert answer.status_code == 422
+    (error,) = answer.json()["detail"]
+    assert (error["type"], error["loc"]) == (kind, ["body"])
+
+
 def test_strict_rejects_undocumented_fields_and_lax_ignores_them() -> None:
     strict = create(client(strict=True), voice_id="v")
     assert strict.status_code == 422
@@ -157,7 +169,9 @@ def test_faults_change_at_run_time_and_reset_clears_everything() -> None:
 def test_the_request_log_keeps_bodies_but_never_credentials() -> None:
     api = client()
     create(api, key="k-9")
-    (entry,) = api.get("/_emulator/requests").json()
+    assert api.post("/v1/interviews", content=b"\xff not json", headers=AUTH).status_code == 422
+    (entry, garbled) = api.get("/_emulator/requests").json()
     assert entry["body"]["name"] == "A"
+    assert garbled["body"] == "\ufffd not json"
     assert entry["idempotency_key"] == "k-9"
     assert "secret-key-123" not in str(entry)
