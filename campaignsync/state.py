@@ -221,16 +221,32 @@ def atomic_write(path: Path, data: bytes | Sequence[bytes], *, mode: int = 0o644
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with open(descriptor, "wb") as handle:
-            handle.writelines([data] if isinstance(data, bytes) else data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            _write_all(descriptor, [data] if isinstance(data, bytes) else data)
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
         os.replace(temporary, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise StateError(f"Cannot write {path}: {exc}. The previous file is unchanged.") from exc
     _fsync_directory(path.parent)
+
+
+def _write_all(descriptor: int, chunks: Sequence[bytes]) -> None:
+    # Gathered writes: a few system calls for the whole file, not one per chunk. Each call
+    # gives up the GIL, and on a busy interpreter every taking-back can wait its turn.
+    pending = [memoryview(chunk) for chunk in chunks if chunk]
+    while pending:
+        written = os.writev(descriptor, pending[:_IOV_MAX])
+        while pending and written >= len(pending[0]):
+            written -= len(pending.pop(0))
+        if written:
+            pending[0] = pending[0][written:]
+
+
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16
 
 
 def _fsync_directory(folder: Path) -> None:
