@@ -1,9 +1,15 @@
 """Run a plan's requests exactly, and write state after every request that succeeds.
 
 Requests of one campaign run in their planned order; campaigns run in parallel. Before a
-create is sent, state records it as pending with its Idempotency-Key, so that a run cut
-short at any moment is resumed by the next plan with the same key, and Ontora answers
-with the campaign the first attempt made instead of making a second one.
+create is sent, state records it as pending with its Idempotency-Key, and the campaign's
+new id is on disk before anything else is sent for it, so that a run cut short at any
+moment is resumed by the next plan with the same key, and Ontora answers with the
+campaign the first attempt made instead of making a second one.
+
+Every other success goes into the next state write, which starts as soon as the one
+before it ends; workers do not wait for it. If the process dies before that write, the
+next apply sends those PATCH and PUT requests again, which sets the same values again.
+`apply_plan` returns only once every success is on disk.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from campaignsync.messages import format_loc
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
 from campaignsync.remote import RemoteCampaign
 from campaignsync.state import Entry, PendingCreate, State, StateEncoder, now, write_state
+
+StateWriter = Callable[[Path, State, StateEncoder], State]
 
 
 class Sender(Protocol):
@@ -103,17 +111,19 @@ def remotely_changed(plan: Plan, remote: Mapping[str, RemoteCampaign]) -> list[s
 
 
 class StateRecorder:
-    """Records each success in the state file before its worker may go on.
+    """Writes each success to the state file, in the order they happened, in the background.
 
-    Workers finishing requests at the same moment share one write (group commit): the
-    first becomes the writer and takes every change queued so far, the others wait for a
-    write that includes theirs. Each write is atomic with serial + 1, and no worker returns
-    before its own change is on disk.
+    A writer thread runs while there is anything to write: each atomic write (serial + 1)
+    takes every change queued while the one before it was under way (group commit), so
+    writes follow one another back to back and a request never waits for a write. A change
+    made with `durable=True` returns only once it is on disk; `flush` waits for them all.
+    After a failed write nothing more is recorded, and every later call raises the failure.
     """
 
-    def __init__(self, path: Path, state: State) -> None:
+    def __init__(self, path: Path, state: State, *, write: StateWriter = write_state) -> None:
         self.path = path
         self.state = state
+        self._write = write
         self._encoder = StateEncoder()
         self._queue: list[tuple[str, Callable[[Entry | None], Entry]]] = []
         self._queued = 0  # changes ever queued
@@ -122,39 +132,52 @@ class StateRecorder:
         self._failure: BaseException | None = None
         self._turn = threading.Condition()
 
-    def update(self, key: str, change: Callable[[Entry | None], Entry]) -> None:
+    def update(
+        self, key: str, change: Callable[[Entry | None], Entry], *, durable: bool = False
+    ) -> None:
         with self._turn:
+            self._raise_any_failure()
             self._queue.append((key, change))
             self._queued += 1
-            mine = self._queued
-            while self._written < mine:
-                if self._writing:
-                    self._turn.wait()
-                    continue
-                self._write_queue()
-            if self._failure is not None:
-                raise self._failure
+            if not self._writing:
+                self._writing = True
+                threading.Thread(target=self._write_while_queued, name="state-writer").start()
+            if durable:
+                self._wait_for(self._queued)
 
-    def _write_queue(self) -> None:
-        # Called holding the condition; releases it while writing so others can queue.
-        batch, upto = self._queue, self._queued
-        self._queue = []
-        self._writing = True
-        state = self.state
-        self._turn.release()
-        try:
-            for key, change in batch:
-                state = state.with_entry(key, change(state.campaigns.get(key)))
-            state = write_state(self.path, state, self._encoder)
-        except BaseException as exc:
-            self._failure = exc
-        finally:
-            self._turn.acquire()
+    def flush(self) -> None:
+        """Return once every change queued so far is on disk."""
+        with self._turn:
+            self._wait_for(self._queued)
+
+    def _wait_for(self, count: int) -> None:
+        while self._written < count and self._failure is None:
+            self._turn.wait()
+        self._raise_any_failure()
+
+    def _raise_any_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def _write_while_queued(self) -> None:
+        with self._turn:
+            while self._queue and self._failure is None:
+                batch, upto = self._queue, self._queued
+                self._queue = []
+                state = self.state
+                self._turn.release()  # others queue changes while this batch is written
+                try:
+                    for key, change in batch:
+                        state = state.with_entry(key, change(state.campaigns.get(key)))
+                    state = self._write(self.path, state, self._encoder)
+                except BaseException as exc:
+                    self._failure = exc
+                finally:
+                    self._turn.acquire()
+                if self._failure is None:
+                    self.state, self._written = state, upto
+                self._turn.notify_all()
             self._writing = False
-            if self._failure is None:
-                self.state = state
-            self._written = upto
-            self._turn.notify_all()
 
 
 class Halt:
@@ -188,6 +211,7 @@ def apply_plan(
             pool.submit(_apply_campaign, item, client, recorder, halt, counter) for item in work
         ]
         _wait_interruptibly(futures, halt)
+    recorder.flush()
     results = tuple(future.result() for future in futures)
     return ApplyReport(results, seconds=time.monotonic() - started)
 
@@ -259,7 +283,7 @@ def _create(item: CampaignPlan, request: Request, client: Sender, recorder: Stat
 
     # Recorded BEFORE sending: if the process dies after Ontora creates the campaign but
     # before its id is written, the next run resends this key and adopts that campaign.
-    recorder.update(item.key, mark_pending)
+    recorder.update(item.key, mark_pending, durable=True)
     answer = client.send(request.method, request.path, request.body, idempotency_key=key)
     interview_id = answer.get("id") if isinstance(answer, dict) else None
     if not isinstance(interview_id, str) or not interview_id:
@@ -268,6 +292,7 @@ def _create(item: CampaignPlan, request: Request, client: Sender, recorder: Stat
     recorder.update(
         item.key,
         lambda entry: Entry(interview_id=interview_id, last_applied=applied, applied_at=now()),
+        durable=True,  # Idempotency-Key retention is undocumented: keep the id, not the key
     )
     return interview_id
 

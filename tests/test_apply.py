@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from campaignsync.apply import Outcome, StateRecorder, apply_plan, check_plan_is
 from campaignsync.errors import StalePlan, StateError
 from campaignsync.ontora import OntoraClient
 from campaignsync.plan import Plan, build_plan
-from campaignsync.state import State, read_state, write_state
+from campaignsync.state import Entry, State, StateEncoder, read_state, write_state
 from tests.factories import API_URL, ID_A, WORKSPACE, applied, campaign, state
 
 NEW_ID = "99999999-9999-4999-8999-999999999999"
@@ -99,7 +101,7 @@ def test_a_pending_marker_left_by_a_crash_is_resent_with_its_key(tmp_path: Path)
     assert again.seen[0][2] == key
 
 
-def test_each_successful_request_is_written_before_the_next(tmp_path: Path) -> None:
+def test_every_success_is_on_disk_when_apply_returns(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     before = campaign("a", project_context="old", topics=[{"name": "T"}])
     current = write_state(path, state(a=applied(ID_A, before)))
@@ -157,3 +159,95 @@ def test_when_state_cannot_be_written_nothing_more_is_sent(tmp_path: Path) -> No
     with pytest.raises(StateError, match="Cannot write"):
         run(plan, path, fake, current, parallelism=1)
     assert fake.seen == []  # the pending marker failed, so no create was sent
+
+
+class HeldWrites:
+    """A state writer that writes only when allowed to, and counts the writes it made."""
+
+    def __init__(self) -> None:
+        self.allowed = threading.Event()
+        self.started = threading.Event()
+        self.written: list[int] = []
+
+    def __call__(self, path: Path, state: State, encoder: StateEncoder) -> State:
+        self.started.set()
+        assert self.allowed.wait(timeout=10), "the test never allowed the write"
+        written = write_state(path, state, encoder)
+        self.written.append(len(written.campaigns))
+        return written
+
+
+def test_requests_go_on_while_a_state_write_is_under_way(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    current = write_state(
+        path, state(a=applied(ID_A, {"name": "a"}), b=applied(NEW_ID, {"name": "b"}))
+    )
+    plan = build_plan(
+        [campaign("a", goal="new"), campaign("b", goal="new")],
+        current,
+        api_url=API_URL,
+        workspace_id=WORKSPACE,
+    )
+    writes = HeldWrites()
+    fake = FakeOntora(path)
+    client = OntoraClient(API_URL, token="t", transport=httpx.MockTransport(fake), max_retries=0)
+    recorder = StateRecorder(path, current, write=writes)
+    done = threading.Thread(
+        target=apply_plan,
+        args=(plan,),
+        kwargs={"client": client, "recorder": recorder, "parallelism": 1},
+    )
+    done.start()
+    assert writes.started.wait(timeout=10)
+    # The first PATCH's write is held, yet the second campaign's PATCH is sent (one worker).
+    for _ in range(200):
+        if len(fake.seen) == 2:
+            break
+        time.sleep(0.05)
+    assert [sent for _, sent, _, _ in fake.seen] == [
+        f"/v1/campaign-creation/{ID_A}/draft",
+        f"/v1/campaign-creation/{NEW_ID}/draft",
+    ]
+    assert read_state(path, api_url=API_URL, workspace_id=WORKSPACE).serial == current.serial
+    writes.allowed.set()
+    done.join(timeout=10)
+    saved = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    assert {key: entry.last_applied["goal"] for key, entry in saved.campaigns.items()} == {
+        "a": "new",
+        "b": "new",
+    }
+    # The second success waited for the first write and went into the next one, alone.
+    assert len(writes.written) == 2
+    assert saved.serial == current.serial + 2
+
+
+def test_a_durable_update_returns_only_once_written_and_a_failure_reaches_everyone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    writes = HeldWrites()
+    recorder = StateRecorder(path, State(api_url=API_URL, workspace_id=WORKSPACE), write=writes)
+    recorder.update("a", lambda entry: Entry(interview_id=ID_A))
+    assert writes.started.wait(timeout=10)  # returned before its write finished
+    durable = threading.Thread(
+        target=recorder.update,
+        args=("b", lambda entry: Entry(interview_id=NEW_ID)),
+        kwargs={"durable": True},
+    )
+    durable.start()
+    durable.join(timeout=0.2)
+    assert durable.is_alive()  # still waiting for the write that holds its change
+    writes.allowed.set()
+    durable.join(timeout=10)
+    assert not durable.is_alive()
+    assert set(read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns) == {"a", "b"}
+
+    def broken(entry: Entry | None) -> Entry:
+        raise OSError("disk full")
+
+    recorder.update("c", broken)
+    with pytest.raises(OSError, match="disk full"):
+        recorder.flush()
+    with pytest.raises(OSError, match="disk full"):
+        recorder.update("d", lambda entry: Entry(interview_id=ID_A))
+    assert set(read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns) == {"a", "b"}
