@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from campaignsync.state import (
     Entry,
     State,
     StateEncoder,
+    atomic_write,
     lock_path,
     read_state,
     state_lock,
@@ -178,3 +180,20 @@ def test_the_backup_is_the_previous_file(tmp_path: Path) -> None:
     write_state(path, read(path).with_entry("a", Entry(interview_id=ID_A)))
     assert (tmp_path / "state.json.backup").read_bytes() == previous
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_short_writes_are_carried_on_until_every_byte_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_writev = os.writev
+    calls = []
+
+    def stingy(descriptor: int, buffers: list[bytes]) -> int:
+        calls.append(len(buffers))
+        return real_writev(descriptor, [bytes(buffers[0])[:3]])  # at most 3 bytes a call
+
+    monkeypatch.setattr(os, "writev", stingy)
+    chunks = [b"first chunk, ", b"", b"second", b" and the third\n"]
+    atomic_write(tmp_path / "file", chunks)
+    assert (tmp_path / "file").read_bytes() == b"".join(chunks)
+    assert len(calls) == 12  # 34 bytes, 3 at a time, never past a chunk's end
