@@ -45,8 +45,8 @@ class ItemChange(BaseModel):
 
 
 class ListDiff(BaseModel):
-    """How a keyed list changed, by item identity: the items themselves are in the field's
-    old and new values, so only identities are carried for additions and removals."""
+    """How a keyed list changed, by item identity. The whole new list is in the request
+    that sends it, and the old one in state, so neither is copied here."""
 
     model_config = _FROZEN
 
@@ -57,7 +57,11 @@ class ListDiff(BaseModel):
 
 
 class FieldChange(BaseModel):
-    """One top-level field whose value must change: set, changed, or cleared (removed)."""
+    """One top-level field whose value must change: set, changed, or cleared (removed).
+
+    A scalar carries its old and new value; a keyed list carries `items` instead, so a plan
+    grows with what changed, not with the size of its lists.
+    """
 
     model_config = _FROZEN
 
@@ -83,36 +87,25 @@ def diff_fields(last_applied: Mapping[str, Any], desired: Mapping[str, Any]) -> 
         if field not in desired:
             old = last_applied[field]
             new = cleared(old)
-            if old == new:
-                continue
-            changes.append(
-                FieldChange(
-                    field=field, kind=Kind.REMOVE, old=old, new=new, items=_items(field, old, new)
-                )
-            )
+            if old != new:
+                changes.append(_change(field, Kind.REMOVE, old, new))
         elif field not in last_applied:
-            new = desired[field]
-            changes.append(
-                FieldChange(field=field, kind=Kind.ADD, new=new, items=_items(field, None, new))
-            )
+            changes.append(_change(field, Kind.ADD, None, desired[field]))
         elif desired[field] != last_applied[field]:
-            old, new = last_applied[field], desired[field]
-            changes.append(
-                FieldChange(
-                    field=field, kind=Kind.CHANGE, old=old, new=new, items=_items(field, old, new)
-                )
-            )
+            changes.append(_change(field, Kind.CHANGE, last_applied[field], desired[field]))
     return changes
+
+
+def _change(field: str, kind: Kind, old: Any, new: Any) -> FieldChange:
+    if field in LIST_IDENTITY:
+        return FieldChange(
+            field=field, kind=kind, items=diff_keyed_list(field, old or [], new or [])
+        )
+    return FieldChange(field=field, kind=kind, old=old, new=new)
 
 
 def _field_rank(field: str) -> int:
     return FIELD_ORDER.get(field, len(FIELD_ORDER))
-
-
-def _items(field: str, old: Any, new: Any) -> ListDiff | None:
-    if field not in LIST_IDENTITY:
-        return None
-    return diff_keyed_list(field, old or [], new or [])
 
 
 def diff_keyed_list(field: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> ListDiff:

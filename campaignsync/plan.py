@@ -267,6 +267,7 @@ def _plan_campaign(
     if not changes:
         return CampaignPlan(action=Action.NO_OP, reason="no changes", **common)
 
+    # Only draft fields go into a PATCH, and none of them is a list, so `new` is the value.
     changed = {change.field: change.new for change in changes}
     finalize_only = [change.field for change in changes if change.field in FINALIZE_ONLY_FIELDS]
     if not finalize_only:

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from campaignsync.diff import ListDiff
 from campaignsync.errors import PlanError
 from campaignsync.loader import CampaignFile
 from campaignsync.plan import INTERVIEW_ID, Action, Plan, build_plan
@@ -313,6 +314,17 @@ class TestKeyedLists:
         assert change.items is not None
         (item,) = change.items.changed
         assert [(f.field, f.old, f.new) for f in item.fields] == [("subtopics", ["x", "y"], ["x"])]
+
+    def test_a_list_change_grows_with_the_change_not_with_the_list(self) -> None:
+        people = [{"name": f"P{n}", "email": f"p{n}@example.org"} for n in range(500)]
+        before = campaign("a", contacts=people)
+        after = campaign("a", contacts=[*people[:-1], {"name": "New", "email": "new@example.org"}])
+        item = only(plan_of([after], state(a=applied(ID_A, before))))
+        (change,) = item.changes
+        assert (change.old, change.new) == (None, None)
+        assert change.items == ListDiff(added=("new@example.org",), removed=("p499@example.org",))
+        assert "p0@example.org" not in json.dumps([c.model_dump() for c in item.changes])
+        assert item.requests[0].body["contacts"][-1]["email"] == "new@example.org"
 
 
 class TestTargets:
