@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from campaignsync.errors import ApiError, StalePlan
-from campaignsync.loader import locate
 from campaignsync.messages import format_loc
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
 from campaignsync.remote import RemoteCampaign
@@ -348,6 +347,9 @@ def located_error(item: CampaignPlan, request: Request, error: ApiError) -> str:
         )
     if error.status != 422 or not isinstance(error.detail, list) or item.source is None:
         return base
+    # The YAML reader is needed only now: an apply of a saved plan otherwise never loads it.
+    from campaignsync.loader import locate
+
     lines = []
     for problem in error.detail:
         if not isinstance(problem, dict):
