@@ -46,10 +46,27 @@ def run_process(
     return Run(seconds, usage.ru_maxrss / 1024, child.returncode)
 
 
-def median_run(
-    args: Sequence[str], runs: int, *, cwd: Path | None = None, env: Mapping[str, str] | None = None
-) -> Run:
-    results = [run_process(args, cwd=cwd, env=env) for _ in range(runs)]
+def paired_runs(
+    floor: Sequence[str],
+    measured: Sequence[str],
+    runs: int,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[Run, Run]:
+    """Medians of the floor and the measured command, run turn about.
+
+    This machine's speed drifts by a quarter over minutes; alternating the two puts both
+    through the same slow and fast spells, so their ratio holds where their times do not.
+    """
+    floors, results = [], []
+    for _ in range(runs):
+        floors.append(run_process(floor, cwd=cwd, env=env))
+        results.append(run_process(measured, cwd=cwd, env=env))
+    return _median(floors), _median(results)
+
+
+def _median(results: Sequence[Run]) -> Run:
     return Run(
         statistics.median(r.seconds for r in results),
         max(r.peak_rss_mib for r in results),
