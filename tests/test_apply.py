@@ -190,7 +190,13 @@ def test_requests_go_on_while_a_state_write_is_under_way(tmp_path: Path) -> None
     )
     writes = HeldWrites()
     fake = FakeOntora(path)
-    client = OntoraClient(API_URL, token="t", transport=httpx.MockTransport(fake), max_retries=0)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if fake.seen:  # the first success's write is under way before the second answer
+            assert writes.started.wait(timeout=10)
+        return fake(request)
+
+    client = OntoraClient(API_URL, token="t", transport=httpx.MockTransport(answer), max_retries=0)
     recorder = StateRecorder(path, current, write=writes)
     done = threading.Thread(
         target=apply_plan,
