@@ -42,6 +42,8 @@ def agree(text: str) -> None:
         "a: 2027-01-01T09:00:00.25Z\nb: 2027-01-01T09:00:00\n",
         "a: '010'\nb: \"yes\"\nc: 'true'\n",
         "base: &b {x: 1, y: [1, 2]}\nuse:\n  <<: *b\n  y: 3\n",
+        "a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nc:\n  <<: [*a, *b]\n  z: 3\n",
+        "a: &a [1, 2]\nb: *a\nc: !!str 12\nd: !!int '7'\n",
         "a: [1, {b: c}, [d]]\n",
         "name: café ☕\n",
     ],
@@ -65,6 +67,11 @@ def test_common_forms_load_fast_and_equal(text: str) -> None:
         "a: 2027-01-01 09:00:00\n",
         "a: [\n",
         "? [a, b]\n: c\n",
+        "a: !!bool yes\n",
+        "a: !!set {x}\n",
+        "a: &x [*x]\n",
+        "b: &b {x: 1}\nc:\n  <<: *b\n  <<: *b\n",
+        "b: [1]\nc:\n  <<: 3\n",
     ],
 )
 def test_unusual_forms_defer_to_ruamel(text: str) -> None:
@@ -117,3 +124,12 @@ def test_mutated_examples_agree(raw: bytes) -> None:
 def test_the_examples_take_the_fast_path() -> None:
     for text in EXAMPLE_TEXTS:
         assert fast_load(text) == RUAMEL.load(text)
+
+
+def test_nested_aliases_are_built_once_not_expanded() -> None:
+    # Nine levels of ten aliases would be 10**9 strings if each alias were copied.
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 10):
+        lines.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]")
+    loaded = fast_load("\n".join(lines) + "\n")
+    assert loaded["a9"][0] is loaded["a8"]
