@@ -56,7 +56,10 @@ class _Loader(_BaseLoader):  # type: ignore[misc]  # PyYAML ships no type hints
 
 
 _ScalarNode, _SequenceNode = yaml.ScalarNode, yaml.SequenceNode
-_STR, _SEQ, _MAP, _MERGE = (f"tag:yaml.org,2002:{name}" for name in ("str", "seq", "map", "merge"))
+_STR, _SEQ, _MAP, _MERGE, _INT, _NULL, _BOOL, _FLOAT, _TIMESTAMP = (
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "seq", "map", "merge", "int", "null", "bool", "float", "timestamp")
+)
 _RESOLVERS: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 for _versions, _tag, _pattern, _first in implicit_resolvers:
     if (1, 2) in _versions:
@@ -152,11 +155,6 @@ def _scalar(tag: str, value: str) -> Any:
     if tag == _TIMESTAMP:
         return _timestamp(value)
     raise NeedsFullParser(f"tag {tag}")
-
-
-_INT, _NULL, _BOOL, _FLOAT, _TIMESTAMP = (
-    f"tag:yaml.org,2002:{name}" for name in ("int", "null", "bool", "float", "timestamp")
-)
 
 
 def _timestamp(value: str) -> date | datetime:
