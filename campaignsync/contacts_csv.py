@@ -24,6 +24,8 @@ _BOOLEANS = {"true": True, "false": False}
 
 def outside_repository(csv_path: Path, repository_root: Path) -> str | None:
     """Why a contacts file may not be read, or None when it is inside the repository."""
+    if "\0" in str(csv_path):
+        return "a file name cannot contain a NUL character"
     resolved = csv_path.resolve()
     if not resolved.is_relative_to(repository_root.resolve()):
         return (

@@ -313,6 +313,14 @@ class TestContactsFile:
         assert found.startswith("campaigns/a.yaml:2:16: contacts_file: ")
         assert "resolves outside the repository" in found
 
+    def test_a_nul_character_in_the_path_is_a_problem_not_a_crash(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign("a.yaml", 'name: A\ncontacts_file: "people\\0.csv"\n')
+        assert problems(project) == [
+            "campaigns/a.yaml:2:16: contacts_file: a file name cannot contain a NUL character"
+        ]
+
     def test_a_missing_csv_is_reported_at_the_field(
         self, project: Path, write_campaign: WriteCampaign
     ) -> None:
