@@ -115,13 +115,14 @@ def _value(node: Any, built: dict[int, Any]) -> Any:
 
 
 def _mapping(pairs: list[tuple[Any, Any]], built: dict[int, Any]) -> dict[Any, Any]:
-    merges = sum(key.tag == _MERGE for key, _ in pairs)
-    if merges > 1:
-        raise NeedsFullParser("more than one merge key")
     merged: dict[Any, Any] = {}
     explicit: dict[Any, Any] = {}
+    merges = 0
     for key_node, value_node in pairs:
         if key_node.tag == _MERGE:
+            merges += 1
+            if merges > 1:
+                raise NeedsFullParser("more than one merge key")
             # `<<: *a` or `<<: [*a, *b]`: earlier sources win, explicit keys win over all.
             source = _value(value_node, built)
             sources = source if isinstance(source, list) else [source]
