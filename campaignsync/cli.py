@@ -7,6 +7,7 @@ Exit codes are fixed: 0 success, 1 error, 2 changes pending (with --detailed-exi
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
 import traceback
@@ -16,7 +17,7 @@ import click
 
 from campaignsync import __version__
 from campaignsync.errors import CampaignsyncError, ValidationFailed
-from campaignsync.terminal import use_colour
+from campaignsync.terminal import echo, fail_message
 
 # name -> (module, attribute, one-line help). Each command's module, and the libraries it
 # needs (pydantic, YAML, httpx, FastAPI), loads only when that command runs, which keeps
@@ -76,7 +77,9 @@ class _Cli(click.Group):
             _fail("Aborted.")
         except click.ClickException as exc:
             # Usage errors exit 1, not click's 2: exit code 2 means "changes pending".
-            exc.show()
+            shown = io.StringIO()
+            exc.show(file=shown)
+            echo(shown.getvalue(), err=True, nl=False)
             sys.exit(1)
         except ValidationFailed as exc:
             from campaignsync.commands.files import print_problems
@@ -89,7 +92,7 @@ class _Cli(click.Group):
             _fail("Interrupted.", 130)
         except Exception as exc:
             if os.environ.get("CAMPAIGNSYNC_DEBUG"):
-                traceback.print_exc()
+                echo(traceback.format_exc(), err=True, nl=False)
             _fail(
                 f"internal error: {type(exc).__name__}: {exc}. This is a bug in campaignsync; "
                 "please report it (set CAMPAIGNSYNC_DEBUG=1 to see where it happened)."
@@ -114,16 +117,8 @@ class _Cli(click.Group):
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    click.secho(f"Error: {_scrub(message)}", fg="red", err=True, color=use_colour(sys.stderr))
+    fail_message(message)
     sys.exit(code)
-
-
-def _scrub(text: str) -> str:
-    for variable in ("ONTORA_API_TOKEN", "ONTORA_API_KEY"):
-        secret = os.environ.get(variable)
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})

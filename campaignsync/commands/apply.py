@@ -34,7 +34,7 @@ from campaignsync.errors import CampaignsyncError, ConfigError, StalePlan
 from campaignsync.plan import PLAN_FORMAT_VERSION, Plan, content_digest
 from campaignsync.render import render_text
 from campaignsync.state import state_lock
-from campaignsync.terminal import use_colour
+from campaignsync.terminal import echo, use_colour
 
 
 @click.command()
@@ -92,9 +92,10 @@ def apply(
                 the_plan = the_plan.without(edited_remotely)
         else:
             the_plan = make_plan(settings, targets, current)
-            click.echo(render_text(the_plan, colour=use_colour(sys.stdout)), nl=False)
+            colour = use_colour(sys.stdout)
+            echo(render_text(the_plan, colour=colour), nl=False, colour=colour)
         if not the_plan.has_changes and not edited_remotely:
-            click.echo("Nothing to apply.")
+            echo("Nothing to apply.")
             return 0
         if the_plan.warnings:
             raise ConfigError(" ".join(the_plan.warnings))
@@ -113,7 +114,7 @@ def apply(
                 client=client,
                 recorder=recorder,
                 parallelism=parallelism,
-                progress=click.echo,
+                progress=echo,
             )
         finally:
             signal.signal(signal.SIGTERM, previous)
@@ -130,17 +131,17 @@ def apply(
 def _print_report(report: ApplyReport) -> None:
     applied = report.keys(Outcome.APPLIED)
     if report.ok:
-        click.echo(
+        echo(
             f"Apply complete: {len(applied)} campaign(s) applied with "
             f"{report.requests_sent} request(s) in {report.seconds:.1f}s."
         )
         return
-    click.echo("")
+    echo("")
     for result in report.results:
         if result.error:
-            click.echo(f"Failed: {result.error}", err=True)
+            echo(f"Failed: {result.error}", err=True)
     left = report.keys(Outcome.NOT_ATTEMPTED) + report.keys(Outcome.INTERRUPTED)
-    click.echo(
+    echo(
         f"Apply stopped: {len(applied)} applied, {len(report.keys(Outcome.FAILED))} failed, "
         f"{len(report.keys(Outcome.INTERRUPTED))} interrupted, "
         f"{len(report.keys(Outcome.NOT_ATTEMPTED))} not attempted."

@@ -18,7 +18,7 @@ from campaignsync.config import Settings
 from campaignsync.loader import load_campaigns
 from campaignsync.remote import build_drift_report
 from campaignsync.render import render_drift_json, render_drift_markdown, render_drift_text
-from campaignsync.terminal import use_colour
+from campaignsync.terminal import echo, use_colour
 
 
 @click.command()
@@ -52,9 +52,10 @@ def drift(settings: Settings, format_: str, detailed_exitcode: bool) -> int:
         desired, last_applied, remote, api_url=settings.api_url, workspace_id=workspace
     )
     if format_ == "json":
-        click.echo(render_drift_json(report), nl=False)
+        echo(render_drift_json(report), nl=False)
     elif format_ == "markdown":
-        click.echo(render_drift_markdown(report), nl=False)
+        echo(render_drift_markdown(report), nl=False)
     else:
-        click.echo(render_drift_text(report, colour=use_colour(sys.stdout)), nl=False)
+        colour = use_colour(sys.stdout)
+        echo(render_drift_text(report, colour=colour), nl=False, colour=colour)
     return 2 if detailed_exitcode and not report.in_sync else 0

@@ -8,6 +8,7 @@ import click
 
 from campaignsync.config import is_loopback
 from campaignsync.errors import ConfigError
+from campaignsync.terminal import echo
 
 
 @click.command()
@@ -63,7 +64,7 @@ def emulator(
         latency_ms=latency_ms, error_rate=error_rate, rate_limit=rate_limit, drop_rate=drop_rate
     )
     config = EmulatorConfig(token=token, strict=strict, faults=faults, data_path=data, seed=seed)
-    click.echo(
+    echo(
         f"Ontora emulator on http://{host}:{port} (try: export ONTORA_API_URL=http://{host}:{port})",
         err=True,
     )

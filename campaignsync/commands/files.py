@@ -15,6 +15,7 @@ from campaignsync.loader import load_campaigns
 from campaignsync.plan import plan_json_schema
 from campaignsync.spec import campaign_json_schema
 from campaignsync.state import state_json_schema
+from campaignsync.terminal import echo
 
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "campaign": campaign_json_schema,
@@ -39,9 +40,9 @@ def validate(settings: Settings, format_: str) -> int:
         print_problems(exc.problems, format_)
         return 1
     if format_ == "json":
-        click.echo("[]")
+        echo("[]")
     elif format_ == "text":
-        click.echo(f"All {len(campaigns)} campaign file(s) are valid.")
+        echo(f"All {len(campaigns)} campaign file(s) are valid.")
     return 0
 
 
@@ -49,7 +50,7 @@ def validate(settings: Settings, format_: str) -> int:
 @click.argument("kind", type=click.Choice(sorted(SCHEMAS)), default="campaign")
 def schema(kind: str) -> None:
     """Print the JSON Schema of a campaign file, the state file or a saved plan."""
-    click.echo(json.dumps(SCHEMAS[kind](), indent=2))
+    echo(json.dumps(SCHEMAS[kind](), indent=2))
 
 
 def print_problems(problems: Sequence[Problem], format_: str) -> None:
@@ -58,16 +59,16 @@ def print_problems(problems: Sequence[Problem], format_: str) -> None:
             {"path": p.path, "line": p.line, "column": p.column, "message": p.message}
             for p in problems
         ]
-        click.echo(json.dumps(document, indent=2))
+        echo(json.dumps(document, indent=2))
         return
     if format_ == "github":
         for problem in problems:
-            click.echo(_github_annotation(problem))
+            echo(_github_annotation(problem))
         return
     for problem in problems:
-        click.echo(str(problem))
+        echo(str(problem))
     files = len({problem.path for problem in problems})
-    click.echo(f"{len(problems)} problem(s) in {files} file(s).")
+    echo(f"{len(problems)} problem(s) in {files} file(s).")
 
 
 def _github_annotation(problem: Problem) -> str:

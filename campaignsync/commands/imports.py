@@ -20,6 +20,7 @@ from campaignsync.errors import ConfigError, StateError, ValidationFailed
 from campaignsync.loader import SUFFIXES, CampaignFile, load_file
 from campaignsync.spec import FIELD_ORDER
 from campaignsync.state import Entry, atomic_write, now, state_lock, write_state
+from campaignsync.terminal import echo
 from campaignsync.textfile import display_path
 from campaignsync.yamldoc import render_campaign_yaml
 
@@ -83,7 +84,7 @@ def import_(settings: Settings, interview_id: str, key: str, lock_timeout: float
         )
         state = current.model_copy(update={"workspace_id": workspace, "api_url": settings.api_url})
         write_state(settings.state_path, state.with_entry(key, entry))
-    click.echo(
+    echo(
         f"Imported campaign {remote.interview_id} as {key} into {display_path(path)}. "
         f"`campaignsync plan --target {key}` should show no changes."
     )

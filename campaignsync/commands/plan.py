@@ -20,7 +20,7 @@ from campaignsync.commands.options import (
 from campaignsync.config import Settings
 from campaignsync.render import MARKDOWN_BUDGET, render_json, render_markdown, render_text
 from campaignsync.state import atomic_write
-from campaignsync.terminal import use_colour
+from campaignsync.terminal import echo, use_colour
 
 
 @click.command()
@@ -82,17 +82,16 @@ def plan(
     the_plan = make_plan(settings, targets, current, remote)
     document = render_json(the_plan) if format_ == "json" or out is not None else ""
     if format_ == "json":
-        click.echo(document, nl=False)
+        echo(document, nl=False)
     elif format_ == "markdown":
         output = render_markdown(the_plan, max_chars=max_chars, show_sensitive=show_sensitive)
-        click.echo(output, nl=False)
+        echo(output, nl=False)
     else:
-        click.echo(render_text(the_plan, colour=use_colour(sys.stdout)), nl=False)
+        colour = use_colour(sys.stdout)
+        echo(render_text(the_plan, colour=colour), nl=False, colour=colour)
     if out is not None:
         atomic_write(out, document.encode(), mode=0o600)
-        click.echo(
-            f"Saved the plan to {out}; run `campaignsync apply {out}` to apply it.", err=True
-        )
+        echo(f"Saved the plan to {out}; run `campaignsync apply {out}` to apply it.", err=True)
     if detailed_exitcode and the_plan.has_changes:
         return 2
     return 0

@@ -10,6 +10,7 @@ from campaignsync.commands.options import lock_timeout_option, read_configured_s
 from campaignsync.config import Settings
 from campaignsync.errors import StateError
 from campaignsync.state import Entry, State, state_lock, write_state
+from campaignsync.terminal import echo
 
 
 @click.group("state")
@@ -23,9 +24,9 @@ def state_list(settings: Settings) -> None:
     """List the campaigns in state with their Ontora ids."""
     for key, entry in read_configured_state(settings).campaigns.items():
         if entry.interview_id is None:
-            click.echo(f"{key}\t(create pending)")
+            echo(f"{key}\t(create pending)")
         else:
-            click.echo(f"{key}\t{entry.interview_id}\t{entry.applied_at or ''}")
+            echo(f"{key}\t{entry.interview_id}\t{entry.applied_at or ''}")
 
 
 @state_group.command("show")
@@ -34,7 +35,7 @@ def state_list(settings: Settings) -> None:
 def state_show(settings: Settings, key: str) -> None:
     """Print one campaign's state entry as JSON."""
     entry = _entry(read_configured_state(settings), key)
-    click.echo(json.dumps({key: entry.model_dump(mode="json")}, indent=2, ensure_ascii=False))
+    echo(json.dumps({key: entry.model_dump(mode="json")}, indent=2, ensure_ascii=False))
 
 
 @state_group.command("rm")
@@ -48,7 +49,7 @@ def state_rm(settings: Settings, lock_timeout: float, key: str) -> None:
         entry = _entry(current, key)
         write_state(settings.state_path, current.with_entry(key, None))
     where = f"campaign {entry.interview_id}" if entry.interview_id else "its pending create"
-    click.echo(f"Forgot {key} ({where}). Ontora still has it; campaignsync no longer manages it.")
+    echo(f"Forgot {key} ({where}). Ontora still has it; campaignsync no longer manages it.")
 
 
 @state_group.command("mv")
@@ -67,7 +68,7 @@ def state_mv(settings: Settings, lock_timeout: float, old: str, new: str) -> Non
                 f"`campaignsync state rm {new}` if it is no longer wanted."
             )
         write_state(settings.state_path, current.with_entry(old, None).with_entry(new, entry))
-    click.echo(f"Moved {old} to {new}.")
+    echo(f"Moved {old} to {new}.")
 
 
 def _entry(current: State, key: str) -> Entry:
