@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from campaignsync.errors import ConfigError
 from campaignsync.loader import read_yaml_mapping
+from campaignsync.scrub import remember_secret, untrusted
 
 CONFIG_FILE = "campaignsync.yaml"
 DEFAULT_API_URL = "https://api.ontora.com"
@@ -81,22 +82,68 @@ def resolve_settings(
         api_url=check_api_url(pick("api_url") or DEFAULT_API_URL),
         workspace_id=pick("workspace_id"),
         repository_root=find_repository_root(campaigns_dir, cwd),
-        token=env.get("ONTORA_API_TOKEN") or None,
-        api_key=env.get("ONTORA_API_KEY") or None,
+        token=read_credential(env, "ONTORA_API_TOKEN"),
+        api_key=read_credential(env, "ONTORA_API_KEY"),
     )
 
 
+def read_credential(env: Mapping[str, str], variable: str) -> str | None:
+    """A credential from the environment, refused (never shown) unless it is one plain word."""
+    secret = env.get(variable) or None
+    remember_secret(secret)
+    if secret is not None and not all("!" <= character <= "~" for character in secret):
+        raise ConfigError(
+            f"{variable} holds whitespace, a control character or a non-ASCII character, so "
+            "it cannot be sent in a request header; it was probably pasted with a trailing "
+            f"newline or space. Set {variable} to the credential alone."
+        )
+    return secret
+
+
 def check_api_url(url: str) -> str:
-    """The URL without a trailing slash; plain http is refused for anything but loopback."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"The API URL {url!r} is not an http(s) URL, like {DEFAULT_API_URL}.")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    """The URL without a trailing slash, checked whole; plain http only to loopback.
+
+    A URL holding credentials is refused without showing it: they belong in the
+    environment, and a URL is stored in state and plan files.
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        raise ConfigError(
+            "The API URL holds credentials (user:password@). Remove them from the URL and set "
+            "ONTORA_API_KEY (or ONTORA_API_TOKEN) in the environment instead."
+        )
+    problem = _url_problem(url)
+    if problem:
+        raise ConfigError(
+            f"The API URL {untrusted(url)!r} {problem}; give a base URL like {DEFAULT_API_URL} "
+            "or http://127.0.0.1:8787."
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
         raise ConfigError(
             f"The API URL {url!r} uses plain http to a host that is not loopback; credentials "
             "would cross the network in clear text. Use https."
         )
-    return url.strip().rstrip("/")
+    return url.rstrip("/")
+
+
+def _url_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return "is not an http(s) URL"
+    if not all("!" <= character <= "~" for character in url):
+        return "holds whitespace, control or non-ASCII characters"
+    if not parts.hostname:
+        return "names no host"
+    try:
+        port = parts.port
+    except ValueError:
+        return "has a port that is not a number from 1 to 65535"
+    if port == 0:
+        return "has a port that is not a number from 1 to 65535"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "has a query or fragment, which a base URL cannot have"
+    return None
 
 
 def is_loopback(host: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,52 @@ def test_repository_root_is_the_git_checkout(tmp_path: Path) -> None:
     (tmp_path / "sub" / "campaigns").mkdir(parents=True)
     settings = resolve_settings({"dir": "campaigns"}, env={}, cwd=tmp_path / "sub")
     assert settings.repository_root == tmp_path.resolve()
+
+
+@pytest.mark.parametrize("variable", ["ONTORA_API_KEY", "ONTORA_API_TOKEN"])
+@pytest.mark.parametrize(
+    "value", ["ont_abc\n", " ont_abc", "ont abc", "ont\tabc", "ont\x00abc", "ont\x7fabc", "ont_äbc"]
+)
+def test_a_credential_with_whitespace_or_control_characters_is_refused_by_name(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match=variable) as caught:
+        resolve_settings({}, env={variable: value}, cwd=tmp_path)
+    assert "abc" not in str(caught.value)
+
+
+@pytest.mark.parametrize("where", ["flag", "env", "file"])
+def test_credentials_in_the_api_url_are_refused_without_showing_them(
+    tmp_path: Path, where: str
+) -> None:
+    url = "https://user:pa55word@api.ontora.com"
+    flags = {"api_url": url} if where == "flag" else {}
+    env = {"ONTORA_API_URL": url} if where == "env" else {}
+    if where == "file":
+        (tmp_path / "campaignsync.yaml").write_text(f"api_url: {url}\n")
+    with pytest.raises(ConfigError, match="ONTORA_API_KEY") as caught:
+        resolve_settings(flags, env=env, cwd=tmp_path)
+    assert "pa55word" not in str(caught.value)
+    assert "user:pa55word" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://127.0.0.1:abc", "port"),
+        ("http://127.0.0.1:70000", "port"),
+        ("http://127.0.0.1:0", "port"),
+        ("https://:443", "no host"),
+        ("https://api.ontora.com/?x=1", "query"),
+        ("https://api.ontora.com/#top", "fragment"),
+        ("https://api.ontora .com", "whitespace"),
+        ("https://api.ontora.com/\x1b[2J", "control"),
+        ("file:///etc/passwd", "http(s)"),
+    ],
+)
+def test_the_api_url_is_checked_whole_when_settings_are_read(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(problem)) as caught:
+        resolve_settings({"api_url": url}, env={}, cwd=tmp_path)
+    assert "\x1b" not in str(caught.value)
