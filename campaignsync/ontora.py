@@ -20,8 +20,14 @@ import httpx
 from campaignsync import __version__
 from campaignsync.api_schema import API_PREFIX
 from campaignsync.errors import ApiError, ConfigError
+from campaignsync.scrub import untrusted
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Failures of the connection itself: the request may or may not have arrived, and every
+# request is safe to repeat (see above). Anything else httpx raises would fail again.
+RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# The whole family httpx raises; not all of it derives from httpx.HTTPError.
+HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, httpx.CookieConflict)
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_BACKOFF_SECONDS = 30.0
 MAX_RETRY_AFTER_SECONDS = 120.0
@@ -50,12 +56,18 @@ class OntoraClient:
         # An API key is what Ontora recommends for programmatic use; prefer it when both are set.
         auth = {"X-API-Key": api_key} if api_key else {"Authorization": f"Bearer {token}"}
         self._secrets = tuple(secret for secret in (token, api_key) if secret)
-        self._client = httpx.Client(
-            base_url=base_url,
-            headers={"User-Agent": f"campaignsync/{__version__}", **auth},
-            timeout=timeout,
-            transport=transport,
-        )
+        try:
+            self._client = httpx.Client(
+                base_url=base_url,
+                headers={"User-Agent": f"campaignsync/{__version__}", **auth},
+                timeout=timeout,
+                transport=transport,
+            )
+        except httpx.InvalidURL as exc:
+            raise ConfigError(
+                f"The API URL {untrusted(base_url)!r} is not valid ({untrusted(exc)}); check "
+                "--api-url / ONTORA_API_URL."
+            ) from exc
         self._max_retries = max_retries
         self._sleep = sleep
 
@@ -105,15 +117,19 @@ class OntoraClient:
                 response = self._client.request(
                     method, path, json=json, params=params, headers=headers
                 )
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            except RETRY_ERRORS as exc:
                 if attempt >= self._max_retries:
                     raise ApiError(
                         f"{method} {path} failed after {attempt + 1} attempt(s): "
-                        f"{self._scrub(describe_transport_error(exc))}."
+                        f"{describe_transport_error(exc, self._secrets)}."
                     ) from exc
                 self._sleep(backoff(attempt))
                 attempt += 1
                 continue
+            except HTTPX_ERRORS as exc:
+                raise ApiError(
+                    f"{method} {path} failed: {describe_transport_error(exc, self._secrets)}."
+                ) from exc
             if response.status_code in RETRY_STATUSES and attempt < self._max_retries:
                 self._sleep(retry_delay(response, attempt))
                 attempt += 1
@@ -133,17 +149,16 @@ class OntoraClient:
         if isinstance(payload, dict):
             detail = payload.get("detail")
             code = payload.get("code") if isinstance(payload.get("code"), str) else None
-        summary = detail if isinstance(detail, str) else response.reason_phrase
-        message = f"{method} {path} answered {status}{f' {code}' if code else ''}: {summary}"
+        # The answer is untrusted text: it may echo the credential or hold control characters.
+        shown = detail if isinstance(detail, str) else response.reason_phrase
+        summary = untrusted(shown, self._secrets)
+        shown_code = f" {untrusted(code, self._secrets)}" if code else ""
+        message = f"{method} {path} answered {status}{shown_code}: {summary}"
         hint = _HINTS.get(status)
         if hint:
             message = f"{message}. {hint}"
-        return ApiError(self._scrub(message), status=status, code=code, detail=detail)
-
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        cleaned = _cleaned(detail, self._secrets)
+        return ApiError(message, status=status, code=code, detail=cleaned)
 
 
 _HINTS = {
@@ -153,6 +168,17 @@ _HINTS = {
     404: "Ontora has no such campaign; if it was deleted in the web app, run "
     "`campaignsync state rm KEY` and plan again.",
 }
+
+
+def _cleaned(detail: Any, secrets: tuple[str, ...]) -> Any:
+    """An error detail with every string in it made safe to show, its shape kept."""
+    if isinstance(detail, str):
+        return untrusted(detail, secrets)
+    if isinstance(detail, list):
+        return [_cleaned(item, secrets) for item in detail]
+    if isinstance(detail, dict):
+        return {str(key): _cleaned(value, secrets) for key, value in detail.items()}
+    return detail
 
 
 def _json(response: httpx.Response) -> Any:
@@ -192,9 +218,27 @@ def parse_retry_after(value: str) -> float | None:
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
-def describe_transport_error(exc: httpx.HTTPError) -> str:
+def describe_transport_error(exc: Exception, secrets: tuple[str, ...] = ()) -> str:
+    """What went wrong below HTTP, and what to check, in words; never the raw credential."""
+    detail = untrusted(exc, secrets) or type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
+        return "timed out; check that the API URL is reachable from here, or try again later"
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect ({exc})"
-    return f"connection lost ({exc})"
+        return f"cannot connect ({detail}); check the API URL and that the service is up"
+    if isinstance(exc, httpx.ProxyError):
+        return f"the proxy failed ({detail}); check HTTPS_PROXY, HTTP_PROXY and ALL_PROXY"
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL | httpx.TooManyRedirects):
+        return f"the request URL cannot be used ({detail}); check --api-url / ONTORA_API_URL"
+    if isinstance(exc, httpx.LocalProtocolError):
+        return (
+            f"the request could not be formed ({detail}); check ONTORA_API_KEY / "
+            "ONTORA_API_TOKEN and the proxy settings for stray characters"
+        )
+    if isinstance(exc, httpx.DecodingError):
+        return (
+            f"the answer could not be decoded ({detail}); the service or a proxy between sent "
+            "a broken body"
+        )
+    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+        return f"connection lost ({detail}); check the network and try again"
+    return f"the HTTP client failed ({type(exc).__name__}: {detail})"

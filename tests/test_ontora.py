@@ -156,3 +156,65 @@ def test_retry_after_as_seconds_or_http_date() -> None:
     assert seconds is not None
     assert 28 <= seconds <= 30
     assert parse_retry_after("soon") is None
+
+
+# --- Every failure httpx can raise is a user error that says what to check ---------------
+
+
+@pytest.mark.parametrize(
+    ("failure", "check"),
+    [
+        (httpx.ProxyError("407 Proxy Authentication Required"), "HTTPS_PROXY"),
+        (httpx.UnsupportedProtocol("unsupported protocol 'ftp://'"), "--api-url"),
+        (httpx.InvalidURL("Invalid port: 'abc'"), "--api-url"),
+        (httpx.TooManyRedirects("Exceeded maximum allowed redirects."), "--api-url"),
+        (httpx.LocalProtocolError("Illegal header value b'tok-secret\\n'"), "ONTORA_API_KEY"),
+        (httpx.DecodingError("Error -3 while decompressing data"), "broken body"),
+        (httpx.StreamConsumed(), "StreamConsumed"),
+        (httpx.CookieConflict("Multiple cookies exist with name=a"), "CookieConflict"),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else "",
+)
+def test_every_httpx_failure_is_an_api_error_saying_what_to_check(
+    failure: Exception, check: str
+) -> None:
+    script = Recorder(failure, ok())
+    with pytest.raises(ApiError) as caught:
+        script.client().send("PATCH", "/v1/x", {})
+    assert check in str(caught.value)
+    assert "tok-secret" not in str(caught.value)
+    assert len(script.requests) == 1, "only connection-level failures are retried"
+
+
+def test_a_body_that_cannot_be_decoded_is_an_api_error() -> None:
+    garbage = httpx.Response(
+        200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip")
+    )
+    script = Recorder(garbage)
+    with pytest.raises(ApiError, match="could not be decoded"):
+        script.client().send("PATCH", "/v1/x", {})
+
+
+def test_transport_errors_after_the_last_retry_name_the_check_without_the_secret() -> None:
+    script = Recorder(*[httpx.ConnectError("refused by tok-secret")] * 2)
+    with pytest.raises(ApiError) as caught:
+        script.client(max_retries=1).send("PATCH", "/v1/x", {})
+    assert "after 2 attempt(s): cannot connect" in str(caught.value)
+    assert "check the API URL" in str(caught.value)
+    assert "tok-secret" not in str(caught.value)
+
+
+def test_an_error_detail_is_one_line_without_control_characters() -> None:
+    detail = "conflict\n::error file=x::forged\x1b[2J tok-secret"
+    script = Recorder(httpx.Response(409, json={"detail": detail, "code": "campaign_locked"}))
+    with pytest.raises(ApiError) as caught:
+        script.client().send("PATCH", "/v1/x", {})
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "\x1b" not in message
+    assert "tok-secret" not in message
+
+
+def test_an_invalid_base_url_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="API URL"):
+        OntoraClient("http://127.0.0.1:abc", token="t")
