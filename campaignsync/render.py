@@ -174,7 +174,7 @@ def _identity_shower(field: str, show: Show) -> Callable[[str], str]:
 
 def _contact_shower(show: Show) -> Show:
     def contact_value(name: str, value: Any) -> str:
-        return show("contact" if name in _SENSITIVE_CONTACT_FIELDS else name, value)
+        return show(f"contact.{name}" if name in _SENSITIVE_CONTACT_FIELDS else name, value)
 
     return contact_value
 
@@ -417,19 +417,42 @@ def _longest_backtick_run(text: str) -> int:
 
 
 def _masked(field: str, value: Any) -> str:
-    if field == "contact" and isinstance(value, str):
-        return json.dumps(mask(value), ensure_ascii=False)
+    masker = _MASKERS.get(field)
+    if masker is not None and isinstance(value, str):
+        return json.dumps(masker(value), ensure_ascii=False)
     return _plain(field, value)
 
 
-def mask(text: str) -> str:
-    """`dana@example.org` -> `d***@example.org`; names and phones keep one character."""
-    if "@" in text:
-        local, _, domain = text.partition("@")
-        return f"{local[:1]}***@{domain}"
-    if "<" in text and text.endswith(">"):
-        name, _, phone = text[:-1].partition(" <")
-        return f"{mask(name)} <{mask(phone) if phone != 'no phone' else phone}>"
-    if any(character.isdigit() for character in text) and not any(c.isalpha() for c in text):
-        return f"***{text[-2:]}"
+def mask_contact(identity: str) -> str:
+    """A contact's identity (see `spec.contact_identity`): `name <phone>` without an email.
+
+    Read by its form, never by what the text holds: a name with `@` in it is still a name.
+    """
+    if identity.endswith(">") and " <" in identity:
+        name, _, phone = identity[:-1].rpartition(" <")
+        return f"{mask_name(name)} <{phone if phone == 'no phone' else mask_phone(phone)}>"
+    return mask_email(identity)
+
+
+def mask_email(text: str) -> str:
+    """`dana@example.org` -> `d***@example.org`."""
+    local, at, domain = text.rpartition("@")
+    return f"{local[:1]}***@{domain}" if at else mask_name(text)
+
+
+def mask_name(text: str) -> str:
+    """`Dana Whitfield` -> `D*** W***`."""
     return " ".join(f"{word[:1]}***" for word in text.split()) or "***"
+
+
+def mask_phone(text: str) -> str:
+    """`+48 61 555 0199` -> `***99`; a short one shows nothing."""
+    return f"***{text[-2:]}" if len(text) > 4 else "***"
+
+
+_MASKERS: dict[str, Callable[[str], str]] = {
+    "contact": mask_contact,
+    "contact.name": mask_name,
+    "contact.email": mask_email,
+    "contact.phone": mask_phone,
+}

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 import pytest
 
 from campaignsync.plan import Plan, build_plan
-from campaignsync.render import mask, render_json, render_markdown, render_text
+from campaignsync.render import (
+    mask_contact,
+    mask_email,
+    mask_name,
+    mask_phone,
+    render_json,
+    render_markdown,
+    render_text,
+)
 from campaignsync.state import Entry, PendingCreate
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, applied, campaign, state
 from tests.test_cli_validate import assert_golden
@@ -125,14 +134,36 @@ def test_a_very_large_plan_stays_within_budget_and_shows_no_raw_email() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "masked"),
+    ("masker", "text", "masked"),
     [
-        ("dana@example.org", "d***@example.org"),
-        ("Dana Whitfield", "D*** W***"),
-        ("+48 61 555 0199", "***99"),
-        ("Marek Kowalski <+48 61 555 0199>", "M*** K*** <***99>"),
-        ("Marek <no phone>", "M*** <no phone>"),
+        (mask_email, "dana@example.org", "d***@example.org"),
+        (mask_name, "Dana Whitfield", "D*** W***"),
+        (mask_name, "Dana @home", "D*** @***"),
+        (mask_phone, "+48 61 555 0199", "***99"),
+        (mask_phone, "110", "***"),
+        (mask_contact, "dana@example.org", "d***@example.org"),
+        (mask_contact, "Marek Kowalski <+48 61 555 0199>", "M*** K*** <***99>"),
+        (mask_contact, "Marek <no phone>", "M*** <no phone>"),
+        (mask_contact, "Marek @ home <+48 61 555 0199>", "M*** @*** h*** <***99>"),
     ],
 )
-def test_mask(text: str, masked: str) -> None:
-    assert mask(text) == masked
+def test_mask(masker: Callable[[str], str], text: str, masked: str) -> None:
+    assert masker(text) == masked
+
+
+def test_masking_is_per_field_so_an_at_sign_in_a_name_leaks_no_phone() -> None:
+    before = {"name": "Dana @home", "phone": "+49 170 1234567", "job_title": "Picker"}
+    after = {"name": "Dana @home", "phone": "+49 170 1234567", "job_title": "Lead"}
+    added = {"name": "Ola @ work", "phone": "+47 22 9876543"}
+    old = campaign("ops/x", contacts=[before])
+    plan = build_plan(
+        [campaign("ops/x", contacts=[after, added])],
+        state(ops__x=applied(ID_A, old)),
+        api_url=API_URL,
+        workspace_id=WORKSPACE,
+    )
+    output = render_markdown(plan)
+    for secret in ("1234567", "9876543", "170", "home", "work"):
+        assert secret not in output, secret
+    assert "D*** @*** <***67>" in output
+    assert "O*** @*** w*** <***43>" in output
