@@ -13,6 +13,10 @@ from campaignsync.plan import Action, CampaignPlan, Plan, Request
 from campaignsync.remote import CampaignDrift, DriftKind, DriftReport, FieldDrift
 
 MARKDOWN_BUDGET = 65_000
+# The smallest --max-chars, and the room per changed campaign above it that guarantees
+# every changed campaign its section header (keys and reasons are bounded when shown).
+MARKDOWN_MIN_CHARS = 2_000
+MARKDOWN_PER_CAMPAIGN = 400
 
 _SYMBOL = {
     Action.CREATE: "+",
@@ -112,10 +116,10 @@ def _plain(field: str, value: Any) -> str:
     return _short(json.dumps(value, ensure_ascii=False))
 
 
-def _short(text: str) -> str:
-    if len(text) <= _TEXT_VALUE_LIMIT:
+def _short(text: str, limit: int = _TEXT_VALUE_LIMIT) -> str:
+    if len(text) <= limit:
         return text
-    return f"{text[: _TEXT_VALUE_LIMIT - 1]}… ({len(text)} chars)"
+    return f"{text[: limit - 1]}… ({len(text)} chars)"
 
 
 Show = Callable[[str, Any], str]
@@ -300,46 +304,37 @@ def render_markdown(
 ) -> str:
     """A pull-request comment: summary table, then one collapsible section per campaign.
 
-    Never longer than `max_chars`: table rows and sections past the budget are left out
-    whole, with a line saying how many and how to see them.
+    Never longer than `max_chars`. Every changed campaign keeps its section header as
+    long as the budget allows MARKDOWN_PER_CAMPAIGN characters for each; what does not
+    fit is cut inside the sections (the largest first), then table rows, with a line
+    saying what was left out and how to see it.
     """
     show: Show = _plain if show_sensitive else _masked
-    head = [
-        f"<!-- campaignsync-plan digest={plan.digest} -->",
-        "### campaignsync plan",
-        "",
-        f"**{summary_line(plan)}**",
-        "",
-    ]
-    if plan.partial:
-        targets = ", ".join(f"`{target}`" for target in plan.targets)
-        head += [f"> Partial plan: only {targets}; other campaigns were not compared.", ""]
-    for warning in plan.warnings:
-        head += [f"> **Warning:** {warning}", ""]
+    head = _markdown_head(plan)
     shown = [item for item in plan.campaigns if item.action is not Action.NO_OP]
     if not shown:
         head.append("No changes. Ontora matches the campaign files.")
         return "\n".join(head) + "\n"
 
-    rows = [_table_row(item) for item in shown]
-    sections = [_section(item, show) for item in shown]
-    # Reserve room for the closing notes, which are short and always fit.
-    budget = max_chars - sum(len(line) + 1 for line in head) - 600
+    sections = [_Section(item, show) for item in shown]
     table = [
         "| Campaign | Action | Requests | Topics | Questions | Contacts |",
         "|---|---|---|---|---|---|",
     ]
-    budget -= sum(len(line) + 1 for line in table)
-    kept_rows = _fit(rows, budget)
-    budget -= sum(len(row) + 1 for row in kept_rows)
-    kept_sections = _fit(sections, budget - 1)
+    # Reserve room for the closing notes, which are short and always fit.
+    budget = max_chars - _size(head) - _size(table) - _NOTES_RESERVE
+    kept = _fit([section.smallest for section in sections], budget)
+    sections = sections[: len(kept)]
+    budget -= _size(kept)
+    rows = _fit([_table_row(item) for item in shown], budget)
+    budget -= _size(rows)
 
-    body = head + table + kept_rows
-    if len(kept_rows) < len(rows):
-        body.append(f"\n_{len(rows) - len(kept_rows)} more campaign(s) not listed in the table._")
+    body = head + table + rows
+    if len(rows) < len(shown):
+        body.append(f"\n_{len(shown) - len(rows)} more campaign(s) not listed in the table._")
     body.append("")
-    body += kept_sections
-    left_out = len(sections) - len(kept_sections)
+    body += _fill(sections, budget)
+    left_out = len(shown) - len(sections)
     if left_out:
         body.append(
             f"_{left_out} campaign section(s) left out to stay within {max_chars:,} characters. "
@@ -350,7 +345,46 @@ def render_markdown(
     return "\n".join(body) + "\n"
 
 
+_NOTES_RESERVE = 600
+_HEAD_TARGETS_CHARS = 300
+_HEAD_WARNINGS_CHARS = 600
+_SUMMARY_REASON_CHARS = 150
+
+
+def _markdown_head(plan: Plan) -> list[str]:
+    """The marker, title, summary, targets and warnings: bounded whatever the plan holds."""
+    head = [
+        f"<!-- campaignsync-plan digest={plan.digest} -->",
+        "### campaignsync plan",
+        "",
+        f"**{summary_line(plan)}**",
+        "",
+    ]
+    if plan.partial:
+        shown = _fit([f"`{_cell(target)}`" for target in plan.targets], _HEAD_TARGETS_CHARS)
+        more = len(plan.targets) - len(shown)
+        targets = ", ".join(shown) + (f" and {more} more target(s)" if more else "")
+        head += [f"> Partial plan: only {targets}; other campaigns were not compared.", ""]
+    warnings = _fit(
+        [
+            f"> **Warning:** {_short(warning, _HEAD_WARNINGS_CHARS // 2)}\n"
+            for warning in plan.warnings
+        ],
+        _HEAD_WARNINGS_CHARS,
+    )
+    head += warnings
+    if len(warnings) < len(plan.warnings):
+        more = len(plan.warnings) - len(warnings)
+        head += [f"> {more} more warning(s); run `campaignsync plan` to see them.", ""]
+    return head
+
+
+def _size(lines: list[str]) -> int:
+    return sum(len(line) + 1 for line in lines)
+
+
 def _fit(parts: list[str], budget: int) -> list[str]:
+    """The longest prefix of `parts` that fits in `budget` characters, joined by newlines."""
     kept: list[str] = []
     used = 0
     for part in parts:
@@ -359,6 +393,32 @@ def _fit(parts: list[str], budget: int) -> list[str]:
         kept.append(part)
         used += len(part) + 1
     return kept
+
+
+def _fill(sections: list[_Section], budget: int) -> list[str]:
+    """Each section whole if it fits, smallest first; the rest cut to what is left, in order.
+
+    `budget` already holds every section's smallest form.
+    """
+    whole: set[int] = set()
+    for index in sorted(range(len(sections)), key=lambda i: len(sections[i].whole)):
+        extra = len(sections[index].whole) - len(sections[index].smallest)
+        if extra > budget:
+            break
+        whole.add(index)
+        budget -= extra
+    texts = []
+    cut = len(sections) - len(whole)
+    for index, section in enumerate(sections):
+        if index in whole:
+            texts.append(section.whole)
+            continue
+        # An equal share of what is left; what one section does not use goes to the next.
+        text = section.cut_to(len(section.smallest) + budget // cut)
+        budget -= len(text) - len(section.smallest)
+        cut -= 1
+        texts.append(text)
+    return texts
 
 
 def _table_row(item: CampaignPlan) -> str:
@@ -389,20 +449,49 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("`", "'")
 
 
-def _section(item: CampaignPlan, show: Show) -> str:
-    lines = [f"{symbol_line}" for _, symbol_line in _markdown_changes(item, show)]
-    if item.requests:
-        lines += ["", "requests:"]
-        lines += [f"  {_request_line(request)}" for request in item.requests]
-    content = "\n".join(lines)
-    fence = "`" * max(3, _longest_backtick_run(content) + 1)
-    reason = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(item.reason))
-    summary = f"<code>{html.escape(item.key)}</code> — {reason}"
-    parts = [f"<details><summary>{_SYMBOL[item.action]} {summary}</summary>", ""]
-    if content:
-        parts += [f"{fence}diff", content, fence]
-    parts += ["", "</details>", ""]
-    return "\n".join(parts)
+class _Section:
+    """One campaign's collapsible section, whole or cut to a size; its header always kept."""
+
+    def __init__(self, item: CampaignPlan, show: Show) -> None:
+        self.lines = [line for _, line in _markdown_changes(item, show)]
+        if item.requests:
+            self.lines += ["", "requests:"]
+            self.lines += [f"  {_request_line(request)}" for request in item.requests]
+        self.fence = "`" * max(3, _longest_backtick_run("\n".join(self.lines)) + 1)
+        reason = _short_reason(item.reason)
+        summary = f"<code>{html.escape(item.key)}</code> — {reason}"
+        self.header = f"<details><summary>{_SYMBOL[item.action]} {summary}</summary>"
+        self.whole = self._render(len(self.lines))
+        self.smallest = self._render(0)
+
+    def cut_to(self, limit: int) -> str:
+        """The section with as many diff lines as fit in `limit` characters."""
+        low, high = 0, len(self.lines)
+        while low < high:  # the largest count of lines whose rendering fits
+            middle = (low + high + 1) // 2
+            if len(self._render(middle)) <= limit:
+                low = middle
+            else:
+                high = middle - 1
+        return self._render(low)
+
+    def _render(self, count: int) -> str:
+        parts = [self.header, ""]
+        left = len(self.lines) - count
+        if self.lines:
+            parts += [f"{self.fence}diff", *self.lines[:count]]
+            if left:
+                more = "more " if count else ""
+                parts.append(f"… {left} {more}line(s) of this diff left out to fit the size limit")
+            parts.append(self.fence)
+        parts += ["", "</details>", ""]
+        return "\n".join(parts)
+
+
+def _short_reason(reason: str) -> str:
+    if len(reason) > _SUMMARY_REASON_CHARS:
+        reason = reason[: _SUMMARY_REASON_CHARS - 1] + "…"
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(reason))
 
 
 def _markdown_changes(item: CampaignPlan, show: Show) -> Iterator[tuple[str, str]]:

@@ -129,7 +129,13 @@ def test_a_very_large_plan_stays_within_budget_and_shows_no_raw_email() -> None:
         output = render_markdown(plan, max_chars=limit)
         assert len(output) <= limit
         assert not re.search(r"person\.\d+\.\d+@", output)
-        assert "section(s) left out" in output
+    # Room for every header: the diffs are cut, no campaign is left out.
+    output = render_markdown(plan, max_chars=65_000)
+    assert output.count("<details>") == 300
+    assert "line(s) of this diff left out to fit the size limit" in output
+    assert "section(s) left out" not in output
+    # No room for every header: later sections are left out whole, and say so.
+    assert "section(s) left out" in render_markdown(plan, max_chars=5_000)
     assert "campaign(s) not listed in the table" in render_markdown(plan, max_chars=5_000)
 
 

@@ -18,7 +18,14 @@ from campaignsync.commands.options import (
     with_settings,
 )
 from campaignsync.config import Settings
-from campaignsync.render import MARKDOWN_BUDGET, render_json, render_markdown, render_text
+from campaignsync.render import (
+    MARKDOWN_BUDGET,
+    MARKDOWN_MIN_CHARS,
+    MARKDOWN_PER_CAMPAIGN,
+    render_json,
+    render_markdown,
+    render_text,
+)
 from campaignsync.state import atomic_write
 from campaignsync.terminal import echo, use_colour
 
@@ -51,10 +58,11 @@ from campaignsync.terminal import echo, use_colour
 )
 @click.option(
     "--max-chars",
-    type=click.IntRange(min=2_000),
+    type=click.IntRange(min=MARKDOWN_MIN_CHARS),
     default=MARKDOWN_BUDGET,
     show_default=True,
-    help="Longest Markdown output; whole sections past it are left out.",
+    help="Longest Markdown output; diffs are cut to fit it, keeping every campaign's header "
+    f"while there are {MARKDOWN_PER_CAMPAIGN} characters per changed campaign.",
 )
 @click.option(
     "--show-sensitive", is_flag=True, help="Show contact names, emails and phones in Markdown."
