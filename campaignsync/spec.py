@@ -7,6 +7,7 @@ what the file sets, normalised, and never invents a default.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -138,6 +139,31 @@ def managed_fields(campaign: Campaign, csv_contacts: list[Contact] | None = None
             contact.model_dump(mode="json", exclude_unset=True) for contact in csv_contacts
         ]
     return fields
+
+
+# --- Campaign keys ---------------------------------------------------------------------
+
+KEY_CHARACTERS = "ASCII letters, digits, '-', '_' and '.'"
+_KEY_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+def check_key(key: str) -> str | None:
+    """What is wrong with `key` as a campaign key, or None when it is safe.
+
+    A key is segments of KEY_CHARACTERS joined by '/': no empty segment (so no leading,
+    trailing or doubled '/'), none starting with '.' (so no '.' or '..'). Keys are
+    printed in every output and become paths, so nothing else may reach them.
+    """
+    if not key:
+        return "a campaign key must not be empty"
+    for segment in key.split("/"):
+        if not segment:
+            return "a campaign key has no empty parts: no leading, trailing or doubled '/'"
+        if segment.startswith("."):
+            return "no part of a campaign key may start with '.' (so no '.' or '..')"
+        if not _KEY_SEGMENT.fullmatch(segment):
+            return f"a campaign key holds only {KEY_CHARACTERS}, with '/' between parts"
+    return None
 
 
 # --- Identity of list items -------------------------------------------------------------

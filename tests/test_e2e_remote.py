@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.emulator_harness import Trial, delete_remotely, web_app_edit
 
 
@@ -142,3 +144,20 @@ def test_import_refuses_to_overwrite(applied: Trial) -> None:
     assert unknown.returncode == 1
     assert "Ontora lists no campaign" in unknown.stderr
     assert not (applied.root / "campaigns/hr/again.yaml").exists()
+
+
+@pytest.mark.parametrize("key", ["x//y", "trail/", "a/./b", "new\nline", "/abs", "../out"])
+def test_import_refuses_an_unsafe_key_before_anything_else(trial: Trial, key: str) -> None:
+    before = sorted(path for path in trial.root.rglob("*"))
+    result = trial.cli("import", "00000000-0000-4000-8000-000000000000", key)
+    assert result.returncode == 1
+    assert "is not a campaign key" in result.stderr
+    assert "letters, digits" in result.stderr
+    assert sorted(path for path in trial.root.rglob("*")) == before
+
+
+def test_import_refuses_an_interview_id_that_is_not_a_uuid(trial: Trial) -> None:
+    result = trial.cli("import", "../../v1/interviews", "imported/x")
+    assert result.returncode == 1
+    assert "is not a campaign id" in result.stderr
+    assert not (trial.root / "campaigns/imported").exists()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 
 import click
+from pydantic import TypeAdapter, ValidationError
 
-from campaignsync.api_schema import READABLE_FIELDS, UNREADABLE_FIELDS
+from campaignsync.api_schema import READABLE_FIELDS, UNREADABLE_FIELDS, Uuid
 from campaignsync.commands.options import (
     fetch_remote,
     lock_timeout_option,
@@ -18,11 +19,13 @@ from campaignsync.commands.options import (
 from campaignsync.config import Settings
 from campaignsync.errors import ConfigError, StateError, ValidationFailed
 from campaignsync.loader import SUFFIXES, CampaignFile, load_file
-from campaignsync.spec import FIELD_ORDER
+from campaignsync.spec import FIELD_ORDER, KEY_CHARACTERS, check_key
 from campaignsync.state import Entry, atomic_write, now, state_lock, write_state
 from campaignsync.terminal import echo
 from campaignsync.textfile import display_path
 from campaignsync.yamldoc import render_campaign_yaml
+
+_UUID: TypeAdapter[str] = TypeAdapter(Uuid)
 
 
 @click.command("import")
@@ -36,8 +39,19 @@ def import_(settings: Settings, interview_id: str, key: str, lock_timeout: float
     Only the fields Ontora lets us read are written; right after, `campaignsync plan
     --target KEY` shows no changes.
     """
-    if not key or key.startswith(("/", ".")) or ".." in key.split("/"):
-        raise ConfigError(f"{key!r} is not a campaign key; use a relative path like hr/onboarding.")
+    problem = check_key(key)
+    if problem is not None:
+        raise ConfigError(
+            f"{key!r} is not a campaign key: {problem}. Use {KEY_CHARACTERS}, with '/' between "
+            "parts, like hr/onboarding."
+        )
+    try:
+        interview_id = _UUID.validate_python(interview_id)
+    except ValidationError:
+        raise ConfigError(
+            f"{interview_id!r} is not a campaign id; it is a UUID, like "
+            "6b0f7c2e-3c1d-4a55-9d0e-1f2a3b4c5d6e, in the campaign's URL in the web app."
+        ) from None
     path = settings.campaigns_dir / f"{key}.yaml"
     with (
         make_client(settings) as client,
