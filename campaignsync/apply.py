@@ -24,6 +24,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import TypeAdapter, ValidationError
+
+from campaignsync.api_schema import Uuid
 from campaignsync.errors import ApiError, StalePlan
 from campaignsync.messages import format_loc
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
@@ -284,8 +287,8 @@ def _create(item: CampaignPlan, request: Request, client: Sender, recorder: Stat
     # before its id is written, the next run resends this key and adopts that campaign.
     recorder.update(item.key, mark_pending, durable=True)
     answer = client.send(request.method, request.path, request.body, idempotency_key=key)
-    interview_id = answer.get("id") if isinstance(answer, dict) else None
-    if not isinstance(interview_id, str) or not interview_id:
+    interview_id = _campaign_id(answer)
+    if interview_id is None:
         raise ApiError(f"POST {request.path} answered without a campaign id.")
     applied = _fields_applied({}, request.body, item.cleared)
     recorder.update(
@@ -294,6 +297,17 @@ def _create(item: CampaignPlan, request: Request, client: Sender, recorder: Stat
         durable=True,  # Idempotency-Key retention is undocumented: keep the id, not the key
     )
     return interview_id
+
+
+def _campaign_id(answer: Any) -> str | None:
+    """The id a create answered with, if it is a UUID: it goes into every later path."""
+    try:
+        return _UUID.validate_python(answer.get("id") if isinstance(answer, dict) else None)
+    except ValidationError:
+        return None
+
+
+_UUID: TypeAdapter[str] = TypeAdapter(Uuid)
 
 
 def _record(

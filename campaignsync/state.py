@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from campaignsync import __version__
+from campaignsync.api_schema import Uuid
 from campaignsync.errors import LockHeld, StateError
 
 FORMAT_VERSION = 1
@@ -43,7 +44,8 @@ class Entry(BaseModel):
 
     model_config = _FROZEN
 
-    interview_id: str | None = Field(
+    # A UUID, checked on reading: it is put into request paths.
+    interview_id: Uuid | None = Field(
         None, description="Ontora's id of the campaign; null while a create is pending."
     )
     last_applied: dict[str, Any] = Field(

@@ -257,3 +257,25 @@ def test_a_durable_update_returns_only_once_written_and_a_failure_reaches_everyo
     with pytest.raises(OSError, match="disk full"):
         recorder.update("d", lambda entry: Entry(interview_id=ID_A))
     assert set(read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns) == {"a", "b"}
+
+
+@pytest.mark.parametrize("answered", ["../../v1/interviews", "not-a-uuid", ""])
+def test_a_create_answered_with_an_id_that_is_not_a_uuid_fails_that_campaign(
+    tmp_path: Path, answered: str
+) -> None:
+    path = tmp_path / "state.json"
+    current = State(api_url=API_URL, workspace_id=WORKSPACE)
+    plan = build_plan([campaign("a", goal="G")], current, api_url=API_URL, workspace_id=WORKSPACE)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, json={"id": answered})
+
+    client = OntoraClient(API_URL, token="t", transport=httpx.MockTransport(answer), max_retries=0)
+    report = apply_plan(plan, client=client, recorder=StateRecorder(path, current))
+    (result,) = report.results
+    assert result.outcome is Outcome.FAILED
+    assert result.error is not None
+    assert "without a campaign id" in result.error
+    entry = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns["a"]
+    assert entry.interview_id is None
+    assert entry.pending_create is not None

@@ -197,3 +197,33 @@ def test_short_writes_are_carried_on_until_every_byte_is_written(
     atomic_write(tmp_path / "file", chunks)
     assert (tmp_path / "file").read_bytes() == b"".join(chunks)
     assert len(calls) == 12  # 34 bytes, 3 at a time, never past a chunk's end
+
+
+@pytest.mark.parametrize(
+    "interview_id", ["../../v1/interviews", "", "11111111-1111", "x\ny", ID_A + "/start"]
+)
+def test_an_interview_id_that_is_not_a_uuid_is_refused_naming_the_key(
+    tmp_path: Path, interview_id: str
+) -> None:
+    path = tmp_path / "state.json"
+    document = {
+        "format_version": 1,
+        "lineage": "5a0d6a4e-3a56-4bd4-a3e1-0b1f7b3f2c9d",
+        "serial": 3,
+        "api_url": API_URL,
+        "campaigns": {"hr/onboarding": {"interview_id": interview_id}},
+    }
+    path.write_text(json.dumps(document))
+    before = path.read_bytes()
+    with pytest.raises(StateError, match=r"campaigns\.hr/onboarding\.interview_id") as caught:
+        read(path)
+    assert "is not a UUID" in str(caught.value)
+    assert "was not changed" in str(caught.value)
+    assert path.read_bytes() == before
+
+
+def test_an_interview_id_in_state_is_read_in_its_canonical_form(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    entry = {"interview_id": WORKSPACE.upper()}
+    path.write_text(json.dumps({"format_version": 1, "campaigns": {"a": entry}}))
+    assert read(path).campaigns["a"].interview_id == WORKSPACE
