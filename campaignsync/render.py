@@ -11,6 +11,7 @@ from typing import Any
 from campaignsync.diff import FieldChange, Kind, ListDiff
 from campaignsync.plan import Action, CampaignPlan, Plan, Request
 from campaignsync.remote import CampaignDrift, DriftKind, DriftReport, FieldDrift
+from campaignsync.scrub import untrusted
 
 MARKDOWN_BUDGET = 65_000
 # The smallest --max-chars, and the room per changed campaign above it that guarantees
@@ -83,8 +84,8 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
 
 def _text_block(item: CampaignPlan, paint: Callable[[str, str], str]) -> list[str]:
     symbol = _SYMBOL[item.action]
-    source = f" ({item.source})" if item.source else ""
-    lines = [paint(symbol, f"{symbol} {item.key}{source}"), f"    {item.reason}"]
+    source = f" ({untrusted(item.source)})" if item.source else ""
+    lines = [paint(symbol, f"{symbol} {untrusted(item.key)}{source}"), f"    {item.reason}"]
     for change in item.changes:
         lines += [paint(s, text) for s, text in _change_lines(change, _plain, "    ")]
     lines += [paint("!", text) for text in plan_drift_lines(item, "    ")]
@@ -208,7 +209,7 @@ def _drift_status(drift: CampaignDrift, indent: str) -> list[str]:
     if drift.missing:
         return [
             f"{indent}! Ontora no longer lists campaign {drift.interview_id}; it may have been "
-            f"deleted. `campaignsync state rm {drift.key}` forgets it."
+            f"deleted. `campaignsync state rm {untrusted(drift.key)}` forgets it."
         ]
     if drift.not_draft:
         return [f"{indent}! status is {drift.status} in Ontora; edits may be refused"]
@@ -247,7 +248,8 @@ def render_drift_text(report: DriftReport, *, colour: bool = False) -> str:
             continue
         symbol = "-" if drift.missing else "~"
         status = f", status {drift.status}" if drift.status else ""
-        lines.append(paint(symbol, f"{symbol} {drift.key} (campaign {drift.interview_id}{status})"))
+        title = f"{symbol} {untrusted(drift.key)} (campaign {drift.interview_id}{status})"
+        lines.append(paint(symbol, title))
         lines += [paint("!", line) for line in _drift_status(drift, "    ")]
         lines += [
             paint("~" if entry.kind is DriftKind.OURS else "!", _field_drift(entry, "    "))
@@ -284,7 +286,7 @@ def render_drift_markdown(report: DriftReport) -> str:
         content = "\n".join(body)
         fence = "`" * max(3, _longest_backtick_run(content) + 1)
         lines += [
-            f"<details><summary><code>{html.escape(drift.key)}</code></summary>",
+            f"<details><summary><code>{html.escape(untrusted(drift.key))}</code></summary>",
             "",
             f"{fence}diff",
             content,
@@ -446,7 +448,7 @@ def _list_counts(items: ListDiff) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'")
+    return untrusted(text).replace("|", "\\|").replace("`", "'")
 
 
 class _Section:
@@ -459,7 +461,7 @@ class _Section:
             self.lines += [f"  {_request_line(request)}" for request in item.requests]
         self.fence = "`" * max(3, _longest_backtick_run("\n".join(self.lines)) + 1)
         reason = _short_reason(item.reason)
-        summary = f"<code>{html.escape(item.key)}</code> — {reason}"
+        summary = f"<code>{html.escape(untrusted(item.key))}</code> — {reason}"
         self.header = f"<details><summary>{_SYMBOL[item.action]} {summary}</summary>"
         self.whole = self._render(len(self.lines))
         self.smallest = self._render(0)

@@ -95,3 +95,14 @@ def test_a_file_given_as_the_folder_is_named_as_such(project: Path, run_cli: Run
     result = run_cli("validate", "--dir", "notes.txt")
     assert result.exit_code == 1
     assert "The campaigns folder notes.txt is not a folder" in result.stderr
+
+
+@pytest.mark.parametrize("format_", ["text", "github"])
+def test_a_file_name_cannot_forge_a_line_of_output(
+    write_campaign: WriteCampaign, run_cli: RunCli, format_: str
+) -> None:
+    write_campaign("x\n::error file=y::forged\x1b[2J.yaml", "name: [1]\n")
+    result = run_cli("validate", "--format", format_)
+    assert result.exit_code == 1
+    assert not any(line.startswith("::error file=y") for line in result.output.splitlines())
+    assert "\x1b" not in result.output

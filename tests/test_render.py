@@ -173,3 +173,11 @@ def test_masking_is_per_field_so_an_at_sign_in_a_name_leaks_no_phone() -> None:
         assert secret not in output, secret
     assert "D*** @*** <***67>" in output
     assert "O*** @*** w*** <***43>" in output
+
+
+def test_a_key_cannot_forge_a_line_in_text_or_markdown() -> None:
+    key = "x\n::error file=y::forged\r"
+    plan = build_plan([campaign(key, goal="G")], state(), api_url=API_URL, workspace_id=WORKSPACE)
+    for output in (render_text(plan), render_markdown(plan)):
+        assert not any(line.startswith("::error") for line in output.splitlines())
+        assert "\r" not in output

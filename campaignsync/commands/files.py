@@ -13,6 +13,7 @@ from campaignsync.config import Settings
 from campaignsync.errors import Problem, ValidationFailed
 from campaignsync.loader import load_campaigns
 from campaignsync.plan import plan_json_schema
+from campaignsync.scrub import untrusted
 from campaignsync.spec import campaign_json_schema
 from campaignsync.state import state_json_schema
 from campaignsync.terminal import echo
@@ -66,7 +67,8 @@ def print_problems(problems: Sequence[Problem], format_: str) -> None:
             echo(_github_annotation(problem))
         return
     for problem in problems:
-        echo(str(problem))
+        # One line each, whatever the file name holds.
+        echo(untrusted(problem))
     files = len({problem.path for problem in problems})
     echo(f"{len(problems)} problem(s) in {files} file(s).")
 
