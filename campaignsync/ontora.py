@@ -56,18 +56,8 @@ class OntoraClient:
         # An API key is what Ontora recommends for programmatic use; prefer it when both are set.
         auth = {"X-API-Key": api_key} if api_key else {"Authorization": f"Bearer {token}"}
         self._secrets = tuple(secret for secret in (token, api_key) if secret)
-        try:
-            self._client = httpx.Client(
-                base_url=base_url,
-                headers={"User-Agent": f"campaignsync/{__version__}", **auth},
-                timeout=timeout,
-                transport=transport,
-            )
-        except httpx.InvalidURL as exc:
-            raise ConfigError(
-                f"The API URL {untrusted(base_url)!r} is not valid ({untrusted(exc)}); check "
-                "--api-url / ONTORA_API_URL."
-            ) from exc
+        headers = {"User-Agent": f"campaignsync/{__version__}", **auth}
+        self._client = _http_client(base_url, headers, timeout, transport, self._secrets)
         self._max_retries = max_retries
         self._sleep = sleep
 
@@ -159,6 +149,31 @@ class OntoraClient:
             message = f"{message}. {hint}"
         cleaned = _cleaned(detail, self._secrets)
         return ApiError(message, status=status, code=code, detail=cleaned)
+
+
+def _http_client(
+    base_url: str,
+    headers: dict[str, str],
+    timeout: httpx.Timeout,
+    transport: httpx.BaseTransport | None,
+    secrets: tuple[str, ...],
+) -> httpx.Client:
+    """The httpx client, or a ConfigError saying which setting it could not use."""
+    try:
+        return httpx.Client(
+            base_url=base_url, headers=headers, timeout=timeout, transport=transport
+        )
+    except httpx.InvalidURL as exc:
+        raise ConfigError(
+            f"The API URL {untrusted(base_url)!r} is not valid ({untrusted(exc)}); check "
+            "--api-url / ONTORA_API_URL."
+        ) from exc
+    except (ValueError, ImportError) as exc:
+        # httpx reads the proxy settings here: an unknown scheme, or SOCKS without socksio.
+        raise ConfigError(
+            f"The HTTP client cannot be set up ({untrusted(exc, secrets)}); "
+            "check the proxy settings HTTPS_PROXY, HTTP_PROXY and ALL_PROXY."
+        ) from exc
 
 
 _HINTS = {

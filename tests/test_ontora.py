@@ -218,3 +218,15 @@ def test_an_error_detail_is_one_line_without_control_characters() -> None:
 def test_an_invalid_base_url_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="API URL"):
         OntoraClient("http://127.0.0.1:abc", token="t")
+
+
+@pytest.mark.parametrize(
+    ("variable", "proxy"),
+    [("ALL_PROXY", "socks5://127.0.0.1:1"), ("HTTPS_PROXY", "ftp://127.0.0.1:1")],
+)
+def test_a_proxy_setting_httpx_cannot_use_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, variable: str, proxy: str
+) -> None:
+    monkeypatch.setenv(variable, proxy)
+    with pytest.raises(ConfigError, match="HTTPS_PROXY"):
+        OntoraClient("https://api.ontora.test", token="t")
