@@ -150,6 +150,14 @@ class TestStateCommands:
         assert run_cli("state", "mv", "b", "hr/a").exit_code == 1
         assert saved.read_text() == before
 
+    @pytest.mark.parametrize("new", ["x//y", "trail/", "../out", "a\nb"])
+    def test_mv_refuses_an_unsafe_key(self, saved: Path, run_cli: RunCli, new: str) -> None:
+        before = saved.read_text()
+        result = run_cli("state", "mv", "b", new)
+        assert result.exit_code == 1
+        assert "is not a campaign key" in result.stderr
+        assert saved.read_text() == before
+
     def test_a_held_lock_exits_three(self, saved: Path, run_cli: RunCli) -> None:
         with state_lock(saved, command="campaignsync apply --auto-approve"):
             result = run_cli("state", "rm", "b")

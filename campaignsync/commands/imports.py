@@ -13,13 +13,14 @@ from campaignsync.commands.options import (
     lock_timeout_option,
     make_client,
     read_configured_state,
+    require_key,
     require_workspace,
     with_settings,
 )
 from campaignsync.config import Settings
 from campaignsync.errors import ConfigError, StateError, ValidationFailed
 from campaignsync.loader import SUFFIXES, CampaignFile, load_file
-from campaignsync.spec import FIELD_ORDER, KEY_CHARACTERS, check_key
+from campaignsync.spec import FIELD_ORDER
 from campaignsync.state import Entry, atomic_write, now, state_lock, write_state
 from campaignsync.terminal import echo
 from campaignsync.textfile import display_path
@@ -39,12 +40,7 @@ def import_(settings: Settings, interview_id: str, key: str, lock_timeout: float
     Only the fields Ontora lets us read are written; right after, `campaignsync plan
     --target KEY` shows no changes.
     """
-    problem = check_key(key)
-    if problem is not None:
-        raise ConfigError(
-            f"{key!r} is not a campaign key: {problem}. Use {KEY_CHARACTERS}, with '/' between "
-            "parts, like hr/onboarding."
-        )
+    require_key(key)
     try:
         interview_id = _UUID.validate_python(interview_id)
     except ValidationError:

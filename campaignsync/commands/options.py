@@ -12,6 +12,7 @@ from campaignsync.config import Settings, resolve_settings
 from campaignsync.errors import ConfigError
 from campaignsync.loader import load_campaigns
 from campaignsync.plan import Plan, build_plan
+from campaignsync.spec import KEY_CHARACTERS, check_key
 from campaignsync.state import State, read_state
 
 if TYPE_CHECKING:
@@ -102,6 +103,16 @@ def make_client(settings: Settings, max_retries: int = 5) -> OntoraClient:
     return OntoraClient(
         settings.api_url, token=settings.token, api_key=settings.api_key, max_retries=max_retries
     )
+
+
+def require_key(key: str) -> None:
+    """Refuse a key given on the command line that no campaign file could have."""
+    problem = check_key(key)
+    if problem is not None:
+        raise ConfigError(
+            f"{key!r} is not a campaign key: {problem}. Use {KEY_CHARACTERS}, with '/' between "
+            "parts, like hr/onboarding."
+        )
 
 
 def require_workspace(settings: Settings, current: State, needed_for: str) -> str:

@@ -6,7 +6,12 @@ import json
 
 import click
 
-from campaignsync.commands.options import lock_timeout_option, read_configured_state, with_settings
+from campaignsync.commands.options import (
+    lock_timeout_option,
+    read_configured_state,
+    require_key,
+    with_settings,
+)
 from campaignsync.config import Settings
 from campaignsync.errors import StateError
 from campaignsync.state import Entry, State, state_lock, write_state
@@ -59,6 +64,7 @@ def state_rm(settings: Settings, lock_timeout: float, key: str) -> None:
 @click.argument("new")
 def state_mv(settings: Settings, lock_timeout: float, old: str, new: str) -> None:
     """Follow a renamed campaign file: move the state entry OLD to NEW."""
+    require_key(new)
     with state_lock(settings.state_path, timeout=lock_timeout):
         current = read_configured_state(settings)
         entry = _entry(current, old)
