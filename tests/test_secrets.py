@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -154,6 +155,26 @@ def test_the_canary_never_leaks_from_api_errors_in_plan(
     _Hostile.answer = ANSWERS[answer]
     result = _run(repo, _env(hostile), "plan", "--refresh", "--out", "plan.json")
     assert result.returncode == 1, result.stdout + result.stderr
+    _assert_no_canary(repo, result)
+
+
+@pytest.mark.parametrize("answer", ["409", "422"])
+def test_a_bearer_token_canary_never_leaks_either(hostile: str, repo: Path, answer: str) -> None:
+    _Hostile.answer = ANSWERS[answer]
+    env = _env(hostile, ONTORA_API_TOKEN=CANARY)
+    del env["ONTORA_API_KEY"]
+    result = _run(repo, env, "apply", "--auto-approve", "--max-retries", "0")
+    assert result.returncode == 1, result.stdout + result.stderr
+    _assert_no_canary(repo, result)
+
+
+def test_the_canary_never_leaks_when_nothing_listens(repo: Path) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    result = _run(repo, _env(url), "apply", "--auto-approve", "--max-retries", "0")
+    assert result.returncode == 1
+    assert "cannot connect" in result.stderr
     _assert_no_canary(repo, result)
 
 
