@@ -9,6 +9,7 @@ is put into a message, so it cannot forge a line of output either.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -75,10 +76,11 @@ def _secrets() -> set[str]:
 
 
 def _variants(secrets: set[str]) -> set[str]:
-    """Each secret as it may appear in a message: itself, trimmed, and as Python shows it."""
+    """Each secret as it may appear in a message: itself, trimmed, as Python and JSON show it."""
     variants: set[str] = set()
     for secret in secrets:
-        for form in (secret, secret.strip(), repr(secret)[1:-1], repr(secret.encode())[2:-1]):
+        shown = (repr(secret)[1:-1], repr(secret.encode())[2:-1], json.dumps(secret)[1:-1])
+        for form in (secret, secret.strip(), *shown):
             if form:
                 variants.add(form)
     return variants

@@ -47,3 +47,9 @@ def test_colour_codes_survive_only_when_asked() -> None:
 
 def test_untrusted_text_is_one_line() -> None:
     assert untrusted("detail\n::error::forged\tx") == "detail\\n::error::forged x"
+
+
+def test_a_secret_is_masked_as_json_shows_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONTORA_API_TOKEN", 'tok"canary\\46')
+    document = json.dumps({"detail": 'echo tok"canary\\46'})
+    assert "canary" not in scrub(document)
