@@ -306,10 +306,10 @@ def render_markdown(
 ) -> str:
     """A pull-request comment: summary table, then one collapsible section per campaign.
 
-    Never longer than `max_chars`. Every changed campaign keeps its section header as
-    long as the budget allows MARKDOWN_PER_CAMPAIGN characters for each; what does not
-    fit is cut inside the sections (the largest first), then table rows, with a line
-    saying what was left out and how to see it.
+    Never longer than `max_chars`. Room goes first to every section's header (kept for
+    every changed campaign while there are MARKDOWN_PER_CAMPAIGN characters for each),
+    then to the table rows, then to the diffs: the smallest whole, the others cut to an
+    equal share of what is left. Whatever is left out is said, with how to see it.
     """
     show: Show = _plain if show_sensitive else _masked
     head = _markdown_head(plan)
@@ -347,7 +347,7 @@ def render_markdown(
     return "\n".join(body) + "\n"
 
 
-_NOTES_RESERVE = 600
+_NOTES_RESERVE = 400  # the closing notes: at most three lines of under 200
 _HEAD_TARGETS_CHARS = 300
 _HEAD_WARNINGS_CHARS = 600
 _SUMMARY_REASON_CHARS = 150
@@ -403,8 +403,8 @@ def _fill(sections: list[_Section], budget: int) -> list[str]:
     `budget` already holds every section's smallest form.
     """
     whole: set[int] = set()
-    for index in sorted(range(len(sections)), key=lambda i: len(sections[i].whole)):
-        extra = len(sections[index].whole) - len(sections[index].smallest)
+    for index in sorted(range(len(sections)), key=lambda i: sections[i].extra):
+        extra = sections[index].extra
         if extra > budget:
             break
         whole.add(index)
@@ -465,6 +465,7 @@ class _Section:
         self.header = f"<details><summary>{_SYMBOL[item.action]} {summary}</summary>"
         self.whole = self._render(len(self.lines))
         self.smallest = self._render(0)
+        self.extra = len(self.whole) - len(self.smallest)
 
     def cut_to(self, limit: int) -> str:
         """The section with as many diff lines as fit in `limit` characters."""
