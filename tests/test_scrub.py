@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
+import campaignsync
 from campaignsync.scrub import MASK, remember_secret, scrub, untrusted
 
 
@@ -53,3 +56,17 @@ def test_a_secret_is_masked_as_json_shows_it(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("ONTORA_API_TOKEN", 'tok"canary\\46')
     document = json.dumps({"detail": 'echo tok"canary\\46'})
     assert "canary" not in scrub(document)
+
+
+def test_nothing_prints_but_through_the_scrubber() -> None:
+    """Every module prints with terminal.echo, so no new code path can skip the scrubber."""
+    package = Path(campaignsync.__file__).parent
+    printing = re.compile(r"\bclick\.(echo|secho)\(|\bprint\(|sys\.(stdout|stderr)\.write\(")
+    offenders = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        if path.name != "terminal.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if printing.search(line)
+    ]
+    assert offenders == []
