@@ -7,9 +7,11 @@ artifacts) are left to GitHub.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,9 +58,7 @@ def test_apply_workflow_never_overlaps_and_commits_state_without_retriggering() 
     assert document["on"]["push"]["branches"] == ["main"]
     assert "campaignsync.state.json" not in document["on"]["push"]["paths"]
     assert document["concurrency"] == {"group": "campaigns-apply", "cancel-in-progress": False}
-    commit = step(document, "Commit the state file")
-    assert commit["if"] == "always()"
-    assert "[skip ci]" in commit["run"]
+    assert "[skip ci]" in (SCRIPTS / "commit-state.sh").read_text()
     for name in ("campaigns-plan.yml", "campaigns-apply.yml"):
         env = workflow(name)["jobs"]
         (job,) = env.values()
@@ -163,36 +163,247 @@ def test_apply_step_refuses_a_plan_that_is_not_the_reviewed_one(applied: Trial) 
     assert [r for r in applied.sent() if r[0] != "GET"] == []
 
 
-@pytest.mark.parametrize("outcome", ["success", "failure"])
-def test_commit_step_pushes_state_back_even_after_a_failed_apply(
-    trial: Trial, tmp_path_factory: pytest.TempPathFactory, outcome: str
-) -> None:
-    origin = tmp_path_factory.mktemp("origin") / "repo.git"
-    git = ["git", "-c", "init.defaultBranch=main"]
-    subprocess.run([*git, "init", "--bare", "-q", str(origin)], check=True)
-    subprocess.run([*git, "init", "-q"], cwd=trial.root, check=True)
-    subprocess.run(["git", "remote", "add", "origin", str(origin)], cwd=trial.root, check=True)
-    identity = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
-    subprocess.run(["git", "add", "campaigns"], cwd=trial.root, check=True)
-    subprocess.run(["git", *identity, "commit", "-qm", "campaigns"], cwd=trial.root, check=True)
-    subprocess.run(["git", "push", "-q", "origin", "HEAD:main"], cwd=trial.root, check=True)
-    subprocess.run(
-        ["git", "branch", "-q", "--set-upstream-to=origin/main"], cwd=trial.root, check=True
+IDENTITY = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
+STATE_COMMIT = "campaignsync: record applied state [skip ci]"
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *IDENTITY, *args], cwd=cwd, check=True, capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def origin(trial: Trial, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bare repository holding the campaigns; the trial is its checkout of main."""
+    bare = tmp_path_factory.mktemp("origin") / "repo.git"
+    git(bare.parent, "-c", "init.defaultBranch=main", "init", "--bare", "-q", str(bare))
+    git(trial.root, "-c", "init.defaultBranch=main", "init", "-q")
+    git(trial.root, "remote", "add", "origin", str(bare))
+    git(trial.root, "add", "campaigns")
+    git(trial.root, "commit", "-qm", "campaigns")
+    git(trial.root, "push", "-q", "origin", "HEAD:main")
+    git(trial.root, "branch", "-q", "--set-upstream-to=origin/main")
+    return bare
+
+
+def push_from_elsewhere(origin: Path, relative: str, text: str) -> str:
+    """Another merge lands on main: a commit writing `relative`; returns its id."""
+    other = origin.parent / "other"
+    if not other.exists():
+        git(origin.parent, "clone", "-q", str(origin), str(other))
+    git(other, "pull", "-q", "origin", "main")
+    (other / relative).parent.mkdir(parents=True, exist_ok=True)
+    (other / relative).write_text(text)
+    git(other, "add", relative)
+    git(other, "commit", "-qm", f"edit {relative}")
+    git(other, "push", "-q", "origin", "HEAD:main")
+    return git(other, "rev-parse", "HEAD")
+
+
+def commit_state(trial: Trial) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(SCRIPTS / "commit-state.sh")],
+        cwd=trial.root,
+        env={k: v for k, v in script_env(trial).items() if not k.startswith("GITHUB_")},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
+
+def test_the_workflow_commits_state_with_the_script_and_keeps_it_when_that_fails() -> None:
+    document = workflow("campaigns-apply.yml")
+    commit = step(document, "Commit the state file")
+    assert commit["if"] == "always()"
+    assert commit["run"] == ".github/scripts/commit-state.sh"
+    keep = step(document, "Keep the state file as an artifact")
+    assert keep["if"].startswith("failure()")
+    assert keep["uses"].startswith("actions/upload-artifact@")
+    assert keep["with"]["path"] == "campaignsync.state.json"
+    assert "When the state cannot be pushed" in (REPO / "README.md").read_text()
+
+
+@pytest.mark.parametrize("outcome", ["success", "failure"])
+def test_commit_step_pushes_state_back_even_after_a_failed_apply(
+    trial: Trial, origin: Path, outcome: str
+) -> None:
     if outcome == "failure":
         trial.emulator.set_faults(reject_fields=["contacts.email"])
     run_script(trial, "apply.sh")
-    commit_step = step(workflow("campaigns-apply.yml"), "Commit the state file")["run"]
+    result = commit_state(trial)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert git(origin, "log", "-1", "--format=%s", "main") == STATE_COMMIT
+    assert '"interview_id"' in git(origin, "show", "main:campaignsync.state.json")
+
+
+def test_a_push_that_lands_first_does_not_lose_the_state(trial: Trial, origin: Path) -> None:
+    assert run_script(trial, "apply.sh").returncode == 0
+    written = (trial.root / "campaignsync.state.json").read_text()
+    competing = push_from_elsewhere(origin, "campaigns/other.yaml", "name: Other\n")
+    result = commit_state(trial)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert git(origin, "log", "-1", "--format=%s", "main") == STATE_COMMIT
+    assert git(origin, "rev-parse", "main~1") == competing
+    assert git(origin, "show", "main:campaignsync.state.json") == written.strip()
+    assert git(origin, "show", "main:campaigns/other.yaml") == "name: Other"
+
+
+def test_a_state_file_changed_meanwhile_stops_loudly_and_keeps_ours(
+    trial: Trial, origin: Path
+) -> None:
+    assert run_script(trial, "apply.sh").returncode == 0
+    written = (trial.root / "campaignsync.state.json").read_text()
+    competing = push_from_elsewhere(origin, "campaignsync.state.json", '{"theirs": true}\n')
+    result = commit_state(trial)
+    assert result.returncode == 1
+    (error,) = [line for line in result.stdout.splitlines() if line.startswith("::error::")]
+    assert "changed on main while this run applied" in error
+    assert "artifact campaignsync-state" in error
+    assert "README.md" in error
+    assert (trial.root / "campaignsync.state.json").read_text() == written
+    assert git(origin, "rev-parse", "main") == competing
+    assert not (trial.root / ".git" / "rebase-merge").exists()
+
+
+def test_a_push_rejected_in_a_race_is_rebased_and_tried_again(trial: Trial, origin: Path) -> None:
+    assert run_script(trial, "apply.sh").returncode == 0
+    push_from_elsewhere(origin, "campaigns/first.yaml", "name: First\n")
+    # Another merge lands between this run's fetch and its push, once.
+    other, raced = origin.parent / "other", origin.parent / "raced"
+    hook = trial.root / ".git" / "hooks" / "pre-push"
+    hook.write_text(
+        "#!/usr/bin/env bash\n"
+        "unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE\n"
+        f"[ -e {raced} ] && exit 0\n"
+        f"touch {raced}\n"
+        f"cd {other} && echo 'name: Second' > campaigns/second.yaml && git add campaigns\n"
+        f"git {' '.join(IDENTITY)} commit -qm second && git push -q origin HEAD:main\n"
+    )
+    hook.chmod(0o755)
+    result = commit_state(trial)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert raced.exists()
+    assert git(origin, "log", "-1", "--format=%s", "main") == STATE_COMMIT
+    assert git(origin, "log", "-2", "--format=%s", "main").splitlines()[1] == "second"
+
+
+# --- The github-script steps, run under node against a stubbed GitHub API ----------------
+
+NODE_HARNESS = """
+const fs = require("fs");
+const input = JSON.parse(fs.readFileSync(0, "utf8"));
+const calls = [];
+const respond = (name) => async (args) => {
+  calls.push({ name, args });
+  return { data: input.answers[name] };
+};
+const github = {
+  paginate: async (method, args) => (await method(args)).data,
+  rest: {
+    repos: { listPullRequestsAssociatedWithCommit: respond("pulls") },
+    issues: {
+      listComments: respond("comments"),
+      updateComment: respond("updated"),
+      createComment: respond("created"),
+    },
+  },
+};
+const context = {
+  repo: { owner: "o", repo: "r" }, sha: "abc", issue: { number: 7 },
+};
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;
+new AsyncFunction("require", "github", "context", input.script)(require, github, context)
+  .then((result) => console.log(JSON.stringify({ result, calls })));
+"""
+
+BOT = {"login": "github-actions[bot]", "type": "Bot"}
+SOMEONE = {"login": "mallory", "type": "User"}
+
+
+def run_github_script(script: str, **answers: Any) -> Any:
+    """Run a github-script step's script under node, with GitHub's API answered from `answers`."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    done = subprocess.run(
+        [node, "-e", NODE_HARNESS],
+        input=json.dumps({"script": script, "answers": answers}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def marker_comment(cid: int, user: dict[str, str], digest: str) -> dict[str, Any]:
+    return {"id": cid, "user": user, "body": f"<!-- campaignsync-plan digest={digest} -->\nplan"}
+
+
+def test_the_apply_workflow_trusts_only_the_plan_comment_it_posted() -> None:
+    script = step(
+        workflow("campaigns-apply.yml"), "Find the plan reviewed on the merged pull request"
+    )
+    assert 'c.user.login === "github-actions[bot]" && c.user.type === "Bot"' in str(script)
+    comments = [
+        marker_comment(1, SOMEONE, "aaaa"),
+        marker_comment(2, {"login": "github-actions", "type": "User"}, "bbbb"),
+        marker_comment(3, BOT, "cccc"),
+    ]
+    pulls = [{"number": 7, "merged_at": "2026-11-01T10:00:00Z"}]
+    ran = run_github_script(script["with"]["script"], pulls=pulls, comments=comments)
+    assert ran["result"] == "cccc"
+    ran = run_github_script(script["with"]["script"], pulls=pulls, comments=comments[:2])
+    assert ran["result"] == ""
+
+
+def test_the_plan_workflow_updates_only_its_own_comment(tmp_path: Path) -> None:
+    (tmp_path / "plan.md").write_text("<!-- campaignsync-plan digest=dddd -->\nnew plan")
+    script = step(workflow("campaigns-plan.yml"), "Post or update the plan comment")["with"]
+    assert 'c.user.login === "github-actions[bot]" && c.user.type === "Bot"' in script["script"]
+    script = f"process.env.PLAN_DIR = {json.dumps(str(tmp_path))};\n" + script["script"]
+    someone_elses = [marker_comment(1, SOMEONE, "aaaa")]
+    ran = run_github_script(script, comments=someone_elses)
+    assert [call["name"] for call in ran["calls"]] == ["comments", "created"]
+    ours = [*someone_elses, marker_comment(2, BOT, "bbbb")]
+    ran = run_github_script(script, comments=ours)
+    (update,) = [call["args"] for call in ran["calls"] if call["name"] == "updated"]
+    assert update["comment_id"] == 2
+    assert update["body"].startswith("<!-- campaignsync-plan digest=dddd -->")
+
+
+# --- Supply chain: pinned actions, and zizmor's audit --------------------------------------
+
+PINNED = {
+    "actions/checkout": "11d5960a326750d5838078e36cf38b85af677262 # v4.4.0",
+    "actions/setup-python": "a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0",
+    "actions/upload-artifact": "ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2",
+    "actions/github-script": "f28e40c7f34bde8b3046d885e986cb6290c5673b # v7.1.0",
+}
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
+    uses = [
+        line.split("uses:", 1)[1].strip()
+        for path in WORKFLOWS.glob("*.yml")
+        for line in path.read_text().splitlines()
+        if line.strip().removeprefix("- ").startswith("uses:")
+    ]
+    assert len(uses) == 8
+    for reference in uses:
+        action, _, pin = reference.partition("@")
+        assert PINNED.get(action) == pin, f"{reference} is not pinned to a verified commit"
+
+
+def test_zizmor_finds_no_high_severity_problem() -> None:
+    zizmor = shutil.which("zizmor", path=str(Path(sys.executable).parent))
+    assert zizmor, "zizmor is part of the test extra: pip install -e '.[test]'"
     result = subprocess.run(
-        ["bash", "-c", commit_step], cwd=trial.root, capture_output=True, text=True
+        [zizmor, "--offline", "--min-severity", "high", "--no-progress", str(WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert result.returncode == 0, result.stderr
-    log = subprocess.run(
-        ["git", "log", "-1", "--format=%s", "main"], cwd=origin, capture_output=True, text=True
-    ).stdout
-    assert log.strip() == "campaignsync: record applied state [skip ci]"
-    shown = subprocess.run(
-        ["git", "show", "main:campaignsync.state.json"], cwd=origin, capture_output=True, text=True
-    )
-    assert '"interview_id"' in shown.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
