@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import socket
+import stat
 import sys
 import time
 import uuid
@@ -164,6 +165,7 @@ def write_state(path: Path, state: State, encoder: StateEncoder | None = None) -
         }
     )
     chunks = (encoder or StateEncoder()).encode(written)
+    path = path.resolve()  # through a symlink, replace the file it points at, not the link
     if path.exists():
         _keep_backup(path)
     atomic_write(path, chunks)
@@ -270,7 +272,32 @@ def _fsync_directory(folder: Path) -> None:
 
 
 def lock_path(state_path: Path) -> Path:
-    return state_path.with_name(state_path.name + ".lock")
+    """The lock beside the real state file, so a path through a symlink shares its lock."""
+    real = state_path.resolve()
+    return real.with_name(real.name + ".lock")
+
+
+def check_state_writable(state_path: Path) -> None:
+    """Fail now if writing state would fail, before an apply sends a request it cannot record.
+
+    Rewrites the file with its own bytes by the same temporary file and rename that every
+    write uses (with no file yet, creates and removes one), so it fails exactly as they would.
+    """
+    path = state_path.resolve()
+    try:
+        if path.exists():
+            atomic_write(path, path.read_bytes(), mode=stat.S_IMODE(path.stat().st_mode))
+        else:
+            probe = path.with_name(f".{path.name}.{os.getpid()}.probe")
+            atomic_write(probe, b"")
+            probe.unlink()
+    except (StateError, OSError) as exc:
+        reason = exc.__cause__ if isinstance(exc, StateError) and exc.__cause__ else exc
+        raise StateError(
+            f"Cannot write the state file {state_path} ({reason}). apply records every request "
+            "there as soon as it succeeds, so nothing was sent: make its folder writable and "
+            "the file replaceable, or point --state at a writable place, then run it again."
+        ) from exc
 
 
 @contextlib.contextmanager

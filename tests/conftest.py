@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import subprocess
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -80,3 +83,25 @@ def applied(trial: Trial) -> Trial:
     assert result.returncode == 0, result.stdout + result.stderr
     trial.sent()
     return trial
+
+
+@contextlib.contextmanager
+def unwritable(path: Path) -> Iterator[None]:
+    """Make a folder (nothing can be created or renamed in it) or a file (it cannot be
+    replaced) unwritable, even for root, whom permission bits do not stop."""
+    if os.geteuid() != 0:
+        if not path.is_dir():
+            pytest.skip("only root can make a file that cannot be replaced in a writable folder")
+        mode = path.stat().st_mode
+        path.chmod(0o555)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("this filesystem has no immutable attribute (chattr +i)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)

@@ -14,12 +14,13 @@ from campaignsync.state import (
     State,
     StateEncoder,
     atomic_write,
+    check_state_writable,
     lock_path,
     read_state,
     state_lock,
     write_state,
 )
-from tests.conftest import RunCli
+from tests.conftest import RunCli, unwritable
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
 
 
@@ -112,6 +113,56 @@ def test_a_held_lock_names_its_holder(tmp_path: Path) -> None:
     with state_lock(path):  # released: free again
         pass
     assert lock_path(path).read_text() == ""
+
+
+def test_a_state_reached_through_a_symlink_shares_the_lock_of_the_real_path(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "state.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    held = pytest.raises(LockHeld, match="'campaignsync apply'")
+    with state_lock(real, command="campaignsync apply"), held, state_lock(link):
+        pass
+    with state_lock(link, command="campaignsync apply"), held, state_lock(real):
+        pass
+
+
+def test_a_write_through_a_symlink_replaces_the_file_it_points_at(tmp_path: Path) -> None:
+    real = tmp_path / "state.json"
+    link = tmp_path / "link.json"
+    write_state(real, State(api_url=API_URL))
+    link.symlink_to(real)
+    write_state(link, read(link).with_entry("a", Entry(interview_id=ID_A)))
+    assert link.is_symlink()
+    assert list(read(real).campaigns) == ["a"]
+
+
+@pytest.mark.parametrize("existing", [True, False])
+def test_an_unwritable_state_folder_is_found_before_anything_is_sent(
+    tmp_path: Path, existing: bool
+) -> None:
+    path = tmp_path / "state.json"
+    if existing:
+        write_state(path, State(api_url=API_URL))
+    before = path.read_bytes() if existing else None
+    with unwritable(tmp_path), pytest.raises(StateError) as caught:
+        check_state_writable(path)
+    assert f"Cannot write the state file {path}" in str(caught.value)
+    assert "nothing was sent" in str(caught.value)
+    assert (path.read_bytes() if existing else None) == before
+    check_state_writable(path)  # writable again: no complaint, and nothing left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["state.json"] if existing else [])
+
+
+def test_a_state_file_that_cannot_be_replaced_is_found_before_anything_is_sent(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    write_state(path, State(api_url=API_URL))
+    with unwritable(path), pytest.raises(StateError, match="nothing was sent"):
+        check_state_writable(path)
 
 
 class TestStateCommands:

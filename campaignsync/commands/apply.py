@@ -33,7 +33,7 @@ from campaignsync.config import Settings
 from campaignsync.errors import CampaignsyncError, ConfigError, StalePlan
 from campaignsync.plan import PLAN_FORMAT_VERSION, Plan, content_digest
 from campaignsync.render import render_text
-from campaignsync.state import state_lock
+from campaignsync.state import check_state_writable, state_lock
 from campaignsync.terminal import echo, use_colour
 
 
@@ -81,6 +81,7 @@ def apply(
         state_lock(settings.state_path, timeout=lock_timeout),
     ):
         current = read_configured_state(settings)
+        check_state_writable(settings.state_path)
         if saved is not None:
             the_plan = saved
             check_plan_is_current(
