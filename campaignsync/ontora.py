@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, httpx.Cook
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_BACKOFF_SECONDS = 30.0
 MAX_RETRY_AFTER_SECONDS = 120.0
+RATE_LIMIT_PATIENCE = 600.0  # seconds of Retry-After per request, beyond --max-retries
 
 
 class OntoraClient:
@@ -46,6 +48,8 @@ class OntoraClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
     ) -> None:
         if not token and not api_key:
             raise ConfigError(
@@ -60,6 +64,8 @@ class OntoraClient:
         self._client = _http_client(base_url, headers, timeout, transport, self._secrets)
         self._max_retries = max_retries
         self._sleep = sleep
+        # One pause for every thread sharing this client (the workers of an apply).
+        self._pause = RetryPause(clock=clock, sleep=sleep, rng=rng or random.Random())
 
     def close(self) -> None:
         self._client.close()
@@ -102,7 +108,9 @@ class OntoraClient:
         headers: dict[str, str] | None = None,
     ) -> Any:
         attempt = 0
+        asked_to_wait = 0.0
         while True:
+            self._pause.wait()
             try:
                 response = self._client.request(
                     method, path, json=json, params=params, headers=headers
@@ -120,13 +128,26 @@ class OntoraClient:
                 raise ApiError(
                     f"{method} {path} failed: {describe_transport_error(exc, self._secrets)}."
                 ) from exc
-            if response.status_code in RETRY_STATUSES and attempt < self._max_retries:
-                self._sleep(retry_delay(response, attempt))
-                attempt += 1
-                continue
             if response.is_success:
                 return _json(response)
-            raise self._error(method, path, response)
+            if response.status_code not in RETRY_STATUSES:
+                raise self._error(method, path, response)
+            seconds = retry_after(response)
+            if (
+                response.status_code == 429
+                and seconds is not None
+                and asked_to_wait < RATE_LIMIT_PATIENCE
+            ):
+                # Told when to come back, not failed: this does not use up the retries.
+                asked_to_wait += max(seconds, 1.0)
+            elif attempt < self._max_retries:
+                attempt += 1
+            else:
+                raise self._error(method, path, response)
+            if seconds is None:
+                self._sleep(backoff(attempt - 1))
+            else:
+                self._pause.extend(seconds)  # Ontora limits the workspace, not one worker
 
     def _error(self, method: str, path: str, response: httpx.Response) -> ApiError:
         status = response.status_code
@@ -210,14 +231,44 @@ def backoff(attempt: int) -> float:
     return random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.5 * 2**attempt))
 
 
-def retry_delay(response: httpx.Response, attempt: int) -> float:
-    """Honour Retry-After (seconds or an HTTP date) when the server sends it."""
+def retry_after(response: httpx.Response) -> float | None:
+    """The wait the server asks for (Retry-After in seconds or as an HTTP date), if any."""
     header = response.headers.get("Retry-After")
-    if header:
-        seconds = parse_retry_after(header)
-        if seconds is not None:
-            return min(seconds, MAX_RETRY_AFTER_SECONDS) + random.uniform(0, 0.1)
-    return backoff(attempt)
+    seconds = parse_retry_after(header) if header else None
+    return None if seconds is None else min(seconds, MAX_RETRY_AFTER_SECONDS)
+
+
+class RetryPause:
+    """The wait a Retry-After asked for, shared by every thread using one client.
+
+    No request is sent before it ends; each then waits a further random share of it, so
+    that parallel workers come back spread over a whole wait instead of all at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        rng: random.Random,
+    ) -> None:
+        self._clock, self._sleep, self._rng = clock, sleep, rng
+        self._until = 0.0
+        self._length = 0.0
+        self._lock = threading.Lock()
+
+    def extend(self, seconds: float) -> None:
+        """Pause everyone for `seconds` from now, unless a longer pause is already set."""
+        with self._lock:
+            until = self._clock() + seconds
+            if until > self._until:
+                self._until, self._length = until, seconds
+
+    def wait(self) -> None:
+        with self._lock:
+            remaining, length = self._until - self._clock(), self._length
+        if remaining > 0:
+            self._sleep(remaining + self._rng.uniform(0, length))
 
 
 def parse_retry_after(value: str) -> float | None:

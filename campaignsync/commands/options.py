@@ -86,7 +86,8 @@ def max_retries_option(command: F) -> F:
         type=click.IntRange(0, 20),
         default=5,
         show_default=True,
-        help="Retries of a request after 429, 5xx, a timeout or a dropped connection.",
+        help="Retries of a request after a 5xx, a timeout or a dropped connection (a 429 with "
+        "Retry-After is waited out without using these).",
     )(command)
 
 
