@@ -1,7 +1,8 @@
 """The `campaignsync` command: the group, its commands, and errors mapped to exit codes.
 
-Exit codes are fixed: 0 success, 1 error, 2 changes pending (with --detailed-exitcode),
-3 stale plan or state lock held.
+Exit codes are fixed (README "Exit codes"): 0 success, 1 error, 2 changes pending (with
+--detailed-exitcode), 3 plan again (stale plan, lock held, another target, remote edit),
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ class _Cli(click.Group):
         kwargs["standalone_mode"] = False
         try:
             result = super().main(*args, **kwargs)
-        except click.exceptions.Abort:
+        except click.exceptions.Abort as exc:
+            # click turns a KeyboardInterrupt inside any command into Abort, from it.
+            if isinstance(exc.__cause__, KeyboardInterrupt):
+                _fail("Interrupted.", 130)
             _fail("Aborted.")
         except click.ClickException as exc:
             # Usage errors exit 1, not click's 2: exit code 2 means "changes pending".

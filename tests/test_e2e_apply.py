@@ -246,7 +246,7 @@ def test_ctrl_c_stops_after_in_flight_requests_with_state_saved(trial: Trial) ->
         first = apply.stdout.readline()
     apply.send_signal(signal.SIGINT)
     _, stderr = apply.communicate(timeout=60)
-    assert apply.returncode == 1
+    assert apply.returncode == 130
     assert "interrupted" in stderr
     assert "Traceback" not in stderr
     in_state = trial.state()["campaigns"]

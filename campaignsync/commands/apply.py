@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from campaignsync.apply import (
     ApplyReport,
+    Halt,
     Outcome,
     StateRecorder,
     apply_plan,
@@ -35,6 +36,8 @@ from campaignsync.plan import PLAN_FORMAT_VERSION, Plan, content_digest
 from campaignsync.render import render_text
 from campaignsync.state import check_state_writable, state_lock
 from campaignsync.terminal import echo, use_colour
+
+INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT, as for any command
 
 
 @click.command()
@@ -109,6 +112,7 @@ def apply(
         )
         # A CI job being cancelled (SIGTERM) stops as cleanly as Ctrl-C does.
         previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        halt = Halt()
         try:
             report = apply_plan(
                 the_plan,
@@ -116,10 +120,13 @@ def apply(
                 recorder=recorder,
                 parallelism=parallelism,
                 progress=echo,
+                halt=halt,
             )
         finally:
             signal.signal(signal.SIGTERM, previous)
     _print_report(report)
+    if halt.no_new_requests.is_set():
+        return INTERRUPTED  # stopped by Ctrl-C or SIGTERM, after saving what succeeded
     if edited_remotely:
         raise StalePlan(
             f"Skipped {', '.join(edited_remotely)}: edited in Ontora since the plan was made "
@@ -162,9 +169,10 @@ def _confirm() -> None:
             "apply asks for confirmation, but there is no terminal to ask on. Review the plan "
             "and pass --auto-approve, or apply a saved plan file (`plan --out FILE`)."
         )
-    answer = click.prompt(
-        "Apply these changes to Ontora? Only 'yes' will be accepted", default="", show_default=False
-    )
+    # Read plainly, not with click.prompt, which turns Ctrl-C into a generic abort (exit 1):
+    # Ctrl-C here is an interrupt like anywhere else (exit 130), and nothing was sent.
+    echo("Apply these changes to Ontora? Only 'yes' will be accepted: ", nl=False)
+    answer = sys.stdin.readline()
     if answer.strip() != "yes":
         raise CampaignsyncError("Apply cancelled; nothing was sent.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import click
@@ -60,6 +61,7 @@ def emulator(
         raise ConfigError(
             "The emulator needs FastAPI and uvicorn: pip install 'campaignsync[emulator]'."
         ) from exc
+    _check_port_is_free(host, port)
     faults = Faults(
         latency_ms=latency_ms, error_rate=error_rate, rate_limit=rate_limit, drop_rate=drop_rate
     )
@@ -69,3 +71,17 @@ def emulator(
         err=True,
     )
     serve(config, host=host, port=port)
+
+
+def _check_port_is_free(host: str, port: int) -> None:
+    """Refuse a taken port with a message and exit 1; uvicorn would log it and exit 3."""
+    family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(
+                f"Port {port} on {host} is already in use ({exc.strerror}), perhaps by another "
+                "emulator. Stop that one, or pass --port with a free port."
+            ) from exc
