@@ -43,7 +43,7 @@ def step(document: Any, name: str) -> Any:
 def test_plan_workflow_runs_on_pull_requests_touching_campaigns() -> None:
     document = workflow("campaigns-plan.yml")
     assert "campaigns/**" in document["on"]["pull_request"]["paths"]
-    assert document["permissions"]["pull-requests"] == "write"
+    assert document["jobs"]["plan"]["permissions"]["pull-requests"] == "write"
     runs = [s.get("run", "") for s in document["jobs"]["plan"]["steps"]]
     assert ".github/scripts/plan.sh" in runs
     uses = [s.get("uses", "") for s in document["jobs"]["plan"]["steps"]]
