@@ -2,25 +2,24 @@
 
 A write goes to a temporary file in the same folder, is fsynced, and renamed over the
 old file, whose previous version is kept as `<state>.backup`. A lock file beside the state
-(an advisory `flock`, released by the kernel if its holder dies) names who holds it.
+(filelock's, released by the operating system if its holder dies) names who holds it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import socket
 import stat
 import sys
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import filelock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from campaignsync import __version__
@@ -302,44 +301,36 @@ def check_state_writable(state_path: Path) -> None:
 
 @contextlib.contextmanager
 def state_lock(state_path: Path, *, timeout: float = 0.0, command: str = "") -> Iterator[None]:
-    """Hold the state lock; wait up to `timeout` seconds, then raise LockHeld naming the holder."""
+    """Hold the state lock; wait up to `timeout` seconds, then raise LockHeld naming the holder.
+
+    The lock itself is the operating system's (released if its holder dies); the file also
+    names who holds it, for the message another run shows.
+    """
     path = lock_path(state_path)
+    lock = filelock.FileLock(path)
     try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        lock.acquire(timeout=timeout, poll_interval=0.1)
+    except filelock.Timeout:
+        raise LockHeld(
+            f"The state {state_path} is locked by {_holder(path)}. Wait for it to "
+            "finish, or pass --lock-timeout SECONDS to wait longer."
+        ) from None
     except OSError as exc:
         raise StateError(f"Cannot open the lock file {path}: {exc}.") from exc
     try:
-        deadline = time.monotonic() + timeout
-        while not _try_lock(descriptor):
-            if time.monotonic() >= deadline:
-                raise LockHeld(
-                    f"The state {state_path} is locked by {_holder(path)}. Wait for it to "
-                    "finish, or pass --lock-timeout SECONDS to wait longer."
-                )
-            time.sleep(0.1)
         holder = {
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "command": command or " ".join(["campaignsync", *sys.argv[1:]]),
             "started_at": now(),
         }
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, json.dumps(holder).encode(), 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(descriptor, 0)
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
+        with contextlib.suppress(OSError):  # Windows locks the file's bytes: no name, no harm
+            path.write_text(json.dumps(holder))
+        yield
     finally:
-        os.close(descriptor)
-
-
-def _try_lock(descriptor: int) -> bool:
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
+        with contextlib.suppress(OSError):
+            path.write_text("")
+        lock.release()
 
 
 def _holder(path: Path) -> str:

@@ -115,6 +115,14 @@ def test_a_held_lock_names_its_holder(tmp_path: Path) -> None:
     assert lock_path(path).read_text() == ""
 
 
+def test_a_contender_that_fails_leaves_the_holder_named(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    with state_lock(path, command="campaignsync apply"):
+        for _ in range(2):
+            with pytest.raises(LockHeld, match="'campaignsync apply' \\(pid"), state_lock(path):
+                pass
+
+
 def test_a_state_reached_through_a_symlink_shares_the_lock_of_the_real_path(
     tmp_path: Path,
 ) -> None:
