@@ -34,9 +34,20 @@ def _canonical_uuid(value: str) -> str:
         raise ValueError(f"{value!r} is not a UUID") from None
 
 
+_FINER_THAN_MICROSECONDS = re.compile(r":[0-9]{2}[.,][0-9]{7}")
+
+
 def _text_or_datetime(value: object) -> object:
     # Without this, pydantic would accept a bare number as seconds since the epoch.
-    if isinstance(value, str | datetime):
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        # pydantic would drop the digits past the sixth without a word.
+        if _FINER_THAN_MICROSECONDS.search(value):
+            raise ValueError(
+                f"{value!r} is more precise than a microsecond; "
+                "write at most 6 digits after the seconds"
+            )
         return value
     raise ValueError("expected a date-time with a time zone, like 2026-03-01T09:00:00Z")
 

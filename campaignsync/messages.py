@@ -77,6 +77,13 @@ def error_message(error: ErrorDetails) -> str:
         if kind == "string_type" and isinstance(error["input"], int | float | bool):
             hint = "; put it in quotes to make it text"
         return f"expected {_KINDS[kind]}, got {describe(error['input'])}{hint}"
+    if kind.startswith("datetime_") and isinstance(error["input"], str):
+        detail = error.get("ctx", {}).get("error")
+        reason = f": {detail}" if detail else ""
+        return (
+            f"{error['input']!r} is not a date-time{reason}; "
+            "write it like 2026-03-01T09:00:00Z or 2026-03-01T10:00:00+01:00"
+        )
     if kind == "timezone_aware":
         return "the date-time needs a time zone, like 2026-03-01T09:00:00Z or +01:00"
     if kind == "greater_than_equal":

@@ -1,68 +1,30 @@
-"""YAML text in and out. ruamel.yaml is the authority on meaning (YAML 1.2) and position.
+"""YAML text in and out: `yamlread` decides what a file means; ruamel here only helps.
 
-The happy path reads with `fastyaml` (libyaml's C parser). Only text it defers, and any
-file with a problem, goes through ruamel: the safe loader for meaning and syntax errors,
-the round-trip loader for the line and column of a node. ruamel is imported on first use,
-so commands that never need it never pay for it.
+ruamel.yaml's round-trip loader locates the line and column of a node for messages about
+files that have problems, and its dumper writes campaign files; neither decides a value.
+ruamel is imported on first use, so commands that never need it never pay for it.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from campaignsync.fastyaml import NeedsFullParser, fast_load
+from campaignsync.yamlread import YamlSyntaxError, is_plain_text, parse_yaml
 
-if TYPE_CHECKING:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError
+__all__ = [
+    "YamlSyntaxError",
+    "dump_yaml",
+    "locator",
+    "node_position",
+    "parse_yaml",
+    "render_campaign_yaml",
+]
 
 Loc = tuple[str | int, ...]
-
-
-class YamlSyntaxError(Exception):
-    """Text that is not one valid YAML document; line and column are 1-based."""
-
-    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
-        super().__init__(message)
-        self.message, self.line, self.column = message, line, column
-
-
-_SAFE: YAML | None = None
-
-
-def _safe() -> YAML:
-    global _SAFE
-    if _SAFE is None:
-        from ruamel.yaml import YAML
-
-        _SAFE = YAML(typ="safe", pure=True)
-    return _SAFE
-
-
-def parse_yaml(text: str) -> Any:
-    """The document in `text` as plain Python data; YamlSyntaxError if it is not YAML."""
-    try:
-        return fast_load(text)
-    except NeedsFullParser:
-        pass
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    try:
-        return _safe().load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
-        raise YamlSyntaxError(_yaml_message(exc), line, column) from exc
-    except YAMLError as exc:
-        raise YamlSyntaxError(f"not valid YAML: {exc}") from exc
-    except RecursionError as exc:
-        raise YamlSyntaxError("the YAML is nested too deeply to be a campaign") from exc
-    except (ValueError, TypeError, OverflowError) as exc:
-        # ruamel builds some values with plain Python calls, e.g. a date of 2027-02-31.
-        raise YamlSyntaxError(f"a value YAML cannot represent: {exc}") from exc
 
 
 def locator(text: str) -> Any:
@@ -70,10 +32,27 @@ def locator(text: str) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    reader = YAML(typ="rt")
+    reader.Constructor = _positions_only()
     try:
-        return YAML(typ="rt").load(text)
+        return reader.load(text)
     except (YAMLError, RecursionError, ValueError, TypeError, OverflowError):
         return None
+
+
+@functools.cache
+def _positions_only() -> Any:
+    """ruamel's round-trip constructor, keeping date-like text as text: a value ruamel
+    cannot build (2027-02-31) must not hide the position of a problem."""
+    from ruamel.yaml.constructor import RoundTripConstructor
+
+    class PositionsOnly(RoundTripConstructor):
+        pass
+
+    PositionsOnly.add_constructor(
+        "tag:yaml.org,2002:timestamp", lambda constructor, node: constructor.construct_scalar(node)
+    )
+    return PositionsOnly
 
 
 def node_position(root: Any, loc: Loc, *, at_key: bool = False) -> tuple[int | None, int | None]:
@@ -108,29 +87,60 @@ def _own_position(node: Any) -> tuple[int | None, int | None]:
     return lc.line, lc.col
 
 
-def _yaml_message(exc: MarkedYAMLError) -> str:
-    problem = (exc.problem or exc.context or "not valid YAML").strip()
-    if problem.startswith("found duplicate key"):
-        key = problem.split('"')[1] if '"' in problem else "?"
-        return f"duplicate key {key!r}: each field may appear only once"
-    return f"YAML syntax: {problem}"
-
-
 def render_campaign_yaml(fields: dict[str, Any], *, comments: Sequence[str]) -> str:
     """A campaign file people can read and edit: comment lines, then the fields in order."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.scalarstring import LiteralScalarString
 
     data = CommentedMap()
     for name, value in fields.items():
-        data[name] = (
-            LiteralScalarString(value) if isinstance(value, str) and "\n" in value else value
-        )
-    writer = YAML(typ="rt")
+        literal = isinstance(value, str) and "\n" in value and not _LINE_ENDS_1_1.search(value)
+        data[name] = LiteralScalarString(value) if literal else _writable(value)
+    writer = _writer(flow=False)
     writer.indent(mapping=2, sequence=4, offset=2)
     writer.width = 100
     stream = io.StringIO()
     writer.dump(data, stream)
     header = "".join(f"# {line}\n" if line else "#\n" for line in comments)
     return header + "\n" + stream.getvalue()
+
+
+def dump_yaml(value: Any, *, flow: bool = False) -> str:
+    """YAML text that `parse_yaml` reads back as exactly `value` (plain data, as from JSON)."""
+    writer = _writer(flow=flow)
+    writer.width = 4096
+    stream = io.StringIO()
+    writer.dump(_writable(value), stream)
+    return stream.getvalue()
+
+
+def _writer(*, flow: bool) -> Any:
+    from ruamel.yaml import YAML
+
+    writer = YAML(typ="rt")
+    writer.default_flow_style = flow
+    return writer
+
+
+_LINE_ENDS_1_1 = re.compile("[\x85\u2028\u2029]")
+
+
+def _writable(value: Any) -> Any:
+    """`value` with double quotes on every string that, written plain, would read as
+    something else: ruamel decides plainness by its own rules, `parse_yaml` by YAML 1.2
+    core (`.5e3` is a number there), libyaml reads `{?x: 1}` as the key x and
+    refuses `{:x: 1}`, and
+    U+0085/U+2028/U+2029 must be escaped."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    if isinstance(value, str):
+        if value in ("<<", "") or value[0] in "?:-" or not is_plain_text(value):
+            return DoubleQuotedScalarString(value)
+        if _LINE_ENDS_1_1.search(value):
+            return DoubleQuotedScalarString(value)
+        return value
+    if isinstance(value, list):
+        return [_writable(item) for item in value]
+    if isinstance(value, dict):
+        return {_writable(key): _writable(item) for key, item in value.items()}
+    return value

@@ -190,11 +190,16 @@ def test_anchors_aliases_and_merge_keys_work(project: Path, write_campaign: Writ
             "got the string 'maybe'",
         ),
         ("name: A\nname: B\n", "2:1: duplicate key 'name': each field may appear only once"),
-        ("name: [A\n", "2:1: YAML syntax: expected ',' or ']', but got '<stream end>'"),
+        (
+            "name: [A\n",
+            "2:1: YAML syntax: did not find expected ',' or ']' "
+            "while parsing a flow sequence at line 1, column 7",
+        ),
         ("", "1:1: the file is empty; a campaign needs at least a name"),
         (
             "name: A\ntimeframe_start: 2027-02-31\n",
-            " a value YAML cannot represent: day is out of range for month",
+            "2:18: timeframe_start: '2027-02-31' is not a date-time: "
+            "day value is outside expected range",
         ),
         ("- name: A\n", "1:1: a campaign file must be a mapping of fields, not a list"),
         ("just text\n", "1:1: a campaign file must be a mapping of fields, not the string"),
