@@ -255,3 +255,77 @@ def test_ctrl_c_stops_after_in_flight_requests_with_state_saved(trial: Trial) ->
     assert trial.apply().returncode == 0
     assert len(trial.emulator.campaigns()) == 3
     trial.converged()
+
+
+WAREHOUSE_REWRITTEN = """\
+# The same campaign as before, written differently:\tkeys reordered, flow and block
+# style swapped, quotes added or dropped, numbers and instants spelled another way.
+followup_message: "Your shift lead has set aside 15 minutes for this call. \\
+  It helps us keep everyone safe.\\n"
+followup_deadline_days:
+  - 10
+  - 0x14
+followup_intervals_hours: [24, 72, 0o250]
+followup_strategy: 'escalating'
+followup_enabled: True
+timeframe_end: 2027-03-31t23:00:00.000000+01:00\t# an hour east,\tthe same instant
+timeframe_start: 2027-03-01T06:00:00Z
+scheduling_mode: availability
+interview_duration_minutes: 15
+channel: "phone"
+goal: >-
+  Spot recurring hazards before they cause injuries,
+  and learn which safety measures people trust.
+description: 'Monthly conversations with floor staff about near misses and safety habits.'
+name: Warehouse safety check-in\t#\ttab-separated comment
+topics:
+  - {priority: 1, name: Near misses, success_threshold: 0.90,
+     goal: "Which near misses happened this month, where and why.",
+     subtopics: [forklifts, 'loading docks', ladders]}
+  - success_threshold: 7e-1
+    priority: 2
+    name: Protective equipment
+    goal: Whether equipment is available, fits and gets worn.
+  - name: Reporting culture
+    goal: Whether people feel safe reporting incidents.
+    priority: +2
+    success_threshold: 0.500
+    subtopics:
+      - anonymity
+      - response time
+questions:
+  - {topic: Near misses, text: Tell me about a moment this month when something almost went wrong.}
+  - text: Which part of the floor feels least safe during a busy shift?
+    topic: Near misses
+  - text: Is there protective equipment you need but cannot easily get?
+    topic: Protective equipment
+  - text: When you last reported a problem, what happened next?
+    topic: Reporting culture
+  - text: "Would you report a mistake made by your shift lead? Why or why not?"
+    topic: Reporting culture
+contacts:
+  - phone: '+48 61 555 0199'
+    name: Marek Kowalski
+    department: Inbound
+    job_title: Forklift Operator
+  - {name: Aisha Bello, email: aisha.bello@example.org, job_title: Shift Lead,
+     department: Outbound, seniority_level: 3, is_required: TRUE}
+  - name: Jonas Becker
+    email: jonas.becker@example.org
+    job_title: Picker
+    department: Outbound
+"""
+
+
+def test_rewriting_files_without_changing_their_meaning_plans_nothing(applied: Trial) -> None:
+    campaigns = applied.root / "campaigns"
+    (campaigns / "ops/warehouse-safety.yaml").write_text(WAREHOUSE_REWRITTEN, encoding="utf-8")
+    onboarding = campaigns / "hr/onboarding.yaml"
+    text = onboarding.read_text(encoding="utf-8")
+    # Tabs inside comments, and Windows line ends.
+    text = text.replace("\n\ntopics:", "\n#\tthe topics\tfollow\n\ntopics:").replace("\n", "\r\n")
+    onboarding.write_bytes(text.encode("utf-8"))
+    pricing = campaigns / "product/pricing-feedback.yaml"
+    pricing.write_text("#\tcomment\n" + pricing.read_text(encoding="utf-8"), encoding="utf-8")
+    applied.converged()
+    assert applied.sent() == []
