@@ -35,7 +35,9 @@ def locator(text: str) -> Any:
     reader = YAML(typ="rt")
     reader.Constructor = _positions_only()
     try:
-        return reader.load(text)
+        # ruamel refuses tabs YAML 1.2 allows (`key:\ttext`); a space in each tab's place
+        # keeps every line and column where it was.
+        return reader.load(text.replace("\t", " "))
     except (YAMLError, RecursionError, ValueError, TypeError, OverflowError):
         return None
 

@@ -189,6 +189,7 @@ def test_anchors_aliases_and_merge_keys_work(project: Path, write_campaign: Writ
             "3:28: contacts[0].is_required: expected a boolean (true or false), "
             "got the string 'maybe'",
         ),
+        ("name:\tA\ngoals:\tx\n", "2:1: unknown field 'goals'; did you mean 'goal'?"),
         ("name: A\nname: B\n", "2:1: duplicate key 'name': each field may appear only once"),
         (
             "name: [A\n",
