@@ -96,8 +96,12 @@ def render_campaign_yaml(fields: dict[str, Any], *, comments: Sequence[str]) -> 
 
     data = CommentedMap()
     for name, value in fields.items():
-        literal = isinstance(value, str) and "\n" in value and not _LINE_ENDS_1_1.search(value)
-        data[name] = LiteralScalarString(value) if literal else _writable(value)
+        literal = (
+            isinstance(value, str)
+            and "\n" in value
+            and value.replace("\n", "").replace("\t", "").isprintable()
+        )
+        data[_writable(name)] = LiteralScalarString(value) if literal else _writable(value)
     writer = _writer(flow=False)
     writer.indent(mapping=2, sequence=4, offset=2)
     writer.width = 100

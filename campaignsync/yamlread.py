@@ -67,7 +67,9 @@ def parse_yaml(text: str) -> Any:
     try:
         parser = CParser(text)
     except UnicodeEncodeError as exc:
-        raise _at(text, exc.start, "the text holds an unpaired surrogate character; save it as UTF-8") from None
+        raise _at(
+            text, exc.start, "the text holds an unpaired surrogate character; save it as UTF-8"
+        ) from None
     try:
         return _Reader(parser.get_event, text).document()
     except MarkedYAMLError as exc:
