@@ -319,17 +319,19 @@ def _record(
 ) -> None:
     def change(entry: Entry | None) -> Entry:
         entry = entry or Entry(interview_id=interview_id)
-        update: dict[str, Any] = {
-            "interview_id": interview_id,
-            "last_applied": _fields_applied(entry.last_applied, request.body, item.cleared),
-            "applied_at": now(),
-            "pending_create": None,
-        }
-        if last:
-            # Only a campaign whose every request succeeded matches its file's digest.
-            update["source_digest"] = item.source_digest
-            update["contacts_file"] = item.contacts_file
-        return entry.model_copy(update=update)
+        # The proof that the file was fully applied moves with last_applied, in the same
+        # write: set by the campaign's last request, cleared by every one before it, so a
+        # campaign left part-way is never mistaken for its file (old or new) applied.
+        return entry.model_copy(
+            update={
+                "interview_id": interview_id,
+                "last_applied": _fields_applied(entry.last_applied, request.body, item.cleared),
+                "source_digest": item.source_digest if last else None,
+                "contacts_file": item.contacts_file if last else None,
+                "applied_at": now(),
+                "pending_create": None,
+            }
+        )
 
     recorder.update(item.key, change)
 

@@ -329,3 +329,31 @@ def test_rewriting_files_without_changing_their_meaning_plans_nothing(applied: T
     pricing.write_text("#\tcomment\n" + pricing.read_text(encoding="utf-8"), encoding="utf-8")
     applied.converged()
     assert applied.sent() == []
+
+
+def test_a_partial_apply_then_a_restored_file_plans_the_way_back(applied: Trial) -> None:
+    # PATCH (project_context) succeeds, then the PUT (a topic rename) is refused.
+    path = applied.root / "campaigns" / "ops" / "warehouse-safety.yaml"
+    original = path.read_text()
+    applied.edit(
+        "ops/warehouse-safety.yaml", "channel: phone\n", "channel: phone\nproject_context: NEW\n"
+    )
+    applied.edit("ops/warehouse-safety.yaml", "Near misses", "Close calls")
+    applied.emulator.set_faults(reject_fields=["topics.name"])
+    assert applied.apply().returncode == 1
+    interview_id = applied.interview_id("ops/warehouse-safety")
+    assert applied.emulator.campaigns()[interview_id]["project_context"] == "NEW"
+    applied.emulator.set_faults(reject_fields=[])
+    path.write_text(original)
+
+    plan = applied.cli("plan", "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stdout + plan.stderr
+    assert "No changes" not in plan.stdout
+    assert "- project_context" in plan.stdout
+    applied.sent()
+    assert applied.apply().returncode == 0
+    assert applied.sent() == [
+        ("PATCH", f"/v1/campaign-creation/{interview_id}/draft", {"project_context": None})
+    ]
+    assert applied.emulator.campaigns()[interview_id]["project_context"] is None
+    applied.converged()
