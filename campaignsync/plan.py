@@ -125,7 +125,11 @@ class Plan(BaseModel):
     has_changes: bool
     counts: Counts
     campaigns: tuple[CampaignPlan, ...]
-    digest: str = Field("", description="sha256 of this document without the digest.")
+    digest: str = Field(
+        "",
+        description="sha256 of this document without the digest and what --refresh observed "
+        "(refreshed, and each campaign's drift and overwrites).",
+    )
 
     @property
     def partial(self) -> bool:
@@ -145,9 +149,20 @@ class Plan(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
+# What a --refresh observed in Ontora. Shown to the reviewer and checked by apply's
+# remote-change guard, it is never part of what was approved: an offline plan (a pull
+# request from a fork has no credentials) and a refreshed plan of one change must agree.
+_OBSERVED: dict[str, Any] = {
+    "digest": True,
+    "refreshed": True,
+    "campaigns": {"__all__": {"drift", "overwrites"}},
+}
+
+
 def content_digest(plan: Plan) -> str:
-    """sha256 of the plan's JSON without its digest; the same after a save-and-load."""
-    body = plan.model_copy(update={"digest": ""}).model_dump_json(by_alias=True)
+    """sha256 of the plan's JSON but for its digest and what --refresh observed: the
+    requests, the state lineage and serial, and the target. The same after a save-and-load."""
+    body = plan.model_dump_json(by_alias=True, exclude=_OBSERVED)
     return hashlib.sha256(body.encode()).hexdigest()
 
 

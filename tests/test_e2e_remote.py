@@ -161,3 +161,26 @@ def test_import_refuses_an_interview_id_that_is_not_a_uuid(trial: Trial) -> None
     assert result.returncode == 1
     assert "is not a campaign id" in result.stderr
     assert not (trial.root / "campaigns/imported").exists()
+
+
+def test_an_offline_plan_and_a_refreshed_plan_share_a_digest_and_the_guard_still_holds(
+    applied: Trial,
+) -> None:
+    applied.edit("hr/onboarding.yaml", "channel: google_meet", "channel: phone")
+    offline = applied.cli("plan", "--out", "offline.json")
+    refreshed = applied.cli("plan", "--refresh", "--out", "refreshed.json")
+    assert offline.returncode == refreshed.returncode == 0, offline.stderr + refreshed.stderr
+    documents = [
+        json.loads((applied.root / name).read_text()) for name in ("offline.json", "refreshed.json")
+    ]
+    assert (documents[0]["refreshed"], documents[1]["refreshed"]) == (False, True)
+    assert documents[0]["digest"] == documents[1]["digest"]
+    marker = applied.cli("plan", "--format", "markdown").stdout.splitlines()[0]
+    assert marker == f"<!-- campaignsync-plan digest={documents[0]['digest']} -->"
+
+    web_app_edit(applied.emulator, applied.interview_id("hr/onboarding"), goal="Edited meanwhile")
+    applied.sent()
+    result = applied.cli("apply", "refreshed.json")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "Skipped hr/onboarding: edited in Ontora since the plan was made" in result.stderr
+    assert mutating(applied) == []

@@ -14,6 +14,7 @@ from campaignsync.diff import ListDiff
 from campaignsync.errors import PlanError
 from campaignsync.loader import CampaignFile
 from campaignsync.plan import INTERVIEW_ID, Action, Plan, build_plan
+from campaignsync.remote import read_remote
 from campaignsync.state import Entry, PendingCreate, State
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, applied, campaign, state
 
@@ -361,6 +362,24 @@ class TestDocument:
         first = plan_of([campaign("a", goal="x")])
         assert plan_of([campaign("a", goal="x")]).digest == first.digest
         assert plan_of([campaign("a", goal="y")]).digest != first.digest
+
+    def test_the_digest_never_covers_what_a_refresh_observed(self) -> None:
+        current = state(a=applied(ID_A, {"name": "a", "goal": "old"}))
+        edited = [campaign("a", goal="new")]
+        seen = {"name": "a", "goal": "old"}
+        offline = plan_of(edited, current)
+        for remote in (
+            read_remote([{"id": ID_A, "updated_at": "2026-11-01T10:00:00Z", **seen}]),
+            read_remote([{"id": ID_A, "updated_at": "2026-11-02T10:00:00Z", "name": "b"}]),
+            read_remote([]),
+        ):
+            refreshed = plan_of(edited, current, remote=remote)
+            assert refreshed.refreshed and only(refreshed).drift is not None
+            assert refreshed.digest == offline.digest
+        assert plan_of(edited, state(a=applied(ID_B, seen))).digest != offline.digest
+        assert plan_of(edited, current, targets=["a*"]).digest != offline.digest
+        elsewhere = build_plan(edited, current, api_url="https://x.example", workspace_id=WORKSPACE)
+        assert elsewhere.digest != offline.digest
 
     def test_a_document_round_trips_into_the_same_plan(self) -> None:
         plan = plan_of([campaign("a", topics=TOPICS)], state(b=applied(ID_A, {"name": "b"})))
