@@ -281,7 +281,8 @@ def _create(item: CampaignPlan, request: Request, client: Sender, recorder: Stat
     def mark_pending(entry: Entry | None) -> Entry:
         if entry is not None and entry.pending_create is not None:
             return entry  # resuming: keep the original key and start time
-        return Entry(pending_create=PendingCreate(idempotency_key=key, started_at=now()))
+        pending = PendingCreate(idempotency_key=key, body=request.body, started_at=now())
+        return Entry(pending_create=pending)
 
     # Recorded BEFORE sending: if the process dies after Ontora creates the campaign but
     # before its id is written, the next run resends this key and adopts that campaign.
@@ -290,7 +291,9 @@ def _create(item: CampaignPlan, request: Request, client: Sender, recorder: Stat
     interview_id = _campaign_id(answer)
     if interview_id is None:
         raise ApiError(f"POST {request.path} answered without a campaign id.")
-    applied = _fields_applied({}, request.body, item.cleared)
+    # Everything the create sent is set, even a field the file dropped since a pending
+    # create was first sent: the requests after it clear that.
+    applied = _fields_applied({}, request.body, ())
     recorder.update(
         item.key,
         lambda entry: Entry(interview_id=interview_id, last_applied=applied, applied_at=now()),

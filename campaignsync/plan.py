@@ -29,7 +29,7 @@ from campaignsync.diff import FieldChange, Kind, cleared, diff_fields
 from campaignsync.errors import PlanError
 from campaignsync.loader import CampaignFile
 from campaignsync.remote import CampaignDrift, RemoteCampaign, classify
-from campaignsync.state import Entry, State
+from campaignsync.state import Entry, PendingCreate, State
 
 PLAN_FORMAT_VERSION = 1
 
@@ -256,9 +256,7 @@ def _plan_campaign(
         pending = entry.pending_create if entry else None
         if campaign.interview_id is not None:
             return _adopt(campaign, common, managed_ids)
-        return _create(
-            campaign, desired, workspace_id, pending.idempotency_key if pending else None, common
-        )
+        return _create(campaign, desired, workspace_id, pending, common)
 
     if campaign.interview_id is not None and campaign.interview_id != entry.interview_id:
         raise PlanError(
@@ -312,36 +310,77 @@ def _create(
     campaign: CampaignFile,
     desired: dict[str, Any],
     workspace_id: str | None,
-    idempotency_key: str | None,
+    pending: PendingCreate | None,
     common: dict[str, Any],
 ) -> CampaignPlan:
     # Without a workspace the plan still shows the create; apply refuses to send it.
     create_body = {"workspace_id": workspace_id} | _pick(desired, CREATE_FIELDS)
-    finalize_body = _pick(desired, FINALIZE_FIELDS)
-    leftover = _pick(desired, DRAFT_FIELDS - CREATE_FIELDS - FINALIZE_FIELDS)
+    reason = "create: new campaign"
+    if pending is not None:
+        reason = "create: resume an interrupted create with its Idempotency-Key"
+        if pending.body is not None and pending.body != create_body:
+            # Ontora may have made the campaign already: only that exact body with that
+            # key is answered with it. The edits since are requests against the campaign.
+            _refuse_create_only_edits(campaign, pending.body, desired)
+            create_body = pending.body
+            reason += ", exactly as first sent; then the file's edits since"
+    created = {name: value for name, value in create_body.items() if name != "workspace_id"}
+    dropped = {name: value for name, value in created.items() if name not in desired}
     requests = [
         Request(
             method="POST",
             path=CREATE_PATH,
             body=create_body,
             creates=True,
-            idempotency_key=idempotency_key,
+            idempotency_key=pending.idempotency_key if pending else None,
         ),
-        Request(method="PUT", path=finalize_path(INTERVIEW_ID), body=finalize_body),
+        Request(
+            method="PUT", path=finalize_path(INTERVIEW_ID), body=_finalize_body(desired, created)
+        ),
     ]
+    leftover = _draft_leftover(desired, created)
     if leftover:
         requests.append(Request(method="PATCH", path=draft_path(INTERVIEW_ID), body=leftover))
-    reason = "create: new campaign"
-    if idempotency_key:
-        reason = "create: resume an interrupted create with its Idempotency-Key"
-    changes = diff_fields({}, desired)
     return CampaignPlan(
         action=Action.CREATE,
         reason=reason,
-        changes=tuple(changes),
+        changes=tuple(diff_fields(dropped, desired)),
         requests=tuple(requests),
+        cleared=tuple(sorted(dropped)),
         **common,
     )
+
+
+def _draft_leftover(desired: dict[str, Any], created: dict[str, Any]) -> dict[str, Any]:
+    """Draft fields finalize does not take whose value differs from what the create set:
+    the file's value, or a clearing one for a field the file no longer has."""
+    body = {}
+    for name in sorted(DRAFT_FIELDS - FINALIZE_FIELDS):
+        if name in desired and (name not in created or created[name] != desired[name]):
+            body[name] = desired[name]
+        elif name in created and name not in desired:
+            body[name] = cleared(created[name])
+    return body
+
+
+def _refuse_create_only_edits(
+    campaign: CampaignFile, sent: dict[str, Any], desired: dict[str, Any]
+) -> None:
+    edited = [
+        name
+        for name in sorted(CREATE_ONLY_FIELDS)
+        if (name in sent, sent.get(name)) != (name in desired, desired.get(name))
+    ]
+    if edited:
+        raise PlanError(
+            f"{campaign.key}: {', '.join(edited)} changed since its create was sent, and only "
+            "a create sets them; Ontora may already have made the campaign with the earlier "
+            f"values. Restore them in {campaign.source} so the create can finish. For a "
+            "campaign with the new values, first look for the earlier one in Ontora: if it "
+            f"exists, `campaignsync state rm {campaign.key}`, move the file aside and adopt it "
+            f"with `campaignsync import INTERVIEW_ID {campaign.key}`; if not, `campaignsync "
+            f"state rm {campaign.key}` and plan again."
+        )
 
 
 def _adopt(

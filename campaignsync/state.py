@@ -31,11 +31,17 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 class PendingCreate(BaseModel):
-    """Written before a create request is sent, so a retry reuses its Idempotency-Key."""
+    """Written before a create request is sent, so that a retry re-sends that exact body
+    with that Idempotency-Key, and Ontora answers with the campaign it may have made."""
 
     model_config = _FROZEN
 
     idempotency_key: str = Field(description="Idempotency-Key sent with POST /v1/interviews.")
+    body: dict[str, Any] | None = Field(
+        None,
+        description="The exact body sent with that key; null only in states written before "
+        "campaignsync recorded it.",
+    )
     started_at: str = Field(description="When the create was first attempted (UTC).")
 
 
@@ -52,10 +58,12 @@ class Entry(BaseModel):
         default_factory=dict, description="The managed fields as last applied, normalised."
     )
     source_digest: str | None = Field(
-        None, description="Digest of the campaign file (and its CSV) when last applied."
+        None,
+        description="Digest of the campaign file (and its CSV) whose every request was "
+        "applied; null after a request that left the campaign part-way.",
     )
     contacts_file: str | None = Field(
-        None, description="The file's contacts_file when last applied, for the digest."
+        None, description="That file's contacts_file, to find the CSV; set with the digest."
     )
     applied_at: str | None = Field(None, description="When the campaign was last applied (UTC).")
     pending_create: PendingCreate | None = Field(

@@ -58,6 +58,7 @@ def test_a_create_is_marked_pending_before_the_post_and_recorded_after(tmp_path:
     (post, put) = fake.seen
     pending = post[3]["campaigns"]["a"]["pending_create"]
     assert pending["idempotency_key"] == post[2]
+    assert pending["body"] == {"workspace_id": WORKSPACE, "name": "a", "goal": "G"}
     assert post[3]["campaigns"]["a"]["interview_id"] is None
     assert put[1] == f"/v1/campaign-creation/{NEW_ID}/finalize"
     assert put[3]["campaigns"]["a"]["interview_id"] == NEW_ID
@@ -113,7 +114,8 @@ def test_every_success_is_on_disk_when_apply_returns(tmp_path: Path) -> None:
     saved = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
     assert saved.campaigns["a"].last_applied["project_context"] == "new"
     assert saved.campaigns["a"].last_applied["topics"] == [{"name": "T"}]
-    assert saved.campaigns["a"].source_digest == "old-digest"  # not all of it applied
+    # Neither file is fully applied now: not the new one, and no longer the old one.
+    assert (saved.campaigns["a"].source_digest, saved.campaigns["a"].contacts_file) == (None, None)
 
 
 def test_a_failure_leaves_later_campaigns_unattempted(tmp_path: Path) -> None:

@@ -357,3 +357,52 @@ def test_a_partial_apply_then_a_restored_file_plans_the_way_back(applied: Trial)
     ]
     assert applied.emulator.campaigns()[interview_id]["project_context"] is None
     applied.converged()
+
+
+def test_a_create_whose_answer_was_lost_finishes_after_the_file_is_edited(trial: Trial) -> None:
+    # The POST takes effect in Ontora but its answer is lost: state keeps the pending create.
+    trial.emulator.set_faults(drop_next=1)
+    first = trial.apply("--target", "ops/warehouse-safety", "--max-retries", "0")
+    assert first.returncode == 1, first.stdout + first.stderr
+    pending = trial.state()["campaigns"]["ops/warehouse-safety"]["pending_create"]
+    assert pending["body"]["name"] == "Warehouse safety check-in"
+    assert len(trial.emulator.campaigns()) == 1
+
+    trial.edit(
+        "ops/warehouse-safety.yaml", "channel: phone\n", "channel: phone\nproject_context: Edited\n"
+    )
+    trial.edit(
+        "ops/warehouse-safety.yaml",
+        "interview_duration_minutes: 15",
+        "interview_duration_minutes: 25",
+    )
+    trial.edit("ops/warehouse-safety.yaml", "Near misses", "Close calls")
+    trial.sent()
+    second = trial.apply("--target", "ops/warehouse-safety")
+    assert second.returncode == 0, second.stdout + second.stderr
+    (post, put, patch) = trial.sent()
+    assert post == ("POST", "/v1/interviews", pending["body"])
+    assert put[2]["interview_duration_minutes"] == 25
+    assert patch[2] == {"project_context": "Edited"}
+    (campaign,) = trial.emulator.campaigns().values()
+    assert campaign["id"] == trial.interview_id("ops/warehouse-safety")
+    assert campaign["project_context"] == "Edited"
+    assert campaign["interview_duration_minutes"] == 25
+    assert campaign["topics"][0]["name"] == "Close calls"
+    assert trial.state()["campaigns"]["ops/warehouse-safety"]["pending_create"] is None
+    assert (
+        trial.cli("plan", "--detailed-exitcode", "--target", "ops/warehouse-safety").returncode == 0
+    )
+
+
+def test_a_pending_create_refuses_an_edited_create_only_field(trial: Trial) -> None:
+    trial.emulator.set_faults(drop_next=1)
+    assert trial.apply("--target", "hr/onboarding", "--max-retries", "0").returncode == 1
+    trial.edit("hr/onboarding.yaml", "timezone: Europe/London", "timezone: Europe/Paris")
+    before = (trial.root / "campaignsync.state.json").read_bytes()
+    result = trial.cli("plan")
+    assert result.returncode == 1
+    assert "hr/onboarding: timezone changed since its create was sent" in result.stderr
+    assert "campaignsync import INTERVIEW_ID hr/onboarding" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (trial.root / "campaignsync.state.json").read_bytes() == before

@@ -97,6 +97,37 @@ class TestCreate:
         assert item.requests[0].idempotency_key == "key-1"
         assert "resume" in item.reason
 
+    def test_a_pending_create_is_resent_exactly_and_the_edits_since_follow_it(self) -> None:
+        sent = {"workspace_id": WORKSPACE, "name": "a", "goal": "G", "project_context": "PC"}
+        pending = PendingCreate(idempotency_key="key-1", body=sent, started_at="t")
+        edited = campaign("a", goal="G2", topics=TOPICS)
+        item = only(plan_of([edited], state(a=Entry(pending_create=pending))))
+        assert item.action is Action.CREATE
+        assert "exactly as first sent" in item.reason
+        assert [(r.method, r.path, r.body) for r in item.requests] == [
+            ("POST", "/v1/interviews", sent),
+            ("PUT", f"/v1/campaign-creation/{INTERVIEW_ID}/finalize", edited.managed),
+            ("PATCH", f"/v1/campaign-creation/{INTERVIEW_ID}/draft", {"project_context": None}),
+        ]
+        assert item.requests[0].idempotency_key == "key-1"
+        assert item.cleared == ("project_context",)
+        assert [(c.field, c.kind.value) for c in item.changes if c.field == "project_context"] == [
+            ("project_context", "remove")
+        ]
+
+    def test_a_pending_create_clears_in_finalize_what_the_file_dropped(self) -> None:
+        sent = {"workspace_id": WORKSPACE, "name": "a", "goal": "G"}
+        pending = PendingCreate(idempotency_key="key-1", body=sent, started_at="t")
+        item = only(plan_of([campaign("a")], state(a=Entry(pending_create=pending))))
+        assert [r.body for r in item.requests] == [sent, {"name": "a", "goal": None}]
+
+    def test_a_pending_create_refuses_an_edited_create_only_field(self) -> None:
+        sent = {"workspace_id": WORKSPACE, "name": "a", "timezone": "UTC"}
+        pending = PendingCreate(idempotency_key="key-1", body=sent, started_at="t")
+        for edited in (campaign("a", timezone="Europe/Paris"), campaign("a")):
+            with pytest.raises(PlanError, match="a: timezone changed since its create was sent"):
+                plan_of([edited], state(a=Entry(pending_create=pending)))
+
 
 class TestAdopt:
     def test_patches_every_draft_field_then_finalizes(self) -> None:
