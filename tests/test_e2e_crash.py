@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,52 @@ def test_killed_applies_always_converge_to_one_campaign_per_file(
         assert plan.returncode == 0, f"trial {trial}: {plan.stdout}"
     # The dice must actually have cut runs short, or the test proves nothing.
     assert killed_mid_run >= TRIALS // 2
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_create_killed_in_flight_then_edited_ends_as_one_campaign_with_the_edits(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    emulator.reset()
+    # Every answer is lost on the way back: the create takes effect, and apply keeps
+    # retrying it (same key, same body) until it is killed.
+    emulator.set_faults(drop_rate=1.0)
+    path = tmp_path / "campaigns" / "survey.yaml"
+    path.parent.mkdir()
+    path.write_text("name: Survey\ngoal: First goal\ntopics:\n  - {name: Workload}\n")
+    env = cli_env(emulator)
+    apply = subprocess.Popen(
+        [sys.executable, "-m", "campaignsync", "apply", "--auto-approve", "--max-retries", "20"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: len(emulator.campaigns()) == 1, "the campaign to be created")
+    os.kill(apply.pid, signal.SIGKILL)
+    apply.wait()
+    emulator.set_faults(drop_rate=0.0)
+    state = json.loads((tmp_path / "campaignsync.state.json").read_text())
+    assert state["campaigns"]["survey"]["interview_id"] is None  # never learnt its id
+
+    path.write_text(
+        "name: Survey\ngoal: Edited goal\nproject_context: Added later\n"
+        "topics:\n  - {name: Workload}\n  - {name: Tools}\n"
+    )
+    rerun = run(tmp_path, env, "apply", "--auto-approve")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+
+    (campaign,) = emulator.campaigns().values()
+    assert (campaign["goal"], campaign["project_context"]) == ("Edited goal", "Added later")
+    assert [topic["name"] for topic in campaign["topics"]] == ["Workload", "Tools"]
+    posts = [r for r in emulator.requests() if r["method"] == "POST"]
+    assert len({post["idempotency_key"] for post in posts}) == 1
+    assert posts[-1]["body"]["goal"] == "First goal"  # re-sent exactly as first sent
+    assert run(tmp_path, env, "plan", "--detailed-exitcode").returncode == 0

@@ -405,7 +405,8 @@ class TestDocument:
             read_remote([]),
         ):
             refreshed = plan_of(edited, current, remote=remote)
-            assert refreshed.refreshed and only(refreshed).drift is not None
+            assert refreshed.refreshed
+            assert only(refreshed).drift is not None
             assert refreshed.digest == offline.digest
         assert plan_of(edited, state(a=applied(ID_B, seen))).digest != offline.digest
         assert plan_of(edited, current, targets=["a*"]).digest != offline.digest

@@ -11,6 +11,7 @@ import pytest
 from campaignsync.errors import LockHeld, StateError
 from campaignsync.state import (
     Entry,
+    PendingCreate,
     State,
     StateEncoder,
     atomic_write,
@@ -216,6 +217,18 @@ class TestStateCommands:
         assert result.exit_code == 1
         assert "is not a campaign key" in result.stderr
         assert saved.read_text() == before
+
+    def test_rm_of_a_pending_create_warns_that_the_campaign_may_exist(
+        self, saved: Path, run_cli: RunCli
+    ) -> None:
+        body = {"workspace_id": WORKSPACE, "name": "Team survey"}
+        pending = PendingCreate(idempotency_key="k", body=body, started_at="t")
+        write_state(saved, read(saved).with_entry("c", Entry(pending_create=pending)))
+        result = run_cli("state", "rm", "c")
+        assert result.exit_code == 0
+        assert "Ontora may already have made campaign 'Team survey'" in result.stderr
+        assert "`campaignsync import INTERVIEW_ID c`" in result.stderr
+        assert "c" not in read(saved).campaigns
 
     def test_a_held_lock_exits_three(self, saved: Path, run_cli: RunCli) -> None:
         with state_lock(saved, command="campaignsync apply --auto-approve"):

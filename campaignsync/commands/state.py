@@ -53,8 +53,27 @@ def state_rm(settings: Settings, lock_timeout: float, key: str) -> None:
         current = read_configured_state(settings)
         entry = _entry(current, key)
         write_state(settings.state_path, current.with_entry(key, None))
-    where = f"campaign {entry.interview_id}" if entry.interview_id else "its pending create"
-    echo(f"Forgot {key} ({where}). Ontora still has it; campaignsync no longer manages it.")
+    if entry.interview_id is None:
+        echo(f"Forgot {key} and its pending create.")
+        echo(_pending_create_warning(key, entry), err=True)
+        return
+    echo(
+        f"Forgot {key} (campaign {entry.interview_id}). Ontora still has it; campaignsync no "
+        "longer manages it."
+    )
+
+
+def _pending_create_warning(key: str, entry: Entry) -> str:
+    body = entry.pending_create.body if entry.pending_create else None
+    name = body.get("name") if body else None
+    which = f"campaign {name!r}" if isinstance(name, str) else "the campaign"
+    return (
+        f"Warning: its create was sent but never confirmed, so Ontora may already have made "
+        f"{which}. Look for it in Ontora before the next apply, which would create another. "
+        f"If it exists, adopt it: add `interview_id: INTERVIEW_ID` (from its URL in the web "
+        f"app) to the campaign file, or move the file aside and run `campaignsync import "
+        f"INTERVIEW_ID {key}`."
+    )
 
 
 @state_group.command("mv")
