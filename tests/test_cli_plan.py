@@ -115,6 +115,37 @@ def test_out_saves_a_private_json_plan(examples: Path, run_cli: RunCli) -> None:
     assert stat.S_IMODE((examples / "plan.json").stat().st_mode) == 0o600
 
 
+def test_out_never_overwrites_the_state_or_a_file_that_is_not_a_plan(
+    examples: Path, run_cli: RunCli
+) -> None:
+    state = applied_state(examples)
+    (examples / "link.json").symlink_to(state)
+    (examples / "notes.json").write_text('{"mine": true}\n')
+    for target in ("campaignsync.state.json", "link.json", "./campaignsync.state.json"):
+        before = state.read_bytes()
+        result = run_cli("plan", "--out", target)
+        assert result.exit_code == 1, target
+        assert "is the state file" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert state.read_bytes() == before
+    result = run_cli("plan", "--out", "notes.json")
+    assert result.exit_code == 1
+    assert "notes.json exists and is not a saved campaignsync plan" in result.stderr
+    assert (examples / "notes.json").read_text() == '{"mine": true}\n'
+    # A saved plan is replaced, as is a new file.
+    assert run_cli("plan", "--out", "plan.json").exit_code == 0
+    assert run_cli("plan", "--out", "plan.json").exit_code == 0
+
+
+def test_out_refuses_the_state_path_before_the_state_exists(
+    examples: Path, run_cli: RunCli
+) -> None:
+    result = run_cli("plan", "--out", "campaignsync.state.json")
+    assert result.exit_code == 1
+    assert "is the state file" in result.stderr
+    assert not (examples / "campaignsync.state.json").exists()
+
+
 def test_target_limits_and_says_so(examples: Path, run_cli: RunCli) -> None:
     result = run_cli("plan", "--target", "hr/*")
     assert "Note: partial plan (--target hr/*)" in result.output

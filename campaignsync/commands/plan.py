@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import stat
 import sys
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from campaignsync.commands.options import (
     with_settings,
 )
 from campaignsync.config import Settings
+from campaignsync.errors import ConfigError
 from campaignsync.render import (
     MARKDOWN_BUDGET,
     MARKDOWN_MIN_CHARS,
@@ -81,6 +84,8 @@ def plan(
 
     A saved plan (--out) contains contact data: keep it out of git.
     """
+    if out is not None:
+        _refuse_to_overwrite(out, settings)
     current = read_configured_state(settings)
     remote = None
     if refresh:
@@ -103,3 +108,37 @@ def plan(
     if detailed_exitcode and the_plan.has_changes:
         return 2
     return 0
+
+
+def _refuse_to_overwrite(out: Path, settings: Settings) -> None:
+    """--out replaces a saved plan or writes a new file; it never destroys anything else."""
+    if out.resolve() == settings.state_path.resolve():
+        raise ConfigError(
+            f"--out {out} is the state file {settings.state_path}; saving the plan there would "
+            "destroy the state. Save the plan under another name, like --out plan.json."
+        )
+    if (out.exists() or out.is_symlink()) and not _is_saved_plan(out):
+        raise ConfigError(
+            f"{out} exists and is not a saved campaignsync plan, so --out will not overwrite "
+            "it. Choose another file name, or remove that file first if it is not needed."
+        )
+
+
+def _is_saved_plan(path: Path) -> bool:
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return False  # a folder, FIFO or device is never read
+        document = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(document, dict)
+        and {
+            "format_version",
+            "state_lineage",
+            "state_serial",
+            "campaigns",
+            "digest",
+        }
+        <= document.keys()
+    )
