@@ -83,6 +83,12 @@ class CampaignPlan(BaseModel):
     )
     source_digest: str | None = None
     contacts_file: str | None = None
+    moved_from: str | None = Field(
+        None,
+        description="For a create: the orphaned key this file looks renamed from (the same "
+        "campaign name or file name). `campaignsync state mv OLD NEW` keeps that campaign "
+        "instead of creating another.",
+    )
     drift: CampaignDrift | None = Field(
         None, description="With --refresh: how Ontora differs from state and the file."
     )
@@ -93,6 +99,17 @@ class CampaignPlan(BaseModel):
     @property
     def has_changes(self) -> bool:
         return bool(self.requests)
+
+    @property
+    def rename_hint(self) -> str | None:
+        """What to run instead of creating a campaign for a file renamed without `state mv`."""
+        if self.moved_from is None:
+            return None
+        return (
+            f"{self.key} looks like {self.moved_from} renamed (same name or file name): run "
+            f"`campaignsync state mv {self.moved_from} {self.key}` to keep its campaign "
+            "instead of creating a new one."
+        )
 
 
 class Counts(BaseModel):
@@ -202,11 +219,18 @@ def build_plan(
         raise PlanError("\n".join(refusals))
 
     present = {campaign.key for campaign in campaigns}
-    planned.extend(
-        _orphan(key, entry)
-        for key, entry in state.campaigns.items()
-        if key not in present and wanted(key)
+    gone = {key: entry for key, entry in state.campaigns.items() if key not in present}
+    gone = {key: entry for key, entry in gone.items() if wanted(key)}
+    names = {campaign.key: campaign.managed.get("name") for campaign in campaigns}
+    moves = _likely_renames(
+        gone, [item.key for item in planned if item.action is Action.CREATE], names
     )
+    moved_to = {old: new for new, old in sorted(moves.items(), reverse=True)}
+    planned = [
+        item.model_copy(update={"moved_from": moves[item.key]}) if item.key in moves else item
+        for item in planned
+    ]
+    planned.extend(_orphan(key, entry, moved_to.get(key)) for key, entry in gone.items())
     planned.sort(key=lambda item: item.key)
     if remote is not None:
         desired = {campaign.key: campaign.managed for campaign in campaigns}
@@ -420,7 +444,30 @@ def _adopt(
     )
 
 
-def _orphan(key: str, entry: Entry) -> CampaignPlan:
+def _likely_renames(
+    gone: Mapping[str, Entry], created: Sequence[str], names: Mapping[str, Any]
+) -> dict[str, str]:
+    """New key -> the one orphaned key it was probably renamed from without `state mv`:
+    the same campaign name as last applied, or else the same file name."""
+
+    moves = {}
+    for key in created:
+        name = names.get(key)
+        by_name = [old for old in gone if name is not None and _applied_name(gone[old]) == name]
+        by_file = [old for old in gone if old.rsplit("/", 1)[-1] == key.rsplit("/", 1)[-1]]
+        unique = next((found for found in (by_name, by_file) if len(found) == 1), None)
+        if unique is not None:
+            moves[key] = unique[0]
+    return moves
+
+
+def _applied_name(entry: Entry) -> Any:
+    pending = entry.pending_create
+    sent = (pending.body or {}) if pending else {}
+    return entry.last_applied.get("name", sent.get("name"))
+
+
+def _orphan(key: str, entry: Entry, moved_to: str | None) -> CampaignPlan:
     reason = (
         f"the file is gone; Ontora has no delete endpoint, so the campaign stays. "
         f"Run `campaignsync state rm {key}` to forget it."
@@ -429,6 +476,12 @@ def _orphan(key: str, entry: Entry) -> CampaignPlan:
         reason = (
             "the file is gone while its create was pending; a campaign may exist in Ontora "
             f"without an id in state. Run `campaignsync state rm {key}` to forget it."
+        )
+    if moved_to is not None:
+        reason = (
+            f"the file is gone, and {moved_to} looks like it renamed: run `campaignsync state "
+            f"mv {key} {moved_to}` to follow it, so that its campaign is kept instead of a new "
+            f"one created. If it is no longer wanted, `campaignsync state rm {key}` forgets it."
         )
     return CampaignPlan(
         key=key, action=Action.ORPHAN, reason=reason, interview_id=entry.interview_id

@@ -86,6 +86,8 @@ def _text_block(item: CampaignPlan, paint: Callable[[str, str], str]) -> list[st
     symbol = _SYMBOL[item.action]
     source = f" ({untrusted(item.source)})" if item.source else ""
     lines = [paint(symbol, f"{symbol} {untrusted(item.key)}{source}"), f"    {item.reason}"]
+    if item.rename_hint:
+        lines.append(paint("!", f"    ! {untrusted(item.rename_hint)}"))
     for change in item.changes:
         lines += [paint(s, text) for s, text in _change_lines(change, _plain, "    ")]
     lines += [paint("!", text) for text in plan_drift_lines(item, "    ")]
@@ -350,6 +352,7 @@ def render_markdown(
 _NOTES_RESERVE = 400  # the closing notes: at most three lines of under 200
 _HEAD_TARGETS_CHARS = 300
 _HEAD_WARNINGS_CHARS = 600
+_HEAD_RENAMES_CHARS = 1_200
 _SUMMARY_REASON_CHARS = 150
 
 
@@ -378,6 +381,15 @@ def _markdown_head(plan: Plan) -> list[str]:
     if len(warnings) < len(plan.warnings):
         more = len(plan.warnings) - len(warnings)
         head += [f"> {more} more warning(s); run `campaignsync plan` to see them.", ""]
+    # Above the sections, which the budget may cut: a rename is cheaper to fix before apply.
+    hints = [item.rename_hint for item in plan.campaigns if item.rename_hint]
+    renames = _fit(
+        [f"> **Renamed?** {_inline_code(hint)}\n" for hint in hints], _HEAD_RENAMES_CHARS
+    )
+    head += renames
+    if len(renames) < len(hints):
+        more = len(hints) - len(renames)
+        head += [f"> {more} more likely rename(s); run `campaignsync plan` to see them.", ""]
     return head
 
 
@@ -494,10 +506,17 @@ class _Section:
 def _short_reason(reason: str) -> str:
     if len(reason) > _SUMMARY_REASON_CHARS:
         reason = reason[: _SUMMARY_REASON_CHARS - 1] + "…"
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(reason))
+    return _inline_code(reason)
+
+
+def _inline_code(text: str) -> str:
+    """Plan prose as HTML-safe Markdown, its `commands` as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(untrusted(text)))
 
 
 def _markdown_changes(item: CampaignPlan, show: Show) -> Iterator[tuple[str, str]]:
+    if item.rename_hint:
+        yield "!", f"! {item.rename_hint}"
     for change in item.changes:
         yield from _change_lines(change, show, "")
     for line in plan_drift_lines(item, ""):

@@ -254,6 +254,31 @@ def test_a_campaign_in_state_whose_file_is_gone_is_an_orphan() -> None:
     assert plan.counts.orphan == 1
 
 
+class TestRenamedFiles:
+    def test_a_create_and_an_orphan_of_the_same_name_suggest_state_mv(self) -> None:
+        current = state(hr__survey=applied(ID_A, {"name": "Pulse"}))
+        plan = plan_of([campaign("people/pulse-2027", name="Pulse")], current)
+        orphan, created = plan.campaigns  # in key order
+        assert (created.action, orphan.action) == (Action.CREATE, Action.ORPHAN)
+        assert created.moved_from == "hr/survey"
+        command = "`campaignsync state mv hr/survey people/pulse-2027`"
+        assert command in (created.rename_hint or "")
+        assert command in orphan.reason
+
+    def test_the_same_file_name_in_another_folder_suggests_state_mv(self) -> None:
+        current = state(hr__survey=applied(ID_A, {"name": "Old name"}))
+        (_, created) = plan_of([campaign("people/survey", name="New name")], current).campaigns
+        assert created.moved_from == "hr/survey"
+
+    def test_no_suggestion_when_nothing_or_more_than_one_matches(self) -> None:
+        current = state(
+            a__survey=applied(ID_A, {"name": "Pulse"}), b__survey=applied(ID_B, {"name": "Pulse"})
+        )
+        plan = plan_of([campaign("c/survey", name="Pulse"), campaign("d/other")], current)
+        assert [item.moved_from for item in plan.campaigns] == [None, None, None, None]
+        assert all("state mv" not in item.reason for item in plan.campaigns)
+
+
 @pytest.mark.parametrize("field", ["project_id", "timezone", "completion_threshold", "folder"])
 def test_a_changed_create_only_field_fails_the_plan(field: str) -> None:
     values = {

@@ -181,3 +181,26 @@ def test_a_key_cannot_forge_a_line_in_text_or_markdown() -> None:
     for output in (render_text(plan), render_markdown(plan)):
         assert not any(line.startswith("::error") for line in output.splitlines())
         assert "\r" not in output
+
+
+def test_a_likely_rename_is_said_in_every_format() -> None:
+    plan = build_plan(
+        [campaign("people/pulse", name="Pulse")],
+        state(hr__pulse=applied(ID_A, {"name": "Pulse"})),
+        api_url=API_URL,
+        workspace_id=WORKSPACE,
+    )
+    command = "campaignsync state mv hr/pulse people/pulse"
+    text = render_text(plan)
+    assert (
+        f"    ! people/pulse looks like hr/pulse renamed (same name or file name): run `{command}`"
+        in text
+    )
+    markdown = render_markdown(plan)
+    assert "> **Renamed?** people/pulse looks like hr/pulse renamed" in markdown
+    assert f"<code>{command}</code>" in markdown
+    document = json.loads(render_json(plan))
+    assert [item["moved_from"] for item in document["campaigns"]] == [None, "hr/pulse"]
+    assert command in document["campaigns"][0]["reason"]
+    tiny = render_markdown(plan, max_chars=2_000)
+    assert "**Renamed?**" in tiny
