@@ -230,6 +230,28 @@ class TestStateCommands:
         assert "`campaignsync import INTERVIEW_ID c`" in result.stderr
         assert "c" not in read(saved).campaigns
 
+    @pytest.mark.parametrize(
+        ("new", "message"),
+        [
+            ("hr/a", "hr/a is already the key of that campaign"),
+            ("", "'' is not a campaign key"),
+            ("/abs", "'/abs' is not a campaign key"),
+            ("hr/../x", "'hr/../x' is not a campaign key"),
+            ("hr//x", "'hr//x' is not a campaign key"),
+            ("hr/.hidden", "'hr/.hidden' is not a campaign key"),
+            ("hr/a b", "'hr/a b' is not a campaign key"),
+        ],
+    )
+    def test_mv_refuses_the_same_key_and_invalid_keys(
+        self, saved: Path, run_cli: RunCli, new: str, message: str
+    ) -> None:
+        before = saved.read_bytes()
+        result = run_cli("state", "mv", "hr/a", new)
+        assert result.exit_code == 1
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+        assert saved.read_bytes() == before
+
     def test_a_held_lock_exits_three(self, saved: Path, run_cli: RunCli) -> None:
         with state_lock(saved, command="campaignsync apply --auto-approve"):
             result = run_cli("state", "rm", "b")

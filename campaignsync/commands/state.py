@@ -87,6 +87,8 @@ def state_mv(settings: Settings, lock_timeout: float, old: str, new: str) -> Non
     with state_lock(settings.state_path, timeout=lock_timeout):
         current = read_configured_state(settings)
         entry = _entry(current, old)
+        if new == old:
+            raise StateError(f"{new} is already the key of that campaign; nothing to move.")
         if new in current.campaigns:
             raise StateError(
                 f"State already has a campaign {new!r}. Remove it first with "
