@@ -8,8 +8,12 @@ campaign the first attempt made instead of making a second one.
 
 Every other success goes into the next state write, which starts as soon as the one
 before it ends; workers do not wait for it. If the process dies before that write, the
-next apply sends those PATCH and PUT requests again, which sets the same values again.
-`apply_plan` returns only once every success is on disk.
+next apply sends those PATCH and PUT requests again, which sets the same values again
+(as long as the file is unchanged: the values of a request that succeeded but was never
+recorded are not known to state). A request whose answer never came (a lost connection,
+or a 5xx after every retry) is recorded as unconfirmed, and its fields are sent again by
+the next plan whatever the file says. `apply_plan` returns only once every success is
+on disk.
 """
 
 from __future__ import annotations
@@ -262,6 +266,8 @@ def _apply_campaign(
                 _record(recorder, item, interview_id, request, last)
         except ApiError as exc:
             halt.no_new_campaigns.set()
+            if interview_id is not None and not request.creates and _outcome_unknown(exc):
+                _record_unconfirmed(recorder, item.key, interview_id, request)
             return CampaignResult(item.key, Outcome.FAILED, sent, located_error(item, request, exc))
         except BaseException:
             # State could not be written (or worse): send nothing more that it cannot record.
@@ -332,11 +338,35 @@ def _record(
                 "source_digest": item.source_digest if last else None,
                 "contacts_file": item.contacts_file if last else None,
                 "applied_at": now(),
+                "unconfirmed": {
+                    name: value
+                    for name, value in entry.unconfirmed.items()
+                    if name not in request.body
+                },
                 "pending_create": None,
             }
         )
 
     recorder.update(item.key, change)
+
+
+def _outcome_unknown(error: ApiError) -> bool:
+    """No answer, or a server error: the request may have taken effect. A 4xx never did."""
+    return error.status is None or error.status >= 500
+
+
+def _record_unconfirmed(
+    recorder: StateRecorder, key: str, interview_id: str, request: Request
+) -> None:
+    def change(entry: Entry | None) -> Entry:
+        entry = entry or Entry(interview_id=interview_id)  # an adopt's first request
+        unconfirmed = entry.unconfirmed | {
+            name: value for name, value in request.body.items() if name != "workspace_id"
+        }
+        update = {"unconfirmed": unconfirmed, "source_digest": None, "contacts_file": None}
+        return entry.model_copy(update=update)
+
+    recorder.update(key, change)
 
 
 def _fields_applied(

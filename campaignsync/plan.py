@@ -290,7 +290,7 @@ def _plan_campaign(
         )
 
     interview_id = entry.interview_id
-    changes = diff_fields(entry.last_applied, desired)
+    changes = _changes(entry, desired)
     frozen = [change.field for change in changes if change.field in CREATE_ONLY_FIELDS]
     if frozen:
         raise PlanError(
@@ -307,10 +307,13 @@ def _plan_campaign(
     # Only draft fields go into a PATCH, and none of them is a list, so `new` is the value.
     changed = {change.field: change.new for change in changes}
     finalize_only = [change.field for change in changes if change.field in FINALIZE_ONLY_FIELDS]
+    again = ""
+    if entry.unconfirmed:
+        again = f" (sent again: {', '.join(sorted(entry.unconfirmed))}: its answer never came)"
     if not finalize_only:
         return CampaignPlan(
             action=Action.PATCH,
-            reason=f"patch: {', '.join(changed)} changed",
+            reason=f"patch: {', '.join(changed)} changed{again}",
             requests=(Request(method="PATCH", path=draft_path(interview_id), body=changed),),
             **common,
         )
@@ -324,10 +327,24 @@ def _plan_campaign(
     requests.append(Request(method="PUT", path=finalize_path(interview_id), body=finalize_body))
     return CampaignPlan(
         action=Action.FINALIZE,
-        reason=f"finalize: {', '.join(finalize_only)} changed",
+        reason=f"finalize: {', '.join(finalize_only)} changed{again}",
         requests=tuple(requests),
         **common,
     )
+
+
+def _changes(entry: Entry, desired: dict[str, Any]) -> list[FieldChange]:
+    """Field changes from last applied to the file, and every unconfirmed field again:
+    Ontora may hold its last-applied value or the one sent, so it is sent whatever the
+    file says (its value, or a clearing one if the file dropped it)."""
+    known = {k: v for k, v in entry.last_applied.items() if k not in entry.unconfirmed}
+    changes = diff_fields(known, desired)
+    for field in sorted(entry.unconfirmed.keys() - desired.keys() - {c.field for c in changes}):
+        sent = entry.unconfirmed[field]
+        old = entry.last_applied.get(field, sent)
+        clearing = FieldChange(field=field, kind=Kind.REMOVE, old=old, new=cleared(sent))
+        changes += diff_fields({field: old}, {}) or [clearing]  # with list items if it can
+    return changes
 
 
 def _create(

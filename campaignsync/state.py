@@ -66,6 +66,12 @@ class Entry(BaseModel):
         None, description="That file's contacts_file, to find the CSV; set with the digest."
     )
     applied_at: str | None = Field(None, description="When the campaign was last applied (UTC).")
+    unconfirmed: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Fields sent by a request whose answer never came (a lost connection, "
+        "or a 5xx after every retry), with the values sent: Ontora may hold either these "
+        "or the last-applied ones, so the next plan sends each of them again.",
+    )
     pending_create: PendingCreate | None = Field(
         None, description="Set while a create may have been sent but is not yet recorded."
     )

@@ -281,3 +281,41 @@ def test_a_create_answered_with_an_id_that_is_not_a_uuid_fails_that_campaign(
     entry = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns["a"]
     assert entry.interview_id is None
     assert entry.pending_create is not None
+
+
+@pytest.mark.parametrize(
+    ("answer", "unconfirmed"),
+    [
+        (httpx.RemoteProtocolError("peer closed connection"), {"project_context": "new"}),
+        (httpx.Response(503), {"project_context": "new"}),
+        (httpx.Response(422, json={"detail": []}), {}),
+        (httpx.Response(409, json={"detail": "locked", "code": "campaign_locked"}), {}),
+    ],
+)
+def test_a_request_that_may_have_taken_effect_is_recorded_unconfirmed(
+    tmp_path: Path, answer: Exception | httpx.Response, unconfirmed: dict[str, Any]
+) -> None:
+    path = tmp_path / "state.json"
+    before = campaign("a", project_context="old")
+    current = write_state(path, state(a=applied(ID_A, before)))
+    plan = build_plan(
+        [campaign("a", project_context="new")], current, api_url=API_URL, workspace_id=WORKSPACE
+    )
+
+    def ontora(request: httpx.Request) -> httpx.Response:
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    client = OntoraClient(
+        API_URL,
+        token="t",
+        transport=httpx.MockTransport(ontora),
+        sleep=lambda _: None,
+        max_retries=0,
+    )
+    report = apply_plan(plan, client=client, recorder=StateRecorder(path, current))
+    assert [r.outcome for r in report.results] == [Outcome.FAILED]
+    entry = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns["a"]
+    assert entry.unconfirmed == unconfirmed
+    assert entry.last_applied["project_context"] == "old"

@@ -406,3 +406,30 @@ def test_a_pending_create_refuses_an_edited_create_only_field(trial: Trial) -> N
     assert "campaignsync import INTERVIEW_ID hr/onboarding" in result.stderr
     assert "Traceback" not in result.stderr
     assert (trial.root / "campaignsync.state.json").read_bytes() == before
+
+
+def test_a_request_whose_answer_never_came_is_sent_again_whatever_the_file_says(
+    applied: Trial,
+) -> None:
+    # The PATCH takes effect in Ontora, but its answer is lost and retries are used up.
+    path = applied.root / "campaigns" / "ops" / "warehouse-safety.yaml"
+    original = path.read_text()
+    applied.edit(
+        "ops/warehouse-safety.yaml", "channel: phone\n", "channel: phone\nproject_context: NEW\n"
+    )
+    applied.emulator.set_faults(drop_rate=1.0)
+    assert applied.apply("--max-retries", "0").returncode == 1
+    applied.emulator.set_faults(drop_rate=0.0)
+    interview_id = applied.interview_id("ops/warehouse-safety")
+    assert applied.emulator.campaigns()[interview_id]["project_context"] == "NEW"
+    path.write_text(original)
+
+    plan = applied.cli("plan", "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stdout + plan.stderr
+    assert "its answer never came" in plan.stdout
+    applied.sent()
+    assert applied.apply().returncode == 0
+    assert applied.sent() == [
+        ("PATCH", f"/v1/campaign-creation/{interview_id}/draft", {"project_context": None})
+    ]
+    applied.converged()

@@ -235,6 +235,36 @@ class TestFinalize:
         assert only(plan).action is Action.FINALIZE
 
 
+class TestUnconfirmed:
+    """Fields a request sent whose answer never came are sent again, whatever the file says."""
+
+    def entry(self, **unconfirmed: Any) -> Entry:
+        last = {"name": "a", "project_context": "old", "topics": TOPICS}
+        return applied(ID_A, last).model_copy(update={"unconfirmed": unconfirmed})
+
+    @pytest.mark.parametrize("value", ["old", "new", None])
+    def test_a_scalar_is_patched_to_the_file_value_or_cleared(self, value: str | None) -> None:
+        fields = {"topics": TOPICS} | ({"project_context": value} if value else {})
+        plan = plan_of([campaign("a", **fields)], state(a=self.entry(project_context="new")))
+        assert requests(plan) == [
+            ("PATCH", f"/v1/campaign-creation/{ID_A}/draft", {"project_context": value})
+        ]
+        assert "its answer never came" in only(plan).reason
+
+    def test_a_list_is_finalized_again_even_when_the_file_matches_last_applied(self) -> None:
+        desired = campaign("a", project_context="old", topics=TOPICS)
+        plan = plan_of([desired], state(a=self.entry(topics=[{"name": "Other"}])))
+        assert [(method, body.get("topics")) for method, _, body in requests(plan)] == [
+            ("PUT", TOPICS)
+        ]
+
+    def test_a_field_the_file_never_had_is_cleared(self) -> None:
+        desired = campaign("a", project_context="old", topics=TOPICS)
+        plan = plan_of([desired], state(a=self.entry(goal="sent once")))
+        assert requests(plan) == [("PATCH", f"/v1/campaign-creation/{ID_A}/draft", {"goal": None})]
+        assert only(plan).cleared == ("goal",)
+
+
 def test_no_change_is_a_no_op_without_requests() -> None:
     same = campaign(
         "a", goal="G", topics=TOPICS, contacts=CONTACTS, timeframe_start="2027-01-01T10:00:00+01:00"
