@@ -69,8 +69,37 @@ def test_the_file_holds_every_documented_field(tmp_path: Path) -> None:
         "source_digest",
         "contacts_file",
         "applied_at",
+        "unconfirmed",
         "pending_create",
     }
+
+
+def test_a_version_1_file_from_before_pending_bodies_and_unconfirmed_fields_reads_as_is(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    old_entry = {
+        "interview_id": None,
+        "last_applied": {},
+        "source_digest": None,
+        "contacts_file": None,
+        "applied_at": None,
+        "pending_create": {"idempotency_key": "k-1", "started_at": "2026-11-01T10:00:00Z"},
+    }
+    document = {
+        "format_version": 1,
+        "lineage": "5a0d6a4e-3a56-4bd4-a3e1-0b1f7b3f2c9d",
+        "serial": 4,
+        "tool_version": "0.1.0",
+        "api_url": API_URL,
+        "workspace_id": WORKSPACE,
+        "campaigns": {"a": old_entry},
+    }
+    path.write_text(json.dumps(document))
+    entry = read(path).campaigns["a"]
+    assert entry.pending_create is not None
+    assert (entry.pending_create.idempotency_key, entry.pending_create.body) == ("k-1", None)
+    assert entry.unconfirmed == {}
 
 
 @pytest.mark.parametrize(
