@@ -323,7 +323,8 @@ def _plan_campaign(
         # Finalize does not take project_context; only the draft call can change it.
         body = {"project_context": changed["project_context"]}
         requests.append(Request(method="PATCH", path=draft_path(interview_id), body=body))
-    finalize_body = _finalize_body(desired, entry.last_applied)
+    # A field only an unconfirmed request sent may be in Ontora too: clear it like the rest.
+    finalize_body = _finalize_body(desired, entry.last_applied | entry.unconfirmed)
     requests.append(Request(method="PUT", path=finalize_path(interview_id), body=finalize_body))
     return CampaignPlan(
         action=Action.FINALIZE,

@@ -1,10 +1,12 @@
-"""Property: an apply refused at any one of a campaign's requests never hides what is left.
+"""Property: an apply cut short at any one of a campaign's requests never hides what is left.
 
 For every multi-request plan (create: POST + PUT; finalize: PATCH + PUT; adopt: PATCH +
-PUT), Ontora refuses the request at one position; then the file is restored, kept, or
-edited again. The next plan must send every field where Ontora differs from the file
-(and nothing when Ontora already matches it), and applying it must converge: the
-emulator holds exactly the file, and the plan after that is empty.
+PUT), the request at one position is refused by Ontora (422), or takes effect but its
+answer is lost; then the file is restored, kept, or edited again. The next plan must
+send every field where Ontora differs from the file (and, after a refusal, nothing when
+Ontora already matches it: after a lost answer, sending again is all it can do), and
+applying it must converge: the emulator holds exactly the file, and the next plan is
+empty.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+import httpx
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from campaignsync.apply import ApplyReport, StateRecorder, apply_plan
-from campaignsync.commands.options import make_client, make_plan, read_configured_state
+from campaignsync.commands.options import make_plan, read_configured_state
 from campaignsync.config import Settings, resolve_settings
+from campaignsync.ontora import OntoraClient
 from campaignsync.plan import Plan
 from tests.emulator_harness import TOKEN, WORKSPACE, Emulator
 
@@ -65,14 +69,33 @@ class Repository:
     def plan(self) -> Plan:
         return make_plan(self.settings, (), read_configured_state(self.settings))
 
-    def apply(self, plan: Plan) -> ApplyReport:
+    def apply(self, plan: Plan, transport: httpx.BaseTransport | None = None) -> ApplyReport:
         current = read_configured_state(self.settings)
         recorder = StateRecorder(
             self.settings.state_path,
             current.model_copy(update={"api_url": self.emulator.url, "workspace_id": WORKSPACE}),
         )
-        with make_client(self.settings, max_retries=0) as client:
+        with OntoraClient(
+            self.emulator.url, token=TOKEN, max_retries=0, transport=transport
+        ) as client:
             return apply_plan(plan, client=client, recorder=recorder, parallelism=1)
+
+
+class LoseAnswer(httpx.BaseTransport):
+    """Real HTTP to the emulator; the request at `position` takes effect, its answer is lost."""
+
+    def __init__(self, position: int) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.position = position
+        self.sent = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        self.sent += 1
+        if self.sent - 1 == self.position:
+            response.read()
+            raise httpx.RemoteProtocolError("connection lost before the answer", request=request)
+        return response
 
 
 def desired(fields: dict[str, Any]) -> dict[str, Any]:
@@ -124,15 +147,17 @@ def refuse_request(emulator: Emulator, plan: Plan, position: int) -> None:
     emulator.set_faults(reject_fields=[field])
 
 
-def refused_then(
+def cut_short_then(
     emulator: Emulator,
     kind: str,
     before: dict[str, Any],
     after: dict[str, Any],
+    failure: str,
     position: int,
     final: dict[str, Any],
 ) -> None:
-    """Apply `after` with the request at `position` refused, write `final`, plan, converge."""
+    """Apply `after` with the request at `position` refused or its answer lost, then write
+    `final`, plan, and converge."""
     emulator.reset()
     with tempfile.TemporaryDirectory() as folder:
         repository = Repository(Path(folder), emulator)
@@ -142,9 +167,12 @@ def refused_then(
             assert repository.apply(repository.plan()).ok
         repository.write(after, interview_id)
         plan = repository.plan()
-        refuse_request(emulator, plan, position)
-        assert not repository.apply(plan).ok
-        emulator.set_faults(reject_fields=[])
+        if failure == "refused":
+            refuse_request(emulator, plan, position)
+            assert not repository.apply(plan).ok
+            emulator.set_faults(reject_fields=[])
+        else:
+            assert not repository.apply(plan, LoseAnswer(position)).ok
 
         repository.write(final, interview_id)
         recovery = repository.plan()
@@ -159,7 +187,8 @@ def refused_then(
             (campaign,) = remote
             wrong = differing(campaign, final, ever_set(emulator))
             assert wrong <= sent, shown
-            assert recovery.has_changes == bool(wrong), shown
+            if failure == "refused":
+                assert recovery.has_changes == bool(wrong), shown
 
         assert repository.apply(recovery).ok
         (campaign,) = emulator.campaigns().values()
@@ -168,8 +197,9 @@ def refused_then(
 
 
 @settings(
-    max_examples=8,
+    max_examples=6,
     deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking e2e runs takes minutes
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
@@ -178,7 +208,7 @@ def refused_then(
     after=files,
     edited=files,
 )
-def test_a_refused_request_at_each_position_leaves_a_plan_that_converges(
+def test_a_request_cut_short_at_each_position_leaves_a_plan_that_converges(
     emulator: Emulator,
     kind: str,
     before: dict[str, Any],
@@ -190,9 +220,10 @@ def test_a_refused_request_at_each_position_leaves_a_plan_that_converges(
         context = f"{before['project_context'] or 'Context'} (edited)"
         after = after | {"project_context": context, "topics": [*before["topics"], "Pay"]}
     endings = [after, edited] + ([before] if kind == "finalize" else [])
-    for position in range(2):  # every plan here is two requests: see the module docstring
-        for final in endings:
-            refused_then(emulator, kind, before, after, position, final)
+    for failure in ("refused", "answer lost"):
+        for position in range(2):  # every plan here is two requests: see the docstring
+            for final in endings:
+                cut_short_then(emulator, kind, before, after, failure, position, final)
 
 
 def test_the_refusal_helper_refuses_only_the_chosen_request(emulator: Emulator) -> None:

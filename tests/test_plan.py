@@ -258,6 +258,12 @@ class TestUnconfirmed:
             ("PUT", TOPICS)
         ]
 
+    def test_a_finalize_clears_a_field_only_an_unconfirmed_request_sent(self) -> None:
+        desired = campaign("a", project_context="old", topics=[{"name": "New"}])
+        plan = plan_of([desired], state(a=self.entry(goal="sent once")))
+        ((method, _, body),) = requests(plan)
+        assert (method, body["goal"]) == ("PUT", None)
+
     def test_a_field_the_file_never_had_is_cleared(self) -> None:
         desired = campaign("a", project_context="old", topics=TOPICS)
         plan = plan_of([desired], state(a=self.entry(goal="sent once")))
