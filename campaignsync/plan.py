@@ -220,18 +220,8 @@ def build_plan(
 
     present = {campaign.key for campaign in campaigns}
     gone = {key: entry for key, entry in state.campaigns.items() if key not in present}
-    gone = {key: entry for key, entry in gone.items() if wanted(key)}
     names = {campaign.key: campaign.managed.get("name") for campaign in campaigns}
-    moves = _likely_renames(
-        gone, [item.key for item in planned if item.action is Action.CREATE], names
-    )
-    moved_to = {old: new for new, old in sorted(moves.items(), reverse=True)}
-    planned = [
-        item.model_copy(update={"moved_from": moves[item.key]}) if item.key in moves else item
-        for item in planned
-    ]
-    planned.extend(_orphan(key, entry, moved_to.get(key)) for key, entry in gone.items())
-    planned.sort(key=lambda item: item.key)
+    planned = _with_orphans(planned, {key: gone[key] for key in gone if wanted(key)}, names)
     if remote is not None:
         desired = {campaign.key: campaign.managed for campaign in campaigns}
         planned = [
@@ -460,6 +450,22 @@ def _adopt(
         requests=tuple(request for request in requests if request.body),
         **common,
     )
+
+
+def _with_orphans(
+    planned: list[CampaignPlan], gone: Mapping[str, Entry], names: Mapping[str, Any]
+) -> list[CampaignPlan]:
+    """The planned campaigns and the orphans, in key order; a create that looks like an
+    orphan renamed without `state mv` says so, and so does the orphan."""
+    created = [item.key for item in planned if item.action is Action.CREATE]
+    moves = _likely_renames(gone, created, names)
+    moved_to = {old: new for new, old in sorted(moves.items(), reverse=True)}
+    kept = [
+        item.model_copy(update={"moved_from": moves[item.key]}) if item.key in moves else item
+        for item in planned
+    ]
+    kept += [_orphan(key, entry, moved_to.get(key)) for key, entry in gone.items()]
+    return sorted(kept, key=lambda item: item.key)
 
 
 def _likely_renames(
