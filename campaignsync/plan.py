@@ -503,9 +503,10 @@ def _orphan(key: str, entry: Entry, moved_to: str | None) -> CampaignPlan:
         )
     if moved_to is not None:
         reason = (
-            f"the file is gone, and {moved_to} looks like it renamed: run `campaignsync state "
-            f"mv {key} {moved_to}` to follow it, so that its campaign is kept instead of a new "
-            f"one created. If it is no longer wanted, `campaignsync state rm {key}` forgets it."
+            f"the file is gone, and {moved_to} looks like it under a new name: run "
+            f"`campaignsync state mv {key} {moved_to}` to follow it, so that its campaign is "
+            f"kept instead of a new one created. If it is no longer wanted, `campaignsync "
+            f"state rm {key}` forgets it."
         )
     return CampaignPlan(
         key=key, action=Action.ORPHAN, reason=reason, interview_id=entry.interview_id
