@@ -156,15 +156,22 @@ def is_loopback(host: str) -> bool:
 
 
 def find_repository_root(campaigns_dir: Path, cwd: Path) -> Path:
-    """The folder contact files must stay inside: the enclosing git checkout if any."""
-    start = campaigns_dir.resolve()
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists():
-            return folder
-    resolved_cwd = cwd.resolve()
-    if start.is_relative_to(resolved_cwd):
-        return resolved_cwd
-    return start
+    """The folder campaign and contact files must stay inside: the git checkout of the
+    working directory; failing that, the checkout holding the campaigns folder; failing
+    that, the working directory. ConfigError if the campaigns folder lies outside it."""
+    folder = campaigns_dir.resolve()
+    root = _checkout(cwd.resolve()) or _checkout(folder) or cwd.resolve()
+    if not folder.is_relative_to(root):
+        raise ConfigError(
+            f"The campaigns folder {campaigns_dir} resolves to {folder}, outside the repository "
+            f"{root}, where campaign and contact files must stay. Point dir (in "
+            f"{CONFIG_FILE}), --dir or CAMPAIGNSYNC_DIR at a folder inside the repository."
+        )
+    return root
+
+
+def _checkout(start: Path) -> Path | None:
+    return next((folder for folder in (start, *start.parents) if (folder / ".git").exists()), None)
 
 
 def _read_config_file(path: Path) -> dict[str, str]:

@@ -12,9 +12,7 @@ from pydantic import ValidationError
 from campaignsync.api_schema import Contact
 from campaignsync.errors import Problem
 from campaignsync.messages import error_message, format_loc, unknown_field
-from campaignsync.textfile import decode, display_path, read_bounded
-
-MAX_CSV_BYTES = 20 * 1024 * 1024
+from campaignsync.textfile import NotReadable, decode, display_path, read_regular_file
 
 _CONTACT_COLUMNS = tuple(Contact.model_fields)
 _INTEGER_COLUMNS = frozenset({"seniority_level"})
@@ -22,28 +20,16 @@ _BOOLEAN_COLUMNS = frozenset({"is_required"})
 _BOOLEANS = {"true": True, "false": False}
 
 
-def outside_repository(csv_path: Path, repository_root: Path) -> str | None:
-    """Why a contacts file may not be read, or None when it is inside the repository."""
-    if "\0" in str(csv_path):
-        return "a file name cannot contain a NUL character"
-    resolved = csv_path.resolve()
-    if not resolved.is_relative_to(repository_root.resolve()):
-        return (
-            f"{display_path(csv_path)} resolves outside the repository "
-            f"({repository_root.resolve()}); keep contact lists inside it"
-        )
-    return None
-
-
 def read_contacts_csv(
-    csv_path: Path,
+    csv_path: Path, repository_root: Path
 ) -> tuple[bytes, list[Contact], list[int], list[Problem]] | Problem:
+    """The CSV's bytes, its contacts and the line of each, and its problems; or why the
+    file cannot be read at all."""
     shown = display_path(csv_path)
-    if not csv_path.is_file():
-        return Problem(shown, None, None, f"{shown} does not exist")
-    raw = read_bounded(csv_path, MAX_CSV_BYTES)
-    if isinstance(raw, Problem):
-        return Problem(shown, None, None, f"{shown}: {raw.message}")
+    try:
+        raw = read_regular_file(csv_path, repository_root, what="a contacts file")
+    except NotReadable as exc:
+        return Problem(shown, None, None, f"{shown} {exc.reason}")
     text = decode(raw, shown)
     if isinstance(text, Problem):
         return Problem(shown, None, None, f"{shown}: {text.message}")

@@ -11,8 +11,8 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,15 +20,15 @@ from pydantic import ValidationError
 
 from campaignsync import __version__
 from campaignsync.api_schema import Contact
-from campaignsync.contacts_csv import outside_repository, read_contacts_csv
+from campaignsync.contacts_csv import read_contacts_csv
 from campaignsync.errors import ConfigError, Problem, ValidationFailed
 from campaignsync.messages import describe, error_message, format_loc
-from campaignsync.spec import Campaign, Loc, managed_fields, rule_violations
-from campaignsync.textfile import decode, display_path, read_bounded
+from campaignsync.spec import Campaign, Loc, check_key, managed_fields, rule_violations
+from campaignsync.textfile import NotReadable, decode, display_path, escaped, read_regular_file
 from campaignsync.yamldoc import YamlSyntaxError, locator, node_position, parse_yaml
 
-MAX_CAMPAIGN_BYTES = 5 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml")
+Warn = Callable[[Problem], None]
 
 
 class Applied(Protocol):
@@ -74,23 +74,97 @@ def campaign_key(campaigns_dir: Path, path: Path) -> str:
     return path.relative_to(campaigns_dir).with_suffix("").as_posix()
 
 
+@dataclass(frozen=True)
+class Survey:
+    """What a walk of the campaigns folder found: campaign files, files and folders it
+    must not leave out without an error, and hidden files it skips with a warning."""
+
+    paths: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
+
+
 def discover(campaigns_dir: Path) -> list[Path]:
-    """Every campaign file under the folder, in a stable order; dot-files are skipped."""
+    """Every campaign file under the folder, in a stable order."""
+    return survey(campaigns_dir).paths
+
+
+def survey(campaigns_dir: Path) -> Survey:
+    """Walk the campaigns folder; nothing that looks like a campaign is passed over silently.
+
+    Hidden folders (`.git`) are not searched. Hidden `*.yaml` files are skipped with a
+    warning. Unreadable folders, linked folders and other-case suffixes (`*.YAML`) are
+    problems: their campaigns would otherwise be missing from the plan without a word.
+    """
     if not campaigns_dir.is_dir():
         problem = "is not a folder" if campaigns_dir.exists() else "does not exist"
         raise ConfigError(
             f"The campaigns folder {display_path(campaigns_dir)} {problem}. "
             "Create it, or point --dir (or CAMPAIGNSYNC_DIR) at your campaigns."
         )
-    found: list[Path] = []
-    for directory, subdirs, files in os.walk(campaigns_dir):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
-        found.extend(
-            Path(directory, name)
-            for name in files
-            if name.endswith(SUFFIXES) and not name.startswith(".")
+    found = Survey()
+
+    def unreadable(error: OSError) -> None:
+        reason = error.strerror or str(error)
+        found.problems.append(
+            Problem(
+                display_path(error.filename or campaigns_dir),
+                None,
+                None,
+                f"cannot read this folder ({reason}), so its campaigns would be left out; "
+                "fix its permissions or move it out of the campaigns folder",
+            )
         )
-    return sorted(found)
+
+    for directory, subdirs, files in os.walk(campaigns_dir, onerror=unreadable):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        for name in list(subdirs):
+            if Path(directory, name).is_symlink():
+                subdirs.remove(name)
+                found.problems.append(_linked_folder(Path(directory, name)))
+        for name in files:
+            _sort_file(Path(directory, name), found)
+    found.paths.sort()
+    return found
+
+
+def _sort_file(path: Path, found: Survey) -> None:
+    name = path.name
+    if not name.lower().endswith(SUFFIXES):
+        return
+    if name.startswith("."):
+        found.skipped.append(
+            Problem(
+                display_path(path),
+                None,
+                None,
+                "skipped: a hidden file is not a campaign; remove the leading '.' to load it",
+            )
+        )
+    elif name.endswith(SUFFIXES):
+        found.paths.append(path)
+    else:
+        suffix = escaped(path.suffix)
+        found.problems.append(
+            Problem(
+                display_path(path),
+                None,
+                None,
+                f"the suffix {suffix!r} is not lower case, so this file would be left out; "
+                f"rename it to end in {suffix.lower()!r} (only .yaml and .yml files are "
+                "campaigns)",
+            )
+        )
+
+
+def _linked_folder(path: Path) -> Problem:
+    return Problem(
+        display_path(path),
+        None,
+        None,
+        "is a link to a folder, and linked folders are not followed (their campaigns would "
+        "have a second key, or lie outside the repository); move the folder here instead",
+    )
 
 
 def load_campaigns(
@@ -98,29 +172,26 @@ def load_campaigns(
     repository_root: Path,
     *,
     applied: Mapping[str, Applied] | None = None,
+    warn: Warn | None = None,
 ) -> list[CampaignFile]:
     """Load and validate every campaign; raise ValidationFailed with all problems at once.
 
     With `applied` (from state), a file whose bytes, and CSV, still hash to the digest
     recorded when it was applied is neither parsed nor validated again: its fields are
-    exactly the ones last applied.
+    exactly the ones last applied. Files skipped on purpose are passed to `warn`.
     """
-    problems: list[Problem] = []
+    found = survey(campaigns_dir)
+    for skipped in found.skipped:
+        if warn is not None:
+            warn(skipped)
+    problems = list(found.problems)
     loaded: list[CampaignFile] = []
     owners: dict[str, Path] = {}
-    adopted: dict[str, str] = {}
-    for path in discover(campaigns_dir):
+    for path in found.paths:
         key = campaign_key(campaigns_dir, path)
-        if key in owners:
-            problems.append(
-                Problem(
-                    display_path(path),
-                    None,
-                    None,
-                    f"campaign key {key!r} is already taken by {display_path(owners[key])}; "
-                    "rename one of the files",
-                )
-            )
+        refused = _refused_key(key, path, owners)
+        if refused is not None:
+            problems.append(refused)
             continue
         owners[key] = path
         record = applied.get(key) if applied else None
@@ -130,6 +201,32 @@ def load_campaigns(
             loaded.append(result)
         else:
             problems.extend(result)
+    problems.extend(_adopted_twice(loaded))
+    if problems:
+        raise ValidationFailed(problems)
+    return loaded
+
+
+def _refused_key(key: str, path: Path, owners: Mapping[str, Path]) -> Problem | None:
+    """Why the file's key cannot be used: unsafe characters, or already another file's."""
+    unsafe = check_key(key)
+    if unsafe is not None:
+        message = f"this file's name gives the campaign key '{escaped(key)}': {unsafe}"
+        return Problem(display_path(path), None, None, f"{message}; rename the file")
+    if key in owners:
+        return Problem(
+            display_path(path),
+            None,
+            None,
+            f"campaign key {key!r} is already taken by {display_path(owners[key])}; "
+            "rename one of the files",
+        )
+    return None
+
+
+def _adopted_twice(loaded: list[CampaignFile]) -> list[Problem]:
+    problems = []
+    adopted: dict[str, str] = {}
     for item in loaded:
         if item.interview_id is None:
             continue
@@ -145,83 +242,112 @@ def load_campaigns(
                 )
             )
         adopted.setdefault(item.interview_id, item.key)
-    if problems:
-        raise ValidationFailed(problems)
-    return loaded
+    return problems
 
 
 def load_file(path: Path, key: str, repository_root: Path) -> CampaignFile | list[Problem]:
     """Read one campaign file; return it, or every problem found in it."""
     shown = display_path(path)
-    raw = read_bounded(path, MAX_CAMPAIGN_BYTES)
-    if isinstance(raw, Problem):
-        return [raw]
-    text = decode(raw, shown)
-    if isinstance(text, Problem):
-        return [text]
-    try:
-        data = parse_yaml(text)
-    except YamlSyntaxError as exc:
-        return [Problem(shown, exc.line, exc.column, exc.message)]
-    if data is None:
-        return [Problem(shown, 1, 1, "the file is empty; a campaign needs at least a name")]
-    if not isinstance(data, dict):
-        kind = describe(data)
-        return [Problem(shown, 1, 1, f"a campaign file must be a mapping of fields, not {kind}")]
+    document = _read_document(path, repository_root)
+    if isinstance(document, Problem):
+        return [document]
+    raw, text, data = document
 
     problems: list[tuple[Loc, str, bool]] = []
     campaign: Campaign | None = None
     try:
         campaign = Campaign.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors():
-            loc = error["loc"]
-            if error["type"] == "missing":
-                # Point at the mapping the field is missing from, not at nothing.
-                problems.append((loc[:-1], error_message(error), False))
-            else:
-                problems.append((loc, error_message(error), error["type"] == "extra_forbidden"))
+        problems.extend(_validation_problems(exc))
 
-    csv_problems: list[Problem] = []
-    csv_contacts: list[Contact] | None = None
-    csv_lines: list[int] = []
-    csv_bytes = b""
+    contacts = _ContactsFile()
     contacts_file = data.get("contacts_file")
-    csv_path = path.parent / contacts_file if isinstance(contacts_file, str) else None
-    if csv_path is not None and contacts_file:
-        outside = outside_repository(csv_path, repository_root)
-        if outside:
-            problems.append((("contacts_file",), outside, False))
-        else:
-            result = read_contacts_csv(csv_path)
-            if isinstance(result, Problem):
-                problems.append((("contacts_file",), result.message, False))
-            else:
-                csv_bytes, csv_contacts, csv_lines, csv_problems = result
+    if isinstance(contacts_file, str) and contacts_file:
+        contacts = _read_contacts(path.parent / contacts_file, repository_root, problems)
 
     raw_contacts = data.get("contacts")
     inline: list[Any] = raw_contacts if isinstance(raw_contacts, list) else []
-    merged = inline + [c.model_dump(exclude_unset=True) for c in csv_contacts or []]
+    merged = inline + [c.model_dump(exclude_unset=True) for c in contacts.contacts or []]
     for loc, message in rule_violations(data, merged):
         if loc[0] == "contacts" and isinstance(loc[1], int) and loc[1] >= len(inline):
-            assert csv_path is not None
-            line = csv_lines[loc[1] - len(inline)]
-            problem = Problem(display_path(csv_path), line, None, f"{loc[-1]}: {message}")
-            csv_problems.append(problem)
+            problem = contacts.problem_at(loc[1] - len(inline), f"{loc[-1]}: {message}")
+            contacts.problems.append(problem)
         else:
             problems.append((loc, message, False))
 
-    if problems or csv_problems or campaign is None:
-        return _located(path, text, problems) + csv_problems
+    if problems or contacts.problems or campaign is None:
+        return _located(path, text, problems) + contacts.problems
     return CampaignFile(
         key=key,
         path=path,
         source=shown,
-        managed=managed_fields(campaign, csv_contacts),
-        source_digest=source_digest(raw, csv_bytes),
+        managed=managed_fields(campaign, contacts.contacts),
+        source_digest=source_digest(raw, contacts.raw),
         interview_id=campaign.interview_id,
         contacts_file=campaign.contacts_file,
     )
+
+
+def _read_document(
+    path: Path, repository_root: Path
+) -> tuple[bytes, str, dict[Any, Any]] | Problem:
+    """The file's bytes, text and top-level mapping, or the one problem that stops there."""
+    shown = display_path(path)
+    try:
+        raw = read_regular_file(path, repository_root)
+    except NotReadable as exc:
+        return Problem(shown, None, None, f"the file {exc.reason}")
+    text = decode(raw, shown)
+    if isinstance(text, Problem):
+        return text
+    try:
+        data = parse_yaml(text)
+    except YamlSyntaxError as exc:
+        return Problem(shown, exc.line, exc.column, exc.message)
+    if data is None:
+        return Problem(shown, 1, 1, "the file is empty; a campaign needs at least a name")
+    if not isinstance(data, dict):
+        kind = describe(data)
+        return Problem(shown, 1, 1, f"a campaign file must be a mapping of fields, not {kind}")
+    return raw, text, data
+
+
+def _validation_problems(exc: ValidationError) -> list[tuple[Loc, str, bool]]:
+    problems: list[tuple[Loc, str, bool]] = []
+    for error in exc.errors():
+        loc = error["loc"]
+        if error["type"] == "missing":
+            # Point at the mapping the field is missing from, not at nothing.
+            problems.append((loc[:-1], error_message(error), False))
+        else:
+            problems.append((loc, error_message(error), error["type"] == "extra_forbidden"))
+    return problems
+
+
+@dataclass
+class _ContactsFile:
+    """A campaign's contacts CSV as read: its bytes, contacts, their lines, its problems."""
+
+    path: Path | None = None
+    raw: bytes = b""
+    contacts: list[Contact] | None = None
+    lines: list[int] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem_at(self, index: int, message: str) -> Problem:
+        assert self.path is not None
+        return Problem(display_path(self.path), self.lines[index], None, message)
+
+
+def _read_contacts(
+    csv_path: Path, repository_root: Path, problems: list[tuple[Loc, str, bool]]
+) -> _ContactsFile:
+    result = read_contacts_csv(csv_path, repository_root)
+    if isinstance(result, Problem):
+        problems.append((("contacts_file",), result.message, False))
+        return _ContactsFile(csv_path)
+    raw, contacts, lines, csv_problems = result
+    return _ContactsFile(csv_path, raw, contacts, lines, csv_problems)
 
 
 def _unchanged(path: Path, key: str, record: Applied, repository_root: Path) -> CampaignFile | None:
@@ -229,14 +355,12 @@ def _unchanged(path: Path, key: str, record: Applied, repository_root: Path) -> 
     if not record.source_digest:
         return None
     try:
-        yaml_bytes = path.read_bytes()
+        yaml_bytes = read_regular_file(path, repository_root)
         csv_bytes = b""
         if record.contacts_file:
             csv_path = path.parent / record.contacts_file
-            if outside_repository(csv_path, repository_root):
-                return None
-            csv_bytes = csv_path.read_bytes()
-    except OSError:
+            csv_bytes = read_regular_file(csv_path, repository_root, what="a contacts file")
+    except NotReadable:
         return None  # the full load says what is wrong
     if source_digest(yaml_bytes, csv_bytes) != record.source_digest:
         return None
@@ -253,8 +377,8 @@ def _unchanged(path: Path, key: str, record: Applied, repository_root: Path) -> 
 def locate(path: Path, loc: Loc, *, at_key: bool = False) -> tuple[int | None, int | None]:
     """1-based line and column of the node at `loc` in a YAML file, as near as it exists."""
     try:
-        root = locator(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError):
+        root = locator(read_regular_file(path).decode("utf-8-sig"))
+    except (NotReadable, UnicodeDecodeError):
         return None, None
     return (None, None) if root is None else node_position(root, loc, at_key=at_key)
 
@@ -262,8 +386,11 @@ def locate(path: Path, loc: Loc, *, at_key: bool = False) -> tuple[int | None, i
 def read_yaml_mapping(path: Path) -> dict[Any, Any]:
     """A small YAML settings file as a mapping; any problem is a ConfigError."""
     shown = display_path(path)
-    raw = read_bounded(path, MAX_CAMPAIGN_BYTES)
-    text = raw if isinstance(raw, Problem) else decode(raw, shown)
+    try:
+        raw = read_regular_file(path, what="a settings file")
+    except NotReadable as exc:
+        raise ConfigError(f"{shown} {exc.reason}.") from None
+    text = decode(raw, shown)
     if isinstance(text, Problem):
         raise ConfigError(str(text))
     try:

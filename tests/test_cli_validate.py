@@ -8,7 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from campaignsync.cli import cli
 from tests.conftest import REPO, RunCli, WriteCampaign
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -58,6 +60,7 @@ def test_valid_folder_exits_zero(
 def test_paths_are_relative_to_the_working_directory(
     broken: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    (broken / ".git").mkdir()  # a sub-folder of the checkout: the campaigns are inside it
     (broken / "sub").mkdir()
     monkeypatch.chdir(broken / "sub")
     result = run_cli("validate", "--dir", "../campaigns")
@@ -106,3 +109,17 @@ def test_a_file_name_cannot_forge_a_line_of_output(
     assert result.exit_code == 1
     assert not any(line.startswith("::error file=y") for line in result.output.splitlines())
     assert "\x1b" not in result.output
+
+
+def test_a_skipped_hidden_file_is_a_warning_on_stderr(
+    project: Path, write_campaign: WriteCampaign
+) -> None:
+    write_campaign("a.yaml", "name: A\n")
+    write_campaign(".draft.yaml", "name: Draft\n")
+    result = CliRunner().invoke(cli, ["validate", "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert result.stdout == "[]\n"
+    assert result.stderr == (
+        "Warning: campaigns/.draft.yaml: skipped: a hidden file is not a campaign; remove the "
+        "leading '.' to load it\n"
+    )

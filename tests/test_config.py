@@ -127,3 +127,56 @@ def test_the_api_url_is_checked_whole_when_settings_are_read(
     with pytest.raises(ConfigError, match=re.escape(problem)) as caught:
         resolve_settings({"api_url": url}, env={}, cwd=tmp_path)
     assert "\x1b" not in str(caught.value)
+
+
+class TestRepositoryBoundary:
+    """The campaigns folder lies inside the repository; no setting can move the boundary."""
+
+    def test_dir_dot_dot_in_a_committed_config_is_refused(self, tmp_path: Path) -> None:
+        repository = tmp_path / "repo"
+        (repository / ".git").mkdir(parents=True)
+        (repository / "campaignsync.yaml").write_text("dir: ..\n")
+        with pytest.raises(ConfigError, match="outside the repository") as caught:
+            resolve_settings({}, env={}, cwd=repository)
+        assert "dir" in str(caught.value)
+
+    @pytest.mark.parametrize("source", ["flag", "env"])
+    def test_dir_outside_from_a_flag_or_the_environment_is_refused(
+        self, tmp_path: Path, source: str
+    ) -> None:
+        repository = tmp_path / "repo"
+        (repository / ".git").mkdir(parents=True)
+        (tmp_path / "elsewhere").mkdir()
+        flags = {"dir": "../elsewhere"} if source == "flag" else {}
+        env = {"CAMPAIGNSYNC_DIR": "../elsewhere"} if source == "env" else {}
+        with pytest.raises(ConfigError, match="outside the repository"):
+            resolve_settings(flags, env=env, cwd=repository)
+
+    def test_a_campaigns_folder_linked_outside_is_refused(self, tmp_path: Path) -> None:
+        repository = tmp_path / "repo"
+        (repository / ".git").mkdir(parents=True)
+        (tmp_path / "elsewhere").mkdir()
+        (repository / "campaigns").symlink_to(tmp_path / "elsewhere")
+        with pytest.raises(ConfigError, match="outside the repository"):
+            resolve_settings({}, env={}, cwd=repository)
+
+    def test_without_git_the_working_directory_is_the_repository(self, tmp_path: Path) -> None:
+        (tmp_path / "work").mkdir()
+        with pytest.raises(ConfigError, match="outside the repository"):
+            resolve_settings({"dir": ".."}, env={}, cwd=tmp_path / "work")
+        settings = resolve_settings({"dir": "campaigns"}, env={}, cwd=tmp_path / "work")
+        assert settings.repository_root == (tmp_path / "work").resolve()
+
+    def test_a_subfolder_of_the_checkout_may_point_up_inside_it(self, tmp_path: Path) -> None:
+        (tmp_path / ".git").mkdir()
+        (tmp_path / "sub").mkdir()
+        settings = resolve_settings({"dir": "../campaigns"}, env={}, cwd=tmp_path / "sub")
+        assert settings.repository_root == tmp_path.resolve()
+
+    def test_campaigns_of_another_checkout_from_outside_any_checkout(self, tmp_path: Path) -> None:
+        (tmp_path / "repo" / ".git").mkdir(parents=True)
+        (tmp_path / "home").mkdir()
+        settings = resolve_settings(
+            {"dir": str(tmp_path / "repo" / "campaigns")}, env={}, cwd=tmp_path / "home"
+        )
+        assert settings.repository_root == (tmp_path / "repo").resolve()

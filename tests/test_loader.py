@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -237,8 +238,8 @@ def test_binary_and_oversized_files_are_refused_without_parsing(
     with big.open("wb") as handle:
         handle.truncate(50 * 1024 * 1024)
     assert problems(project) == [
-        "campaigns/big.yaml: the file is 50.0 MiB, over the 5 MiB limit for one file; "
-        "split it, or move contacts to a contacts_file CSV",
+        "campaigns/big.yaml: the file is 50.0 MiB, over the 10 MiB limit for one file; "
+        "split it into several files",
         "campaigns/junk.yaml: the file is binary, not YAML text",
         "campaigns/latin1.yaml:1: the file is not UTF-8 text",
     ]
@@ -324,7 +325,8 @@ class TestContactsFile:
     ) -> None:
         write_campaign("a.yaml", 'name: A\ncontacts_file: "people\\0.csv"\n')
         assert problems(project) == [
-            "campaigns/a.yaml:2:16: contacts_file: a file name cannot contain a NUL character"
+            "campaigns/a.yaml:2:16: contacts_file: campaigns/people\\x00.csv cannot be read: "
+            "its name holds a NUL character"
         ]
 
     def test_a_missing_csv_is_reported_at_the_field(
@@ -405,3 +407,214 @@ class TestUnchangedSinceApplied:
             monkeypatch.undo()
             _digest_scheme.cache_clear()
         assert source_digest(b"name: A\n") == before
+
+
+class TestFilesThatAreNotWhatTheySeem:
+    """Links, devices, FIFOs and oversized files are refused before a byte is read."""
+
+    def test_a_link_to_a_file_outside_the_repository_is_refused_unread(
+        self, project: Path, write_campaign: WriteCampaign, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        secret = tmp_path_factory.mktemp("outside") / "passwd"
+        secret.write_text("root:x:0:0:SECRET-CONTENT:/root:/bin/bash\n")
+        (project / "campaigns" / "evil.yaml").symlink_to(secret)
+        write_campaign("a.yaml", "name: A\n")
+        (found,) = problems(project)
+        assert found.startswith("campaigns/evil.yaml: ")
+        assert "outside the repository" in found
+        assert "SECRET-CONTENT" not in found
+
+    def test_a_link_to_etc_passwd_never_shows_its_content(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        (project / "campaigns" / "evil.yaml").symlink_to("/etc/passwd")
+        (found,) = problems(project)
+        assert "outside the repository" in found
+        assert ":0:0:" not in found
+
+    def test_a_link_inside_the_repository_to_a_regular_file_is_read(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        (project / "shared").mkdir()
+        (project / "shared" / "real.yaml").write_text("name: Shared\n")
+        (project / "campaigns" / "linked.yaml").symlink_to(project / "shared" / "real.yaml")
+        assert [c.managed["name"] for c in load(project)] == ["Shared"]
+
+    @pytest.mark.parametrize("device", ["/dev/zero", "/dev/null", "/dev/urandom"])
+    def test_a_link_to_a_device_is_refused_unread(
+        self, project: Path, device: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        (project / "campaigns" / "dev.yaml").symlink_to(device)
+        # Even with the repository boundary at /, a device is not a campaign file.
+        (found,) = [str(p) for p in _problems_with_root(project, Path("/"))]
+        assert found == (
+            "campaigns/dev.yaml: the file is a character device, not a regular file; "
+            "a campaign file must be a plain file"
+        )
+
+    def test_a_fifo_is_refused_unread(self, project: Path) -> None:
+        os.mkfifo(project / "campaigns" / "pipe.yaml")
+        assert problems(project) == [
+            "campaigns/pipe.yaml: the file is a FIFO (named pipe), not a regular file; "
+            "a campaign file must be a plain file"
+        ]
+
+    def test_a_fifo_as_contacts_file_is_refused_unread(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign("a.yaml", "name: A\ncontacts_file: people.csv\n")
+        os.mkfifo(project / "campaigns" / "people.csv")
+        assert problems(project) == [
+            "campaigns/a.yaml:2:16: contacts_file: campaigns/people.csv is a FIFO (named pipe), "
+            "not a regular file; a contacts file must be a plain file"
+        ]
+
+    def test_a_folder_as_contacts_file_is_refused(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign("a.yaml", "name: A\ncontacts_file: .\n")
+        assert problems(project) == [
+            "campaigns/a.yaml:2:16: contacts_file: campaigns is a folder, not a regular file; "
+            "a contacts file must be a plain file"
+        ]
+
+    def test_a_link_to_a_csv_outside_is_refused_unread(
+        self, project: Path, write_campaign: WriteCampaign, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        secret = tmp_path_factory.mktemp("outside") / "secret.csv"
+        secret.write_text("name\nSECRET-PERSON\n")
+        (project / "campaigns" / "people.csv").symlink_to(secret)
+        write_campaign("a.yaml", "name: A\ncontacts_file: people.csv\n")
+        (found,) = problems(project)
+        assert "resolves outside the repository" in found
+        assert "SECRET" not in found
+
+    def test_oversized_files_are_refused_by_the_10_mib_cap(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        big = project / "campaigns" / "big.yaml"
+        with big.open("wb") as handle:
+            handle.truncate(10 * 1024 * 1024 + 1)
+        write_campaign("a.yaml", "name: A\ncontacts_file: people.csv\n")
+        with (project / "campaigns" / "people.csv").open("wb") as handle:
+            handle.truncate(11 * 1024 * 1024)
+        assert problems(project) == [
+            "campaigns/a.yaml:2:16: contacts_file: campaigns/people.csv is 11.0 MiB, over the "
+            "10 MiB limit for one file; split it into several files",
+            "campaigns/big.yaml: the file is 10.0 MiB, over the 10 MiB limit for one file; "
+            "split it into several files",
+        ]
+
+    def test_an_unchanged_file_that_became_a_device_is_refused(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        # A state record makes the loader look for an unchanged file first: that look must
+        # not read a device either.
+        record = Entry(
+            interview_id="0b7e7a4c-1f5e-4a52-9d0b-5c3a2e9f8d10",
+            last_applied={"name": "A"},
+            source_digest="0" * 64,
+            contacts_file="people.csv",
+        )
+        write_campaign("a.yaml", "name: A\ncontacts_file: people.csv\n")
+        (project / "campaigns" / "people.csv").symlink_to("/dev/zero")
+        with pytest.raises(ValidationFailed) as caught:
+            load_campaigns(project / "campaigns", Path("/"), applied={"a": record})
+        (found,) = caught.value.problems
+        assert "character device" in found.message
+
+
+def _problems_with_root(project: Path, root: Path) -> list[Problem]:
+    with pytest.raises(ValidationFailed) as caught:
+        load_campaigns(project / "campaigns", root)
+    return caught.value.problems
+
+
+class TestKeysAndDiscovery:
+    """Keys use a safe character set; nothing that looks like a campaign is skipped silently."""
+
+    @pytest.mark.parametrize(
+        ("name", "shown"),
+        [
+            ("evil\nname.yaml", "evil\\nname"),
+            ("tab\there.yaml", "tab\\there"),
+            ("esc\x1b[31m.yaml", "esc\\x1b[31m"),
+            ("rtl\u202eoverride.yaml", "rtl\\u202eoverride"),
+        ],
+    )
+    def test_a_control_character_in_a_file_name_is_an_error_shown_escaped(
+        self, project: Path, write_campaign: WriteCampaign, name: str, shown: str
+    ) -> None:
+        write_campaign(name, "name: Forged\n")
+        write_campaign("fine.yaml", "name: Fine\n")
+        (found,) = problems(project)
+        assert found.startswith(f"campaigns/{shown}.yaml: this file's name gives the campaign key")
+        assert "\n" not in found
+        assert "\x1b" not in found
+        assert "\u202e" not in found
+        assert found.endswith("rename the file")
+
+    def test_a_space_or_other_punctuation_in_a_key_is_refused(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign("team a/b c.yaml", "name: A\n")
+        (found,) = problems(project)
+        assert found == (
+            "campaigns/team a/b c.yaml: this file's name gives the campaign key 'team a/b c': "
+            "a campaign key holds only ASCII letters, digits, '-', '_' and '.', with '/' "
+            "between parts; rename the file"
+        )
+
+    def test_safe_keys_load(self, project: Path, write_campaign: WriteCampaign) -> None:
+        write_campaign("Team_1/q3-2027.v2.yaml", "name: A\n")
+        assert [c.key for c in load(project)] == ["Team_1/q3-2027.v2"]
+
+    def test_other_case_suffixes_are_problems_not_skipped(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign("Survey.YAML", "name: A\n")
+        write_campaign("b.Yml", "name: B\n")
+        assert problems(project) == [
+            "campaigns/Survey.YAML: the suffix '.YAML' is not lower case, so this file would be "
+            "left out; rename it to end in '.yaml' (only .yaml and .yml files are campaigns)",
+            "campaigns/b.Yml: the suffix '.Yml' is not lower case, so this file would be left "
+            "out; rename it to end in '.yml' (only .yaml and .yml files are campaigns)",
+        ]
+
+    def test_a_linked_folder_is_a_problem_not_skipped(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign("hr/a.yaml", "name: A\n")
+        (project / "campaigns" / "mirror").symlink_to(project / "campaigns" / "hr")
+        assert problems(project) == [
+            "campaigns/mirror: is a link to a folder, and linked folders are not followed (their "
+            "campaigns would have a second key, or lie outside the repository); move the folder "
+            "here instead"
+        ]
+
+    @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
+    def test_an_unreadable_folder_is_a_problem_not_skipped(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign("locked/a.yaml", "name: A\n")
+        locked = project / "campaigns" / "locked"
+        locked.chmod(0)
+        try:
+            (found,) = problems(project)
+        finally:
+            locked.chmod(0o755)
+        assert found.startswith("campaigns/locked: cannot read this folder (Permission denied)")
+
+    def test_hidden_yaml_files_are_skipped_with_a_warning(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign(".draft.yaml", "name: Draft\n")
+        write_campaign(".git/config.yaml", "not: searched\n")
+        write_campaign("a.yaml", "name: A\n")
+        warnings: list[Problem] = []
+        loaded = load_campaigns(project / "campaigns", project, warn=warnings.append)
+        assert [c.key for c in loaded] == ["a"]
+        assert [str(w) for w in warnings] == [
+            "campaigns/.draft.yaml: skipped: a hidden file is not a campaign; remove the "
+            "leading '.' to load it"
+        ]

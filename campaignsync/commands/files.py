@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from campaignsync.commands.options import format_option, with_settings
+from campaignsync.commands.options import format_option, warn, with_settings
 from campaignsync.config import Settings
 from campaignsync.errors import Problem, ValidationFailed
 from campaignsync.loader import load_campaigns
@@ -36,7 +36,7 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
 def validate(settings: Settings, format_: str) -> int:
     """Check every campaign file offline; exit 1 if any is invalid."""
     try:
-        campaigns = load_campaigns(settings.campaigns_dir, settings.repository_root)
+        campaigns = load_campaigns(settings.campaigns_dir, settings.repository_root, warn=warn)
     except ValidationFailed as exc:
         print_problems(exc.problems, format_)
         return 1

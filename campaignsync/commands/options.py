@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from campaignsync.config import Settings, resolve_settings
-from campaignsync.errors import ConfigError
+from campaignsync.errors import ConfigError, Problem
 from campaignsync.loader import load_campaigns
 from campaignsync.plan import Plan, build_plan
 from campaignsync.spec import KEY_CHARACTERS, check_key
@@ -132,6 +132,11 @@ def fetch_remote(client: OntoraClient, workspace_id: str) -> dict[str, RemoteCam
     return read_remote(client.list_interviews(workspace_id))
 
 
+def warn(problem: Problem) -> None:
+    """A file left out on purpose, told on stderr so that no output format changes."""
+    click.echo(f"Warning: {problem}", err=True)
+
+
 def make_plan(
     settings: Settings,
     targets: Sequence[str],
@@ -139,7 +144,7 @@ def make_plan(
     remote: dict[str, RemoteCampaign] | None = None,
 ) -> Plan:
     campaigns = load_campaigns(
-        settings.campaigns_dir, settings.repository_root, applied=current.campaigns
+        settings.campaigns_dir, settings.repository_root, applied=current.campaigns, warn=warn
     )
     the_plan = build_plan(
         campaigns,
