@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ _CONTACT_COLUMNS = tuple(Contact.model_fields)
 _INTEGER_COLUMNS = frozenset({"seniority_level"})
 _BOOLEAN_COLUMNS = frozenset({"is_required"})
 _BOOLEANS = {"true": True, "false": False}
+# ASCII digits only (`²` is a digit to str.isdigit, not to int), and no more than fit a
+# 64-bit integer: longer ones are no seniority level and cost int() quadratic time.
+_INTEGER = re.compile(r"-?[0-9]{1,18}", re.ASCII)
 
 
 def read_contacts_csv(
@@ -78,14 +82,16 @@ def _csv_contact(
         if not cell:
             continue
         if column in _INTEGER_COLUMNS:
-            if not cell.lstrip("-").isdigit():
-                problems.append(Problem(shown, line, None, f"{column}: {cell!r} is not an integer"))
+            if not _INTEGER.fullmatch(cell):
+                problems.append(
+                    Problem(shown, line, None, f"{column}: {_cell(cell)!r} is not an integer")
+                )
                 continue
             values[column] = int(cell)
         elif column in _BOOLEAN_COLUMNS:
             if cell.lower() not in _BOOLEANS:
                 problems.append(
-                    Problem(shown, line, None, f"{column}: {cell!r} is not true or false")
+                    Problem(shown, line, None, f"{column}: {_cell(cell)!r} is not true or false")
                 )
                 continue
             values[column] = _BOOLEANS[cell.lower()]
@@ -98,3 +104,8 @@ def _csv_contact(
             prefix = "" if error["type"] == "missing" else f"{format_loc(error['loc'])}: "
             problems.append(Problem(shown, line, None, prefix + error_message(error)))
         return None
+
+
+def _cell(cell: str) -> str:
+    """A cell short enough to quote in a message."""
+    return cell if len(cell) <= 20 else cell[:20] + "…"

@@ -23,7 +23,14 @@ from campaignsync.api_schema import Contact
 from campaignsync.contacts_csv import read_contacts_csv
 from campaignsync.errors import ConfigError, Problem, ValidationFailed
 from campaignsync.messages import describe, error_message, format_loc
-from campaignsync.spec import Campaign, Loc, check_key, managed_fields, rule_violations
+from campaignsync.spec import (
+    Campaign,
+    Loc,
+    check_key,
+    managed_fields,
+    rule_violations,
+    unusable_values,
+)
 from campaignsync.textfile import NotReadable, decode, display_path, escaped, read_regular_file
 from campaignsync.yamldoc import YamlSyntaxError, locator, node_position, parse_yaml
 
@@ -253,12 +260,15 @@ def load_file(path: Path, key: str, repository_root: Path) -> CampaignFile | lis
         return [document]
     raw, text, data = document
 
-    problems: list[tuple[Loc, str, bool]] = []
+    problems: list[tuple[Loc, str, bool]] = [
+        (loc, message, False) for loc, message in unusable_values(data)
+    ]
     campaign: Campaign | None = None
     try:
         campaign = Campaign.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_validation_problems(exc))
+        reported = {loc for loc, _, _ in problems}
+        problems.extend(_validation_problems(exc, reported))
 
     contacts = _ContactsFile()
     contacts_file = data.get("contacts_file")
@@ -269,7 +279,12 @@ def load_file(path: Path, key: str, repository_root: Path) -> CampaignFile | lis
     inline: list[Any] = raw_contacts if isinstance(raw_contacts, list) else []
     merged = inline + [c.model_dump(exclude_unset=True) for c in contacts.contacts or []]
     for loc, message in rule_violations(data, merged):
-        if loc[0] == "contacts" and isinstance(loc[1], int) and loc[1] >= len(inline):
+        if (
+            loc[:1] == ("contacts",)
+            and len(loc) > 1
+            and isinstance(loc[1], int)
+            and loc[1] >= len(inline)
+        ):
             problem = contacts.problem_at(loc[1] - len(inline), f"{loc[-1]}: {message}")
             contacts.problems.append(problem)
         else:
@@ -312,10 +327,14 @@ def _read_document(
     return raw, text, data
 
 
-def _validation_problems(exc: ValidationError) -> list[tuple[Loc, str, bool]]:
+def _validation_problems(exc: ValidationError, reported: set[Loc]) -> list[tuple[Loc, str, bool]]:
+    """The model's errors, less those `unusable_values` already reported better: keys
+    that are not text, and values at a location already reported."""
     problems: list[tuple[Loc, str, bool]] = []
     for error in exc.errors():
         loc = error["loc"]
+        if error["type"] == "invalid_key" or loc[-1:] == ("[key]",) or loc in reported:
+            continue
         if error["type"] == "missing":
             # Point at the mapping the field is missing from, not at nothing.
             problems.append((loc[:-1], error_message(error), False))

@@ -7,7 +7,9 @@ what the file sets, normalised, and never invents a default.
 
 from __future__ import annotations
 
+import math
 import re
+import typing
 import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -31,9 +33,13 @@ Loc = tuple[str | int, ...]
 
 def _known_time_zone(value: str) -> str:
     try:
+        if len(value) > 64:  # IANA names are at most about 30 characters
+            raise ValueError(value)
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not a known time zone, like Europe/Berlin") from None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a folder of the zone database (`Europe`), or a name the system refuses.
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise ValueError(f"{shown!r} is not a known time zone, like Europe/Berlin") from None
     return value
 
 
@@ -126,6 +132,13 @@ class Campaign(BaseModel):
 # Fields in the order a campaign file is read, for showing changes in that order.
 FIELD_ORDER: dict[str, int] = {name: index for index, name in enumerate(Campaign.model_fields)}
 
+# List fields: `null` is refused for them, since it would send null, not an empty list.
+LIST_FIELDS = tuple(
+    name
+    for name, info in Campaign.model_fields.items()
+    if any(typing.get_origin(option) is list for option in typing.get_args(info.annotation))
+)
+
 # Fields that describe how campaignsync finds the campaign, not the campaign itself.
 OWN_FIELDS = frozenset({"interview_id", "contacts_file"})
 
@@ -203,6 +216,11 @@ def rule_violations(
     wrong type, and every problem is reported in one pass. `contacts` is the merged list
     (inline first, then CSV); contact locations index into it.
     """
+    for field in LIST_FIELDS:
+        if field in data and data[field] is None:
+            message = f"null is not a list; to clear {field} remove the key, or write `{field}: []`"
+            yield (field,), message
+
     start, end = _instant(data.get("timeframe_start")), _instant(data.get("timeframe_end"))
     if start is not None and end is not None and end <= start:
         yield ("timeframe_end",), "timeframe_end must be after timeframe_start"
@@ -243,6 +261,46 @@ def rule_violations(
                 message = f"duplicate contact {name!r} with the same phone and no email"
                 yield ("contacts", index, "name"), message
         identities.add(identity)
+
+
+MAX_DEPTH = 32  # no campaign field nests deeper than a few levels
+
+
+def unusable_values(data: Mapping[Any, Any]) -> Iterator[tuple[Loc, str]]:
+    """Yield (location, message) for every value a parser accepts but a campaign cannot use.
+
+    NaN and infinity (JSON has no such numbers: they would be sent as null), keys that are
+    not text (lists, mappings, numbers: every key in a campaign is a name), and nesting
+    past MAX_DEPTH. Each container is visited once, however
+    many aliases share it.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[object, Loc]] = [(data, ())]
+    while stack:
+        value, loc = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            yield loc, "NaN and infinity are not numbers a campaign can use; write a finite number"
+        if not isinstance(value, dict | list) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        if len(loc) >= MAX_DEPTH:
+            message = f"values are nested more than {MAX_DEPTH} levels deep; no campaign field is"
+            yield loc[:1], f"{message} that deep"
+            continue
+        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+        for key, item in reversed(items):
+            if isinstance(value, list) or isinstance(key, str):
+                stack.append((item, (*loc, key)))
+            else:
+                yield loc, _key_problem(key)
+
+
+def _key_problem(key: object) -> str:
+    if isinstance(key, tuple | list | dict | frozenset | set):
+        kind = "a mapping" if isinstance(key, dict) else "a list"
+        return f"a key must be text, not {kind}"
+    written = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
+    return f"a key must be text, not {written}; write it in quotes: '{written}'"
 
 
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(DateTime)

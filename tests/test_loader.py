@@ -618,3 +618,131 @@ class TestKeysAndDiscovery:
             "campaigns/.draft.yaml: skipped: a hidden file is not a campaign; remove the "
             "leading '.' to load it"
         ]
+
+
+class TestHostileValues:
+    """Values a parser accepts but a campaign cannot use: one located problem each, and
+    the other files are still checked."""
+
+    def check(self, project: Path, write_campaign: WriteCampaign, text: str) -> list[str]:
+        write_campaign("hostile.yaml", text)
+        write_campaign("other.yaml", "name: Other\ninterview_duration_minutes: -1\n")
+        found = problems(project)
+        assert found[-1] == "campaigns/other.yaml:2:29: interview_duration_minutes: " + (
+            "must be 0 or more, got -1"
+        )
+        return found[:-1]
+
+    def test_a_folder_of_the_zone_database_is_not_a_time_zone(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        assert self.check(project, write_campaign, "name: A\ntimezone: Europe\n") == [
+            "campaigns/hostile.yaml:2:11: timezone: 'Europe' is not a known time zone, like "
+            "Europe/Berlin"
+        ]
+
+    def test_an_overlong_time_zone_is_not_a_time_zone(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        (found,) = self.check(project, write_campaign, f"name: A\ntimezone: {'A' * 5000}\n")
+        assert found.startswith("campaigns/hostile.yaml:2:11: timezone: ")
+        assert found.endswith("is not a known time zone, like Europe/Berlin")
+        assert len(found) < 200
+
+    @pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", ".NaN"])
+    def test_nan_and_infinity_are_errors_everywhere(
+        self, project: Path, write_campaign: WriteCampaign, value: str
+    ) -> None:
+        text = (
+            f"name: A\nweekly_availability: {{mon: [{{start: {value}}}]}}\n"
+            f"topics: [{{name: t, success_threshold: {value}}}]\n"
+        )
+        assert self.check(project, write_campaign, text) == [
+            "campaigns/hostile.yaml:2:37: weekly_availability.mon[0].start: NaN and infinity "
+            "are not numbers a campaign can use; write a finite number",
+            "campaigns/hostile.yaml:3:39: topics[0].success_threshold: NaN and infinity are "
+            "not numbers a campaign can use; write a finite number",
+        ]
+
+    @pytest.mark.parametrize(("key", "kind"), [("[a, b]", "a list"), ("{a: 1}", "a mapping")])
+    def test_a_complex_mapping_key_is_an_error(
+        self, project: Path, write_campaign: WriteCampaign, key: str, kind: str
+    ) -> None:
+        text = f"name: A\nweekly_availability:\n  ? {key}\n  : b\n"
+        found = self.check(project, write_campaign, text)
+        if kind == "a mapping":  # unhashable in Python: the parser itself refuses it
+            assert len(found) == 1
+            assert found[0].startswith("campaigns/hostile.yaml:")
+            return
+        assert found == [
+            f"campaigns/hostile.yaml:3:3: weekly_availability: a key must be text, not {kind}"
+        ]
+
+    def test_a_complex_key_at_the_top_level_is_an_error(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        assert self.check(project, write_campaign, "name: A\n? [a]\n: b\n") == [
+            "campaigns/hostile.yaml:1:1: a key must be text, not a list"
+        ]
+
+    def test_deeply_nested_values_are_an_error_at_their_place(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        deep = "[" * 40 + "]" * 40
+        text = f"name: A\nweekly_availability: {{a: {deep}}}\n"
+        assert self.check(project, write_campaign, text) == [
+            "campaigns/hostile.yaml:2:22: weekly_availability: values are nested more than "
+            "32 levels deep; no campaign field is that deep"
+        ]
+
+    def test_values_too_deep_to_serialise_are_an_error_not_a_crash(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        deep = "[" * 400 + "]" * 400
+        text = f"name: A\nweekly_availability: {{a: {deep}}}\n"
+        (found,) = self.check(project, write_campaign, text)
+        assert found.startswith("campaigns/hostile.yaml")
+        assert "nested" in found
+
+    @pytest.mark.parametrize(
+        "field",
+        ["topics", "questions", "contacts", "followup_intervals_hours", "followup_deadline_days"],
+    )
+    def test_null_for_a_list_field_is_an_error(
+        self, project: Path, write_campaign: WriteCampaign, field: str
+    ) -> None:
+        assert self.check(project, write_campaign, f"name: A\n{field}: null\n") == [
+            f"campaigns/hostile.yaml:2:{len(field) + 3}: {field}: null is not a list; to clear "
+            f"{field} remove the key, or write `{field}: []`"
+        ]
+
+    def test_null_for_a_scalar_field_means_clear_it(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign("a.yaml", "name: A\ndescription: null\ngoal:\n")
+        (loaded,) = load(project)
+        assert loaded.managed == {"name": "A", "description": None, "goal": None}
+
+    @pytest.mark.parametrize(
+        ("cell", "shown"), [("\u00b2", "'\u00b2'"), ("9" * 5000, "'99999999999999999999…'")]
+    )
+    def test_csv_integers_are_ascii_digits_of_sensible_length(
+        self, project: Path, write_campaign: WriteCampaign, cell: str, shown: str
+    ) -> None:
+        write_campaign("a.yaml", "name: A\ncontacts_file: people.csv\n")
+        (project / "campaigns/people.csv").write_text(f"name,seniority_level\nAnn,{cell}\n")
+        write_campaign("other.yaml", "name: Other\ninterview_duration_minutes: -1\n")
+        assert problems(project) == [
+            "campaigns/other.yaml:2:29: interview_duration_minutes: must be 0 or more, got -1",
+            f"campaigns/people.csv:2: seniority_level: {shown} is not an integer",
+        ]
+
+    def test_a_number_as_a_key_is_an_error(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        text = "name: A\n1: x\nweekly_availability: {mon: {9: 17}}\n"
+        assert self.check(project, write_campaign, text) == [
+            "campaigns/hostile.yaml:1:1: a key must be text, not 1; write it in quotes: '1'",
+            "campaigns/hostile.yaml:3:28: weekly_availability.mon: a key must be text, not 9; "
+            "write it in quotes: '9'",
+        ]
