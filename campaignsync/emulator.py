@@ -38,7 +38,14 @@ from campaignsync.api_schema import (
     FINALIZE_FIELDS,
     INTERVIEW_OUT_FIELDS,
 )
-from campaignsync.emulator_faults import Faults, FaultsAndLog, QuietDrops, logged_requests
+from campaignsync.emulator_faults import (
+    Faults,
+    FaultsAndLog,
+    FaultsUpdate,
+    QuietDrops,
+    logged_requests,
+)
+from campaignsync.errors import ConfigError
 from campaignsync.state import atomic_write
 
 # Campaign lifecycle [doc]: draft -> active -> paused, active|paused -> completed.
@@ -107,6 +114,36 @@ def _at_body(error: Any) -> dict[str, Any]:
     return {**error, "loc": ("body", *error["loc"]), "input": shown}
 
 
+class _Saved(BaseModel):
+    """What `--data` keeps between runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    campaigns: dict[str, dict[str, Any]] = {}
+    idempotency: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
+def _read_data_file(path: Path) -> _Saved:
+    advice = "Move it away or point --data at another file; the emulator writes a new one."
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"The emulator data file {path} cannot be read ({exc.strerror}). {advice}"
+        ) from None
+    try:
+        document = json.loads(raw)
+    except ValueError:  # also bytes that are not UTF-8
+        raise ConfigError(f"The emulator data file {path} is not JSON. {advice}") from None
+    try:
+        return _Saved.model_validate(document)
+    except ValidationError:
+        raise ConfigError(
+            f"The emulator data file {path} is JSON, but not an emulator data document "
+            f"(campaigns and idempotency keys). {advice}"
+        ) from None
+
+
 class Store:
     """Campaigns in memory, optionally persisted to a JSON file after every change."""
 
@@ -116,9 +153,9 @@ class Store:
         self.idempotency: dict[str, tuple[str, dict[str, Any]]] = {}
         self.log: list[dict[str, Any]] = []
         if data_path is not None and data_path.exists():
-            saved = json.loads(data_path.read_text())
-            self.campaigns = saved.get("campaigns", {})
-            self.idempotency = {k: (v[0], v[1]) for k, v in saved.get("idempotency", {}).items()}
+            saved = _read_data_file(data_path)
+            self.campaigns = saved.campaigns
+            self.idempotency = saved.idempotency
 
     def save(self) -> None:
         if self.data_path is not None:
@@ -328,14 +365,8 @@ def create_app(config: EmulatorConfig | None = None) -> FaultsAndLog:
         return asdict(faults)
 
     @app.put("/_emulator/faults")
-    async def set_faults(update: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-        for name, value in update.items():
-            if not hasattr(faults, name):
-                raise ApiFailure(422, "unknown_fault", f"unknown fault {name!r}")
-            current = getattr(faults, name)
-            setattr(
-                faults, name, list(value) if isinstance(current, list) else type(current)(value)
-            )
+    async def set_faults(update: FaultsUpdate) -> dict[str, Any]:
+        update.apply_to(faults)
         return asdict(faults)
 
     return FaultsAndLog(app, faults, store.log, rng)

@@ -14,7 +14,9 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -35,6 +37,31 @@ class Faults:
     # Rehearse a server-side 422: any body holding one of these dotted paths
     # (e.g. "topics.name") is refused with FastAPI's 422 shape, pointing at each item.
     reject_fields: list[str] = field(default_factory=list)
+
+
+class FaultsUpdate(BaseModel):
+    """A change to the faults (`PUT /_emulator/faults`): only the names given, strictly typed,
+    so that a string where a number goes is a 422, not a crash."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    latency_ms: Annotated[int, Field(ge=0)] | None = None
+    error_rate: Annotated[float, Field(ge=0, le=1)] | None = None
+    rate_limit: Annotated[float, Field(ge=0)] | None = None
+    drop_rate: Annotated[float, Field(ge=0, le=1)] | None = None
+    drop_next: Annotated[int, Field(ge=0)] | None = None
+    reject_fields: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> FaultsUpdate:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; give a value")
+        return self
+
+    def apply_to(self, faults: Faults) -> None:
+        for name in self.model_fields_set:
+            setattr(faults, name, getattr(self, name))
 
 
 class FaultsAndLog:

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from campaignsync.api_schema import INTERVIEW_OUT_FIELDS
 from campaignsync.emulator import EmulatorConfig, create_app
 from campaignsync.emulator_faults import Faults
+from campaignsync.errors import ConfigError
 
 WORKSPACE = "4e0c3a1b-8d2f-4f6e-9b1a-2c7d5e8f9a10"
 AUTH = {"X-API-Key": "secret-key-123"}
@@ -175,3 +176,54 @@ def test_the_request_log_keeps_bodies_but_never_credentials() -> None:
     assert garbled["body"] == "\ufffd not json"
     assert entry["idempotency_key"] == "k-9"
     assert "secret-key-123" not in str(entry)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"{not json", "not JSON"),
+        (b"\xff\xfe", "not JSON"),
+        (b"[1, 2]", "not an emulator data document"),
+        (b'{"campaigns": {"x": 1}}', "not an emulator data document"),
+        (b'{"idempotency": {"k": ["id"]}}', "not an emulator data document"),
+    ],
+)
+def test_a_corrupt_data_file_is_a_clear_error(tmp_path: Path, content: bytes, reason: str) -> None:
+    data = tmp_path / "emulator.json"
+    data.write_bytes(content)
+    with pytest.raises(ConfigError, match=reason) as caught:
+        client(data_path=data)
+    assert "--data" in str(caught.value)
+
+
+def test_a_data_file_that_is_a_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot be read"):
+        client(data_path=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"latency_ms": "abc"},
+        {"latency_ms": "5"},
+        {"error_rate": "0.5"},
+        {"error_rate": 2},
+        {"drop_next": -1},
+        {"drop_next": 1.5},
+        {"rate_limit": None},
+        {"reject_fields": "topics.name"},
+        {"reject_fields": [1, 2]},
+        {"latency_ms": True},
+    ],
+)
+def test_faults_of_the_wrong_type_are_a_422_and_change_nothing(update: dict[str, Any]) -> None:
+    api = client()
+    before = api.get("/_emulator/faults").json()
+    answer = api.put("/_emulator/faults", json=update)
+    assert answer.status_code == 422
+    assert answer.json()["detail"]
+    assert api.get("/_emulator/faults").json() == before
+
+
+def test_a_fault_body_that_is_not_a_mapping_is_a_422() -> None:
+    assert client().put("/_emulator/faults", json=[1]).status_code == 422
