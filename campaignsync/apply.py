@@ -268,7 +268,8 @@ def _apply_campaign(
             halt.no_new_campaigns.set()
             if interview_id is not None and not request.creates and _outcome_unknown(exc):
                 _record_unconfirmed(recorder, item.key, interview_id, request)
-            return CampaignResult(item.key, Outcome.FAILED, sent, located_error(item, request, exc))
+            error = located_error(item, request, exc, path)
+            return CampaignResult(item.key, Outcome.FAILED, sent, error)
         except BaseException:
             # State could not be written (or worse): send nothing more that it cannot record.
             halt.no_new_campaigns.set()
@@ -385,8 +386,9 @@ def _fields_applied(
     return fields
 
 
-def located_error(item: CampaignPlan, request: Request, error: ApiError) -> str:
-    """The error as the user can act on it; a 422 points at the YAML node it came from."""
+def located_error(item: CampaignPlan, request: Request, error: ApiError, path: str) -> str:
+    """The error as the user can act on it: a 422 points at the YAML node, or the CSV row,
+    each refused value came from. `path` is the request's path as sent."""
     base = f"{item.key}: {error}"
     if error.code == "campaign_locked":
         return (
@@ -397,7 +399,7 @@ def located_error(item: CampaignPlan, request: Request, error: ApiError) -> str:
     if error.status != 422 or not isinstance(error.detail, list) or item.source is None:
         return base
     # The YAML reader is needed only now: an apply of a saved plan otherwise never loads it.
-    from campaignsync.loader import locate
+    from campaignsync.loader import locate_in_sources
 
     lines = []
     for problem in error.detail:
@@ -406,12 +408,12 @@ def located_error(item: CampaignPlan, request: Request, error: ApiError) -> str:
         loc = [part for part in problem.get("loc", []) if isinstance(part, str | int)]
         if loc and loc[0] == "body":
             loc = loc[1:]
-        line, column = locate(Path(item.source), tuple(loc)) if loc else (None, None)
-        where = ":".join(str(part) for part in (item.source, line, column) if part is not None)
+        source, line, column = (
+            locate_in_sources(Path(item.source), tuple(loc)) if loc else (item.source, None, None)
+        )
+        where = ":".join(str(part) for part in (source, line, column) if part is not None)
         field = f"{format_loc(loc)}: " if loc else ""
         message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
         lines.append(f"{where}: {field}{message}")
-    summary = (
-        f"{item.key}: {request.method} {request.path} answered 422 (Ontora refused the values)"
-    )
+    summary = f"{item.key}: {request.method} {path} answered 422 (Ontora refused the values)"
     return "\n".join([summary, *(f"  {line}" for line in lines)])

@@ -25,10 +25,10 @@ _INTEGER = re.compile(r"-?[0-9]{1,18}", re.ASCII)
 
 
 def read_contacts_csv(
-    csv_path: Path, repository_root: Path
+    csv_path: Path, repository_root: Path | None
 ) -> tuple[bytes, list[Contact], list[int], list[Problem]] | Problem:
     """The CSV's bytes, its contacts and the line of each, and its problems; or why the
-    file cannot be read at all."""
+    file cannot be read at all. With `repository_root`, the file must lie inside it."""
     shown = display_path(csv_path)
     try:
         raw = read_regular_file(csv_path, repository_root, what="a contacts file")

@@ -395,11 +395,44 @@ def _unchanged(path: Path, key: str, record: Applied, repository_root: Path) -> 
 
 def locate(path: Path, loc: Loc, *, at_key: bool = False) -> tuple[int | None, int | None]:
     """1-based line and column of the node at `loc` in a YAML file, as near as it exists."""
-    try:
-        root = locator(read_regular_file(path).decode("utf-8-sig"))
-    except (NotReadable, UnicodeDecodeError):
-        return None, None
+    root = _locator_for(path)
     return (None, None) if root is None else node_position(root, loc, at_key=at_key)
+
+
+def locate_in_sources(path: Path, loc: Loc) -> tuple[str, int | None, int | None]:
+    """Where the value at `loc` of a campaign's fields was written, as (file, line, column):
+    a node of the YAML file or, for a contact read from its contacts_file, that CSV's row."""
+    root = _locator_for(path)
+    if root is None:
+        return display_path(path), None, None
+    if loc[:1] == ("contacts",) and len(loc) > 1 and isinstance(loc[1], int):
+        row = _csv_row(path, root, loc[1])
+        if row is not None:
+            return row
+    line, column = node_position(root, loc)
+    return display_path(path), line, column
+
+
+def _csv_row(path: Path, root: Any, index: int) -> tuple[str, int | None, int | None] | None:
+    """The CSV file and line of contact `index` (inline contacts come first), if from a CSV."""
+    inline = root.get("contacts") if isinstance(root, dict) else None
+    position = index - (len(inline) if isinstance(inline, list) else 0)
+    contacts_file = root.get("contacts_file") if isinstance(root, dict) else None
+    if position < 0 or not isinstance(contacts_file, str) or not contacts_file:
+        return None
+    csv_path = path.parent / contacts_file
+    result = read_contacts_csv(csv_path, None)
+    if isinstance(result, Problem):
+        return None
+    lines = result[2]
+    return display_path(csv_path), lines[position] if position < len(lines) else None, None
+
+
+def _locator_for(path: Path) -> Any:
+    try:
+        return locator(read_regular_file(path).decode("utf-8-sig"))
+    except (NotReadable, UnicodeDecodeError):
+        return None
 
 
 def read_yaml_mapping(path: Path) -> dict[Any, Any]:

@@ -13,9 +13,11 @@ import pytest
 
 from campaignsync.apply import Outcome, StateRecorder, apply_plan, check_plan_is_current
 from campaignsync.errors import StalePlan, StateError
+from campaignsync.loader import load_campaigns
 from campaignsync.ontora import OntoraClient
 from campaignsync.plan import Plan, build_plan
 from campaignsync.state import Entry, State, StateEncoder, read_state, write_state
+from tests.conftest import WriteCampaign
 from tests.factories import API_URL, ID_A, WORKSPACE, applied, campaign, state
 
 NEW_ID = "99999999-9999-4999-8999-999999999999"
@@ -319,3 +321,47 @@ def test_a_request_that_may_have_taken_effect_is_recorded_unconfirmed(
     entry = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns["a"]
     assert entry.unconfirmed == unconfirmed
     assert entry.last_applied["project_context"] == "old"
+
+
+def test_a_422_for_a_csv_contact_points_at_the_csv_row_and_the_real_path(
+    project: Path, write_campaign: WriteCampaign
+) -> None:
+    write_campaign(
+        "hr/a.yaml",
+        """
+        name: A
+        contacts:
+          - name: Inline
+            email: inline@example.org
+        contacts_file: people.csv
+        """,
+    )
+    (project / "campaigns/hr/people.csv").write_text(
+        "name,email\n\nAnn,ann@example.org\nBob,bob@example.org\n"
+    )
+
+    def ontora(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(201, json={"id": NEW_ID, "status": "draft"})
+        detail = [
+            {"type": "value_error", "loc": ["body", "contacts", 2, "email"], "msg": "taken"},
+            {"type": "value_error", "loc": ["body", "contacts", 0, "email"], "msg": "odd"},
+        ]
+        return httpx.Response(422, json={"detail": detail})
+
+    path = project / "state.json"
+    current = State(api_url=API_URL, workspace_id=WORKSPACE)
+    loaded = load_campaigns(project / "campaigns", project)
+    plan = build_plan(loaded, current, api_url=API_URL, workspace_id=WORKSPACE)
+    client = OntoraClient(
+        API_URL, token="t", transport=httpx.MockTransport(ontora), sleep=lambda _: None
+    )
+    report = apply_plan(plan, client=client, recorder=StateRecorder(path, current))
+    (result,) = report.results
+    assert result.error is not None
+    assert result.error.splitlines() == [
+        f"hr/a: PUT /v1/campaign-creation/{NEW_ID}/finalize answered 422 (Ontora refused the "
+        "values)",
+        "  campaigns/hr/people.csv:4: contacts[2].email: taken",
+        "  campaigns/hr/a.yaml:4:12: contacts[0].email: odd",
+    ]
