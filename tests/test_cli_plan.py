@@ -201,3 +201,9 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.M
     assert not use_colour(io.StringIO())
     monkeypatch.setenv("NO_COLOR", "1")
     assert not use_colour(_Terminal())
+
+
+def test_out_without_a_file_name_is_a_clear_error(examples: Path, run_cli: RunCli) -> None:
+    result = run_cli("plan", "--out", "")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: --out needs a file name, like plan.json.\n"

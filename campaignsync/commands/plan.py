@@ -84,6 +84,8 @@ def plan(
 
     A saved plan (--out) contains contact data: keep it out of git.
     """
+    if out is not None and not out.name:
+        raise ConfigError("--out needs a file name, like plan.json.")
     if out is not None:
         _refuse_to_overwrite(out, settings)
     current = read_configured_state(settings)
