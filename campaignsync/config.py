@@ -75,10 +75,12 @@ def resolve_settings(
                 return value
         return default
 
-    campaigns_dir = cwd / (pick("dir") or "campaigns")
+    campaigns_dir = cwd / _path_setting("dir", pick("dir") or "campaigns")
     return Settings(
         campaigns_dir=campaigns_dir,
-        state_path=cwd / (pick("state") or "campaignsync.state.json"),
+        state_path=_state_path(
+            cwd / _path_setting("state", pick("state") or "campaignsync.state.json")
+        ),
         api_url=check_api_url(pick("api_url") or DEFAULT_API_URL),
         workspace_id=pick("workspace_id"),
         repository_root=find_repository_root(campaigns_dir, cwd),
@@ -98,6 +100,22 @@ def read_credential(env: Mapping[str, str], variable: str) -> str | None:
             f"newline or space. Set {variable} to the credential alone."
         )
     return secret
+
+
+def _path_setting(name: str, value: str) -> str:
+    """A path setting as given; one no file system can hold is a ConfigError."""
+    if "\0" in value:
+        raise ConfigError(f"The {name} setting holds a NUL character, which no path can; fix it.")
+    return value
+
+
+def _state_path(path: Path) -> Path:
+    if path.is_dir() or not path.name or path.name in (".", ".."):
+        raise ConfigError(
+            f"The state setting must name a file, like campaignsync.state.json, not the folder "
+            f"{path}; fix --state or CAMPAIGNSYNC_STATE."
+        )
+    return path
 
 
 def check_api_url(url: str) -> str:

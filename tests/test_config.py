@@ -180,3 +180,16 @@ class TestRepositoryBoundary:
             {"dir": str(tmp_path / "repo" / "campaigns")}, env={}, cwd=tmp_path / "home"
         )
         assert settings.repository_root == (tmp_path / "repo").resolve()
+
+
+@pytest.mark.parametrize("setting", ["dir", "state"])
+def test_a_nul_character_in_a_path_setting_is_a_config_error(tmp_path: Path, setting: str) -> None:
+    with pytest.raises(ConfigError, match=f"The {setting} setting holds a NUL character"):
+        resolve_settings({setting: "a\0b"}, env={}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("value", ["/", ".", "..", "folder", "folder/"])
+def test_a_state_setting_that_names_no_file_is_a_config_error(tmp_path: Path, value: str) -> None:
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ConfigError, match="The state setting must name a file"):
+        resolve_settings({"state": value}, env={}, cwd=tmp_path)
