@@ -126,7 +126,13 @@ def survey(campaigns_dir: Path) -> Survey:
     for directory, subdirs, files in os.walk(campaigns_dir, onerror=unreadable):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         for name in list(subdirs):
-            if Path(directory, name).is_symlink():
+            try:
+                linked = Path(directory, name).is_symlink()
+            except OSError as error:  # e.g. a path longer than the system allows
+                subdirs.remove(name)
+                unreadable(error)
+                continue
+            if linked:
                 subdirs.remove(name)
                 found.problems.append(_linked_folder(Path(directory, name)))
         for name in files:

@@ -79,8 +79,8 @@ def read_regular_file(
             f"resolves outside the repository ({repository_root.resolve()}); "
             "keep campaign files and contact lists inside it"
         )
-    if not resolved.exists() and not resolved.is_symlink():
-        raise NotReadable("does not exist")
+    if not resolved.exists():
+        raise NotReadable("is a link to a missing file" if path.is_symlink() else "does not exist")
     try:
         _check_metadata(os.stat(resolved), limit, what)
         descriptor = os.open(resolved, _OPEN_FLAGS)

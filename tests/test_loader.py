@@ -746,3 +746,32 @@ class TestHostileValues:
             "campaigns/hostile.yaml:3:28: weekly_availability.mon: a key must be text, not 9; "
             "write it in quotes: '9'",
         ]
+
+
+def test_a_dangling_link_is_reported_as_one(project: Path, write_campaign: WriteCampaign) -> None:
+    (project / "campaigns" / "gone.yaml").symlink_to(project / "campaigns" / "nowhere.yaml")
+    assert problems(project) == ["campaigns/gone.yaml: the file is a link to a missing file"]
+
+
+def test_a_contacts_file_name_with_a_newline_is_shown_escaped(
+    project: Path, write_campaign: WriteCampaign
+) -> None:
+    write_campaign("a.yaml", 'name: A\ncontacts_file: "forged\\nline.csv"\n')
+    assert problems(project) == [
+        "campaigns/a.yaml:2:16: contacts_file: campaigns/forged\\nline.csv does not exist"
+    ]
+
+
+def test_a_folder_too_deep_to_read_is_a_problem_not_skipped(
+    project: Path, write_campaign: WriteCampaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past PATH_MAX no folder can be listed, even by root: the walk must say so.
+    write_campaign("a.yaml", "name: A\n")
+    monkeypatch.chdir(project / "campaigns")
+    for _ in range(20):
+        os.mkdir("d" * 250)
+        os.chdir("d" * 250)
+    monkeypatch.chdir(project)
+    found = problems(project)
+    assert found
+    assert all("cannot read this folder (File name too long)" in problem for problem in found)
