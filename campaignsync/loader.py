@@ -285,16 +285,11 @@ def load_file(path: Path, key: str, repository_root: Path) -> CampaignFile | lis
     inline: list[Any] = raw_contacts if isinstance(raw_contacts, list) else []
     merged = inline + [c.model_dump(exclude_unset=True) for c in contacts.contacts or []]
     for loc, message in rule_violations(data, merged):
-        if (
-            loc[:1] == ("contacts",)
-            and len(loc) > 1
-            and isinstance(loc[1], int)
-            and loc[1] >= len(inline)
-        ):
-            problem = contacts.problem_at(loc[1] - len(inline), f"{loc[-1]}: {message}")
-            contacts.problems.append(problem)
-        else:
+        row = _csv_position(loc, len(inline))
+        if row is None:
             problems.append((loc, message, False))
+        else:
+            contacts.problems.append(contacts.problem_at(row, f"{loc[-1]}: {message}"))
 
     if problems or contacts.problems or campaign is None:
         return _located(path, text, problems) + contacts.problems
@@ -307,6 +302,13 @@ def load_file(path: Path, key: str, repository_root: Path) -> CampaignFile | lis
         interview_id=campaign.interview_id,
         contacts_file=campaign.contacts_file,
     )
+
+
+def _csv_position(loc: Loc, inline: int) -> int | None:
+    """The index among the CSV's contacts of the merged contact at `loc`, if from the CSV."""
+    if loc[:1] == ("contacts",) and len(loc) > 1 and isinstance(loc[1], int) and loc[1] >= inline:
+        return loc[1] - inline
+    return None
 
 
 def _read_document(
@@ -422,9 +424,9 @@ def locate_in_sources(path: Path, loc: Loc) -> tuple[str, int | None, int | None
 def _csv_row(path: Path, root: Any, index: int) -> tuple[str, int | None, int | None] | None:
     """The CSV file and line of contact `index` (inline contacts come first), if from a CSV."""
     inline = root.get("contacts") if isinstance(root, dict) else None
-    position = index - (len(inline) if isinstance(inline, list) else 0)
+    position = _csv_position(("contacts", index), len(inline) if isinstance(inline, list) else 0)
     contacts_file = root.get("contacts_file") if isinstance(root, dict) else None
-    if position < 0 or not isinstance(contacts_file, str) or not contacts_file:
+    if position is None or not isinstance(contacts_file, str) or not contacts_file:
         return None
     csv_path = path.parent / contacts_file
     result = read_contacts_csv(csv_path, None)

@@ -271,8 +271,7 @@ def unusable_values(data: Mapping[Any, Any]) -> Iterator[tuple[Loc, str]]:
 
     NaN and infinity (JSON has no such numbers: they would be sent as null), keys that are
     not text (lists, mappings, numbers: every key in a campaign is a name), and nesting
-    past MAX_DEPTH. Each container is visited once, however
-    many aliases share it.
+    past MAX_DEPTH. Each container is visited once, however many aliases share it.
     """
     seen: set[int] = set()
     stack: list[tuple[object, Loc]] = [(data, ())]

@@ -79,10 +79,15 @@ def read_regular_file(
             f"resolves outside the repository ({repository_root.resolve()}); "
             "keep campaign files and contact lists inside it"
         )
-    if not resolved.exists():
-        raise NotReadable("is a link to a missing file" if path.is_symlink() else "does not exist")
     try:
-        _check_metadata(os.stat(resolved), limit, what)
+        status = os.stat(resolved)
+    except FileNotFoundError:
+        missing = "is a link to a missing file" if _is_link(path) else "does not exist"
+        raise NotReadable(missing) from None
+    except OSError as exc:
+        raise NotReadable(f"cannot be read: {_reason(exc)}") from None
+    _check_metadata(status, limit, what)
+    try:
         descriptor = os.open(resolved, _OPEN_FLAGS)
     except OSError as exc:
         raise NotReadable(f"cannot be read: {_reason(exc)}") from None
@@ -93,6 +98,13 @@ def read_regular_file(
         raise NotReadable(f"cannot be read: {_reason(exc)}") from None
     finally:
         os.close(descriptor)
+
+
+def _is_link(path: Path) -> bool:
+    try:
+        return path.is_symlink()
+    except OSError:
+        return False
 
 
 def _check_metadata(status: os.stat_result, limit: int, what: str) -> None:
