@@ -354,7 +354,7 @@ def test_a_422_for_a_csv_contact_points_at_the_csv_row_and_the_real_path(
     loaded = load_campaigns(project / "campaigns", project)
     plan = build_plan(loaded, current, api_url=API_URL, workspace_id=WORKSPACE)
     client = OntoraClient(
-        API_URL, token="t", transport=httpx.MockTransport(ontora), sleep=lambda _: None
+        API_URL, token="tok-422-csv", transport=httpx.MockTransport(ontora), sleep=lambda _: None
     )
     report = apply_plan(plan, client=client, recorder=StateRecorder(path, current))
     (result,) = report.results

@@ -14,6 +14,7 @@ from campaignsync.loader import load_campaigns
 from campaignsync.plan import Plan, build_plan
 from campaignsync.spec import KEY_CHARACTERS, check_key
 from campaignsync.state import State, read_state
+from campaignsync.terminal import echo
 
 if TYPE_CHECKING:
     from campaignsync.ontora import OntoraClient
@@ -134,7 +135,7 @@ def fetch_remote(client: OntoraClient, workspace_id: str) -> dict[str, RemoteCam
 
 def warn(problem: Problem) -> None:
     """A file left out on purpose, told on stderr so that no output format changes."""
-    click.echo(f"Warning: {problem}", err=True)
+    echo(f"Warning: {problem}", err=True)
 
 
 def make_plan(
