@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from campaignsync.emulator import emulator_process
+from campaignsync.emulator_process import emulator_process
 
 WORKSPACE = "4e0c3a1b-8d2f-4f6e-9b1a-2c7d5e8f9a10"
 PYTHON = sys.executable

@@ -195,6 +195,9 @@ CREATE_ONLY_FIELDS: frozenset[str] = frozenset(
 # POST /v1/interviews, besides workspace_id. No voice_id, follow-ups or lists.
 CREATE_FIELDS: frozenset[str] = CREATE_ONLY_FIELDS | (DRAFT_FIELDS - {"voice_id"})
 
+# The fields a create must carry [assumed: the reference does not mark them required].
+CREATE_REQUIRED: tuple[str, ...] = ("workspace_id", "name")
+
 # The InterviewOut returned by create and list; voice_id, follow-ups and lists cannot be
 # read back.
 INTERVIEW_OUT_FIELDS: tuple[str, ...] = (
@@ -289,7 +292,20 @@ UNREADABLE_FIELDS: tuple[str, ...] = (
     *LIST_FIELDS,
 )
 
+# The success body of draft and finalize is not documented; the emulator answers these
+# fields [assumed], and campaignsync reads none of them.
+EDIT_ANSWER_FIELDS: tuple[str, ...] = ("id", "status", "updated_at")
+
+# Campaign lifecycle [doc]: draft -> active -> paused, active|paused -> completed.
+STATUSES: tuple[str, ...] = ("draft", "active", "paused", "completed")
+
+# --- Paths [doc] ------------------------------------------------------------------------
+
 API_PREFIX = "/v1"
+
+# GET lists the campaigns of a workspace; POST creates one.
+INTERVIEWS_PATH = f"{API_PREFIX}/interviews"
+CREATE_PATH = INTERVIEWS_PATH
 
 
 def draft_path(interview_id: str) -> str:
@@ -300,4 +316,5 @@ def finalize_path(interview_id: str) -> str:
     return f"{API_PREFIX}/campaign-creation/{interview_id}/finalize"
 
 
-CREATE_PATH = f"{API_PREFIX}/interviews"
+def start_path(interview_id: str) -> str:
+    return f"{INTERVIEWS_PATH}/{interview_id}/start"

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from campaignsync import __version__
-from campaignsync.api_schema import API_PREFIX
+from campaignsync.api_schema import INTERVIEWS_PATH
 from campaignsync.errors import ApiError, ConfigError
 from campaignsync.scrub import untrusted
 
@@ -92,7 +92,7 @@ class OntoraClient:
 
     def list_interviews(self, workspace_id: str) -> list[dict[str, Any]]:
         """GET /v1/interviews: the scalar fields and status of every campaign."""
-        path = f"{API_PREFIX}/interviews"
+        path = INTERVIEWS_PATH
         answer = self._request("GET", path, params={"workspace_id": workspace_id})
         if not isinstance(answer, list):
             raise ApiError(f"GET {path} did not answer with a list of campaigns.")

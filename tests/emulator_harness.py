@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from campaignsync.emulator import emulator_process
+from campaignsync.emulator_process import emulator_process
 
 TOKEN = "tok-e2e-7f3a9c1d-secret"
 WORKSPACE = "4e0c3a1b-8d2f-4f6e-9b1a-2c7d5e8f9a10"

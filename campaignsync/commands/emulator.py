@@ -55,8 +55,9 @@ def emulator(
             f"The emulator serves only on loopback (127.0.0.1, localhost or ::1), not {host}."
         )
     try:
-        from campaignsync.emulator import EmulatorConfig, serve
         from campaignsync.emulator_faults import Faults
+        from campaignsync.emulator_process import serve
+        from campaignsync.emulator_state import EmulatorConfig
     except ImportError as exc:
         raise ConfigError(
             "The emulator needs FastAPI and uvicorn: pip install 'campaignsync[emulator]'."

@@ -1,0 +1,74 @@
+"""The emulator's `/_emulator/` endpoints, for tests and rehearsals (no auth).
+
+They show what it stores and every request it received, rehearse what happens outside
+the API (a campaign deleted or completed in the web app), and change faults while it runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from fastapi import Path as PathParam
+
+from campaignsync.api_schema import STATUSES
+from campaignsync.emulator_faults import FaultsUpdate, logged_requests
+from campaignsync.emulator_state import ApiFailure, State
+
+InterviewId = Annotated[uuid.UUID, PathParam()]
+
+admin = APIRouter(prefix="/_emulator", tags=["emulator"])
+
+
+@admin.get("/campaigns")
+async def all_campaigns(state: State) -> dict[str, dict[str, Any]]:
+    return state.store.campaigns
+
+
+@admin.get("/campaigns/{interview_id}")
+async def one_campaign(interview_id: InterviewId, state: State) -> dict[str, Any]:
+    return state.store.get(interview_id)
+
+
+@admin.delete("/campaigns/{interview_id}")
+async def delete_campaign(interview_id: InterviewId, state: State) -> dict[str, str]:
+    """Rehearse a campaign deleted in the web app (the API has no delete)."""
+    state.store.delete(interview_id)
+    return {"status": "deleted"}
+
+
+@admin.put("/campaigns/{interview_id}/status")
+async def set_status(
+    interview_id: InterviewId, status: Annotated[str, Body(embed=True)], state: State
+) -> dict[str, Any]:
+    """Rehearse a status change made in the web app, such as a completed campaign."""
+    if status not in STATUSES:
+        raise ApiFailure(422, "invalid_status", f"status must be one of {', '.join(STATUSES)}")
+    return state.store.update(state.store.get(interview_id), {"status": status})
+
+
+@admin.get("/requests")
+async def request_log(state: State) -> list[dict[str, Any]]:
+    return logged_requests(state.store.log)
+
+
+@admin.post("/reset")
+async def reset(state: State) -> dict[str, str]:
+    """Forget every campaign, idempotency key and logged request."""
+    state.store.reset()
+    # With --seed, every rehearsal after a reset rolls the same dice.
+    state.rng.seed(state.config.seed)
+    return {"status": "reset"}
+
+
+@admin.get("/faults")
+async def get_faults(state: State) -> dict[str, Any]:
+    return asdict(state.config.faults)
+
+
+@admin.put("/faults")
+async def set_faults(update: FaultsUpdate, state: State) -> dict[str, Any]:
+    update.apply_to(state.config.faults)
+    return asdict(state.config.faults)
