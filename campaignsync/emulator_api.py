@@ -189,9 +189,8 @@ async def start_interview(interview_id: InterviewId, state: State) -> dict[str, 
     campaign = state.store.get(interview_id)
     if campaign["status"] != "draft":
         raise ApiFailure(409, "campaign_locked", f"Campaign is {campaign['status']}, not draft")
-    state.store.update(campaign, {"status": "active"})
     scheduled = len(campaign.get("contacts") or [])
-    campaign["scheduled_count"] = scheduled
+    state.store.update(campaign, {"status": "active", "scheduled_count": scheduled})
     return {
         "interview": interview_out(campaign),
         "scheduled_count": scheduled,

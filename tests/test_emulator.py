@@ -145,6 +145,21 @@ def test_data_file_keeps_campaigns_across_restarts(tmp_path: Path) -> None:
     assert interview_id in client(data_path=data).get("/_emulator/campaigns").json()
 
 
+def test_data_file_keeps_what_start_scheduled(tmp_path: Path) -> None:
+    data = tmp_path / "emulator.json"
+    api = client(data_path=data)
+    interview_id = create(api).json()["id"]
+    contacts = [{"name": "Ann"}, {"name": "Bo"}]
+    finalize = f"/v1/campaign-creation/{interview_id}/finalize"
+    api.put(finalize, json={"contacts": contacts}, headers=AUTH).raise_for_status()
+    started = api.post(f"/v1/interviews/{interview_id}/start", headers=AUTH).json()
+    assert started["interview"]["scheduled_count"] == 2
+    listed = client(data_path=data).get(
+        "/v1/interviews", params={"workspace_id": WORKSPACE}, headers=AUTH
+    )
+    assert [item["scheduled_count"] for item in listed.json()] == [2]
+
+
 def test_faults_503_and_429_with_retry_after() -> None:
     api = client(faults=Faults(error_rate=1.0))
     answer = create(api)
