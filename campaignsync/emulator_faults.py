@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -66,6 +66,14 @@ class FaultsUpdate(BaseModel):
             setattr(faults, name, getattr(self, name))
 
 
+class _Refusal(NamedTuple):
+    """An answer the fault layer gives instead of the application."""
+
+    status: int
+    payload: Any
+    headers: dict[str, str] | None = None
+
+
 class FaultsAndLog:
     """ASGI middleware: injects faults into /v1 requests and logs each one (never its auth)."""
 
@@ -79,61 +87,65 @@ class FaultsAndLog:
         if scope["type"] != "http" or not scope["path"].startswith(f"{API_PREFIX}/"):
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
         entry: dict[str, Any] = {
             "method": scope["method"],
             "path": scope["path"],
             "query": scope.get("query_string", b"").decode(),
             "idempotency_key": _header(scope, b"idempotency-key"),
             "status": None,
+            "body": b"",  # parsed when the log is read, not on the hot path
         }
         try:
             if self.faults.latency_ms:
                 await asyncio.sleep(self.faults.latency_ms / 1000)
-            if self._rate_limited():
-                entry["status"] = 429
-                await _send_json(
-                    send,
-                    429,
-                    {"detail": "Rate limit exceeded", "code": "rate_limited"},
-                    {"retry-after": "1"},
-                )
+            refusal = self._refusal_before_reading()
+            if refusal is None:
+                entry["body"] = await _read_body(receive)
+                refusal = self._refusal_of(entry["body"])
+            if refusal is not None:
+                entry["status"] = refusal.status
+                await _send_json(send, refusal.status, refusal.payload, refusal.headers)
                 return
-            if self.faults.error_rate and self.rng.random() < self.faults.error_rate:
-                entry["status"] = 503
-                await _send_json(
-                    send, 503, {"detail": "Service unavailable", "code": "unavailable"}
-                )
-                return
-            body = await _read_body(receive)
-            chunks.append(body)
-            rejected = self.faults.reject_fields and _rejections(
-                parse_body(body), self.faults.reject_fields
-            )
-            if rejected:
-                entry["status"] = 422
-                await _send_json(send, 422, {"detail": rejected})
-                return
-            drop = self._should_drop()
-
-            async def replay() -> Message:
-                return {"type": "http.request", "body": body, "more_body": False}
-
-            async def recorded_send(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    entry["status"] = message["status"]
-                    if drop:
-                        # The request took effect; now its answer is lost on the way back.
-                        entry["status"] = "dropped"
-                        await send({"type": "http.response.start", "status": 200, "headers": []})
-                        return
-                if not drop:
-                    await send(message)
-
-            await self.app(scope, replay, recorded_send)
+            await self._forward(scope, entry, send)
         finally:
-            entry["body"] = b"".join(chunks)  # parsed when the log is read, not on the hot path
             self.log.append(entry)
+
+    def _refusal_before_reading(self) -> _Refusal | None:
+        """A 429 beyond the rate limit, or a 503 at the error rate."""
+        if self._rate_limited():
+            rate_limited = {"detail": "Rate limit exceeded", "code": "rate_limited"}
+            return _Refusal(429, rate_limited, {"retry-after": "1"})
+        if self.faults.error_rate and self.rng.random() < self.faults.error_rate:
+            return _Refusal(503, {"detail": "Service unavailable", "code": "unavailable"})
+        return None
+
+    def _refusal_of(self, body: bytes) -> _Refusal | None:
+        """A rehearsed 422 for a body holding one of the rejected fields."""
+        if not self.faults.reject_fields:
+            return None
+        rejected = _rejections(parse_body(body), self.faults.reject_fields)
+        return _Refusal(422, {"detail": rejected}) if rejected else None
+
+    async def _forward(self, scope: Scope, entry: dict[str, Any], send: Send) -> None:
+        """Pass the request on, recording its status; a dropped one loses its answer."""
+        drop = self._should_drop()
+        body: bytes = entry["body"]
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def recorded_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry["status"] = message["status"]
+                if drop:
+                    # The request took effect; now its answer is lost on the way back.
+                    entry["status"] = "dropped"
+                    await send({"type": "http.response.start", "status": 200, "headers": []})
+                    return
+            if not drop:
+                await send(message)
+
+        await self.app(scope, replay, recorded_send)
 
     def _should_drop(self) -> bool:
         if self.faults.drop_next > 0:
