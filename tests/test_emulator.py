@@ -40,6 +40,31 @@ def test_create_answers_interview_out_and_lists_it() -> None:
     assert api.get("/v1/interviews", params={"workspace_id": other}, headers=AUTH).json() == []
 
 
+def test_list_filters_by_project_and_status() -> None:
+    api = client()
+    project = "9d1f0c2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f"
+    in_project = create(api, key="a", project_id=project).json()["id"]
+    create(api, key="b")
+    api.put(f"/_emulator/campaigns/{in_project}/status", json={"status": "paused"})
+
+    def listed(**params: str) -> list[str]:
+        query = {"workspace_id": WORKSPACE, **params}
+        return [item["id"] for item in api.get("/v1/interviews", params=query, headers=AUTH).json()]
+
+    assert listed(project_id=project) == [in_project]
+    assert listed(status="paused") == [in_project]
+    assert listed(project_id=project, status="draft") == []
+
+
+def test_rehearsal_endpoints_refuse_an_unknown_status_and_campaign() -> None:
+    api = client()
+    interview_id = create(api).json()["id"]
+    answer = api.put(f"/_emulator/campaigns/{interview_id}/status", json={"status": "gone"})
+    assert (answer.status_code, answer.json()["code"]) == (422, "invalid_status")
+    assert api.delete(f"/_emulator/campaigns/{interview_id}").json() == {"status": "deleted"}
+    assert api.delete(f"/_emulator/campaigns/{interview_id}").status_code == 404
+
+
 @pytest.mark.parametrize(
     "headers",
     [{}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}],
