@@ -135,8 +135,9 @@ class EmulatorState:
         return cls(config, Store(config.data_path), random.Random(config.seed))
 
 
-def current_state(request: Request) -> EmulatorState:
+async def current_state(request: Request) -> EmulatorState:
     """The state of the application serving `request` (set by `create_app`)."""
+    # Async although it never waits: FastAPI runs a plain function in a worker thread.
     return cast(EmulatorState, request.app.state.emulator)
 
 
