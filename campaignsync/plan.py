@@ -7,12 +7,21 @@ the same object, so what was reviewed is exactly what runs.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    computed_field,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from campaignsync import __version__
 from campaignsync.api_schema import (
@@ -124,9 +133,13 @@ class Counts(BaseModel):
 
 
 class Plan(BaseModel):
-    """The whole plan; saved as JSON by `plan --out` and run by `apply PLANFILE`."""
+    """The whole plan; saved as JSON by `plan --out` and run by `apply PLANFILE`.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    has_changes, counts and digest are computed from the rest, so they always agree with
+    it; reading a saved plan checks them, so a plan edited after it was made is refused.
+    """
+
+    model_config = _FROZEN
 
     format_version: int = PLAN_FORMAT_VERSION
     tool_version: str = __version__
@@ -139,14 +152,42 @@ class Plan(BaseModel):
     refreshed: bool = Field(
         False, description="Made with --refresh: each campaign records the remote it saw."
     )
-    has_changes: bool
-    counts: Counts
     campaigns: tuple[CampaignPlan, ...]
-    digest: str = Field(
-        "",
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_changes(self) -> bool:
+        return any(campaign.has_changes for campaign in self.campaigns)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def counts(self) -> Counts:
+        actions = Counter(campaign.action for campaign in self.campaigns)
+        return Counts.model_validate({action.value: actions[action] for action in Action})
+
+    @computed_field(  # type: ignore[prop-decorator]
         description="sha256 of this document without the digest and what --refresh observed "
-        "(refreshed, and each campaign's drift and overwrites).",
+        "(refreshed, and each campaign's drift and overwrites)."
     )
+    @property
+    def digest(self) -> str:
+        return content_digest(self)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _derived_values_agree(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Plan:
+        """A saved plan's derived values are checked against its content, then dropped."""
+        saved: dict[str, Any] = {}
+        if isinstance(data, dict):
+            saved = {name: data[name] for name in _DERIVED if name in data}
+            data = {name: value for name, value in data.items() if name not in _DERIVED}
+        plan: Plan = handler(data)
+        if saved and plan.model_dump(mode="json", by_alias=True, include=set(saved)) != saved:
+            raise PydanticCustomError(
+                "plan_digest_mismatch",
+                "it was changed after it was made (its digest does not match)",
+            )
+        return plan
 
     @property
     def partial(self) -> bool:
@@ -165,6 +206,8 @@ class Plan(BaseModel):
     def document(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
 
+
+_DERIVED = ("has_changes", "counts", "digest")
 
 # What a --refresh observed in Ontora. Shown to the reviewer and checked by apply's
 # remote-change guard, it is never part of what was approved: an offline plan (a pull
@@ -235,10 +278,7 @@ def build_plan(
             "Creating campaigns needs a workspace: set ONTORA_WORKSPACE_ID or pass "
             "--workspace-id before apply (or set interview_id to adopt existing campaigns)."
         )
-    counts = Counts.model_validate(
-        {action.value: sum(1 for item in planned if item.action is action) for action in Action}
-    )
-    plan = Plan(
+    return Plan(
         api_url=api_url,
         workspace_id=workspace_id,
         state_lineage=state.lineage,
@@ -246,11 +286,8 @@ def build_plan(
         targets=patterns,
         warnings=tuple(warnings),
         refreshed=remote is not None,
-        has_changes=any(item.has_changes for item in planned),
-        counts=counts,
         campaigns=tuple(planned),
     )
-    return plan.model_copy(update={"digest": content_digest(plan)})
 
 
 def _plan_campaign(
@@ -546,6 +583,6 @@ def plan_json_schema() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://campaignsync.dev/schemas/plan.schema.json",
-        **Plan.model_json_schema(by_alias=True),
+        **Plan.model_json_schema(by_alias=True, mode="serialization"),
         "title": "campaignsync plan",
     }

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from campaignsync.diff import ListDiff
 from campaignsync.errors import PlanError
 from campaignsync.loader import CampaignFile
-from campaignsync.plan import INTERVIEW_ID, Action, Plan, build_plan
+from campaignsync.plan import INTERVIEW_ID, Action, Plan, build_plan, content_digest
 from campaignsync.remote import read_remote
 from campaignsync.state import Entry, PendingCreate, State
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, applied, campaign, state
@@ -477,6 +477,40 @@ class TestDocument:
     def test_a_document_round_trips_into_the_same_plan(self) -> None:
         plan = plan_of([campaign("a", topics=TOPICS)], state(b=applied(ID_A, {"name": "b"})))
         assert Plan.model_validate(json.loads(json.dumps(plan.document()))) == plan
+
+    def test_a_plan_without_its_changed_campaign_counts_and_digests_what_is_left(self) -> None:
+        current = state(
+            a=applied(ID_A, {"name": "a", "goal": "old"}), b=applied(ID_B, {"name": "b"})
+        )
+        plan = plan_of([campaign("a", goal="new"), campaign("b")], current)
+        assert plan.has_changes
+        assert plan.counts.patch == 1
+        rest = plan.without(["a"])
+        assert [item.key for item in rest.campaigns] == ["b"]
+        assert not rest.has_changes
+        assert (rest.counts.patch, rest.counts.no_op) == (0, 1)
+        assert rest.document()["counts"]["patch"] == 0
+        assert rest.digest == content_digest(rest) != plan.digest
+
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [("has_changes", False), ("counts", {"create": 0}), ("digest", "0" * 64)],
+    )
+    def test_a_saved_plan_whose_derived_values_disagree_is_refused(
+        self, name: str, value: Any
+    ) -> None:
+        document = plan_of([campaign("a")]).document()
+        assert Plan.model_validate(document).digest == document["digest"]
+        if name == "counts":
+            value = document["counts"] | value
+        with pytest.raises(ValidationError, match="changed after it was made"):
+            Plan.model_validate(document | {name: value})
+
+    def test_a_saved_plan_whose_requests_were_edited_is_refused(self) -> None:
+        document = plan_of([campaign("a", goal="G")]).document()
+        document["campaigns"][0]["requests"][0]["body"]["goal"] = "edited"
+        with pytest.raises(ValidationError, match="changed after it was made"):
+            Plan.model_validate_json(json.dumps(document))
 
     def test_plans_are_frozen(self) -> None:
         with pytest.raises(ValidationError):
