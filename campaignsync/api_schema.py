@@ -27,7 +27,8 @@ from pydantic import (
 # --- Scalar types shared by campaign files and request bodies -------------------------
 
 
-def _canonical_uuid(value: str) -> str:
+def canonical_uuid(value: str) -> str:
+    """The one spelling of a UUID (lowercase, hyphenated) that ids are compared in."""
     try:
         return str(uuid.UUID(value))
     except ValueError:
@@ -68,7 +69,7 @@ def _well_formed_email(value: str) -> str:
 
 Uuid = Annotated[
     str,
-    AfterValidator(_canonical_uuid),
+    AfterValidator(canonical_uuid),
     WithJsonSchema({"type": "string", "format": "uuid"}),
 ]
 DateTime = Annotated[
@@ -85,8 +86,11 @@ Email = Annotated[
 NonNegativeInt = Annotated[int, Field(ge=0)]
 Text = Annotated[str, Field(min_length=1)]
 
-# Everything a user writes is strict: a YAML `yes` is not a boolean, `"30"` not an integer.
-USER_INPUT = ConfigDict(strict=True, extra="forbid", frozen=True)
+# Every model of campaignsync is a frozen value that takes no key it does not declare.
+FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+# Everything a user writes is strict too: a YAML `yes` is not a boolean, `"30"` not an integer.
+USER_INPUT = ConfigDict(**FROZEN, strict=True)
 
 
 # --- Nested shapes [assumed] ------------------------------------------------------------

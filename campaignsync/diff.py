@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from campaignsync.api_schema import FROZEN
 from campaignsync.spec import FIELD_ORDER, LIST_IDENTITY
-
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 class Kind(StrEnum):
@@ -28,7 +27,7 @@ class Kind(StrEnum):
 class ValueChange(BaseModel):
     """One field of a list item: its old and new value (None when absent)."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     field: str
     old: Any = None
@@ -38,7 +37,7 @@ class ValueChange(BaseModel):
 class ItemChange(BaseModel):
     """One item of a keyed list present on both sides, changed field by field."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     identity: str
     fields: tuple[ValueChange, ...] = ()
@@ -48,7 +47,7 @@ class ListDiff(BaseModel):
     """How a keyed list changed, by item identity. The whole new list is in the request
     that sends it, and the old one in state, so neither is copied here."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
@@ -63,7 +62,7 @@ class FieldChange(BaseModel):
     grows with what changed, not with the size of its lists.
     """
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     field: str
     kind: Kind

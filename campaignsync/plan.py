@@ -15,7 +15,6 @@ from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidatorFunctionWrapHandler,
     computed_field,
@@ -31,6 +30,7 @@ from campaignsync.api_schema import (
     DRAFT_FIELDS,
     FINALIZE_FIELDS,
     FINALIZE_ONLY_FIELDS,
+    FROZEN,
     draft_path,
     finalize_path,
 )
@@ -38,14 +38,13 @@ from campaignsync.diff import FieldChange, Kind, cleared, diff_fields
 from campaignsync.errors import PlanError
 from campaignsync.loader import CampaignFile
 from campaignsync.remote import CampaignDrift, RemoteCampaign, classify
+from campaignsync.spec import published_schema
 from campaignsync.state import Entry, PendingCreate, State
 
 PLAN_FORMAT_VERSION = 1
 
 # Stands in a path for the id that the create request returns.
 INTERVIEW_ID = "{interview_id}"
-
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 class Action(StrEnum):
@@ -60,7 +59,7 @@ class Action(StrEnum):
 class Request(BaseModel):
     """One HTTP request exactly as apply will send it."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     method: Literal["POST", "PATCH", "PUT"]
     path: str = Field(description=f"API path; {INTERVIEW_ID} is the id the create returns.")
@@ -78,7 +77,7 @@ class Request(BaseModel):
 class CampaignPlan(BaseModel):
     """What will happen to one campaign, why, and the exact requests."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     key: str
     action: Action
@@ -122,7 +121,7 @@ class CampaignPlan(BaseModel):
 
 
 class Counts(BaseModel):
-    model_config = _FROZEN
+    model_config = FROZEN
 
     create: int = 0
     adopt: int = 0
@@ -139,7 +138,7 @@ class Plan(BaseModel):
     it; reading a saved plan checks them, so a plan edited after it was made is refused.
     """
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     format_version: int = PLAN_FORMAT_VERSION
     tool_version: str = __version__
@@ -580,9 +579,5 @@ def _pick(fields: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
 
 
 def plan_json_schema() -> dict[str, Any]:
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://campaignsync.dev/schemas/plan.schema.json",
-        **Plan.model_json_schema(by_alias=True, mode="serialization"),
-        "title": "campaignsync plan",
-    }
+    schema = Plan.model_json_schema(by_alias=True, mode="serialization")
+    return published_schema("plan", schema, title="campaignsync plan")

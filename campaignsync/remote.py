@@ -13,20 +13,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter
 
-from campaignsync.api_schema import READABLE_FIELDS, DateTime, Uuid
+from campaignsync.api_schema import FROZEN, READABLE_FIELDS, DateTime, canonical_uuid
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(DateTime)
-_UUID: TypeAdapter[str] = TypeAdapter(Uuid)
 _DATETIME_FIELDS = frozenset({"timeframe_start", "timeframe_end"})
 
 
 class RemoteCampaign(BaseModel):
     """One campaign as GET /v1/interviews shows it, its values in campaignsync's canonical form."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     interview_id: str
     status: str | None = None
@@ -41,8 +39,9 @@ def read_remote(items: Iterable[Mapping[str, Any]]) -> dict[str, RemoteCampaign]
         interview_id = item.get("id")
         if not isinstance(interview_id, str):
             continue
-        remote[_canonical_uuid(interview_id)] = RemoteCampaign(
-            interview_id=_canonical_uuid(interview_id),
+        interview_id = _uuid_or_as_is(interview_id)
+        remote[interview_id] = RemoteCampaign(
+            interview_id=interview_id,
             status=_text(item.get("status")),
             updated_at=_text(item.get("updated_at")),
             fields={name: canonical(name, item.get(name)) for name in READABLE_FIELDS},
@@ -63,14 +62,14 @@ def canonical(field: str, value: Any) -> Any:
             moment = moment.replace(tzinfo=UTC)  # a zone-less answer is taken as UTC
         return _DATETIME.dump_python(moment, mode="json")
     if field == "project_id" and isinstance(value, str):
-        return _canonical_uuid(value)
+        return _uuid_or_as_is(value)
     return value
 
 
-def _canonical_uuid(value: str) -> str:
+def _uuid_or_as_is(value: str) -> str:
     try:
-        return _UUID.validate_python(value)
-    except ValidationError:
+        return canonical_uuid(value)
+    except ValueError:
         return value
 
 
@@ -85,7 +84,7 @@ class DriftKind(StrEnum):
 
 
 class FieldDrift(BaseModel):
-    model_config = _FROZEN
+    model_config = FROZEN
 
     field: str
     kind: DriftKind
@@ -97,7 +96,7 @@ class FieldDrift(BaseModel):
 class CampaignDrift(BaseModel):
     """How one campaign in state differs between last applied, Ontora and its file."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     key: str
     interview_id: str
@@ -166,7 +165,7 @@ def _kind(old: Any, now: Any, new: Any) -> DriftKind | None:
 
 
 class DriftCounts(BaseModel):
-    model_config = _FROZEN
+    model_config = FROZEN
 
     theirs: int = 0
     ours: int = 0
@@ -178,7 +177,7 @@ class DriftCounts(BaseModel):
 class DriftReport(BaseModel):
     """`campaignsync drift`: every campaign in state, compared three ways."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     format_version: int = 1
     api_url: str

@@ -322,13 +322,18 @@ def _mappings(value: object) -> Iterator[tuple[int, Mapping[str, Any]]]:
 SCHEMA_BASE = "https://campaignsync.dev/schemas"
 
 
-def campaign_json_schema() -> dict[str, Any]:
-    """The JSON Schema editors use to check and complete campaign files."""
-    schema = Campaign.model_json_schema()
+def published_schema(name: str, schema: dict[str, Any], *, title: str) -> dict[str, Any]:
+    """A model's JSON Schema as published under SCHEMA_BASE, in the 2020-12 dialect."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"{SCHEMA_BASE}/campaign.schema.json",
+        "$id": f"{SCHEMA_BASE}/{name}.schema.json",
         **schema,
-        "title": "campaignsync campaign",
-        "description": "One Ontora interview campaign, managed as code by campaignsync.",
+        "title": title,
     }
+
+
+def campaign_json_schema() -> dict[str, Any]:
+    """The JSON Schema editors use to check and complete campaign files."""
+    return published_schema(
+        "campaign", Campaign.model_json_schema(), title="campaignsync campaign"
+    ) | {"description": "One Ontora interview campaign, managed as code by campaignsync."}

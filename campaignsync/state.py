@@ -20,21 +20,20 @@ from pathlib import Path
 from typing import Any
 
 import filelock
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from campaignsync import __version__
-from campaignsync.api_schema import Uuid
+from campaignsync.api_schema import FROZEN, Uuid
 from campaignsync.errors import LockHeld, StateError
 
 FORMAT_VERSION = 1
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 class PendingCreate(BaseModel):
     """Written before a create request is sent, so that a retry re-sends that exact body
     with that Idempotency-Key, and Ontora answers with the campaign it may have made."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     idempotency_key: str = Field(description="Idempotency-Key sent with POST /v1/interviews.")
     body: dict[str, Any] | None = Field(
@@ -48,7 +47,7 @@ class PendingCreate(BaseModel):
 class Entry(BaseModel):
     """What campaignsync knows of one campaign, under its key."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     # A UUID, checked on reading: it is put into request paths.
     interview_id: Uuid | None = Field(
@@ -80,7 +79,7 @@ class Entry(BaseModel):
 class State(BaseModel):
     """The whole state file."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
 
     format_version: int = Field(FORMAT_VERSION, description="Version of this file's layout.")
     lineage: str | None = Field(
