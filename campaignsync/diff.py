@@ -2,8 +2,12 @@
 
 Scalars compare by value. The lists `topics`, `questions` and `contacts` compare by the
 identity of their items (see `spec.LIST_IDENTITY`), never by position, so that inserting
-one topic shows as one addition and not as every later topic changed. deepdiff finds the
-differences; the result is carried in campaignsync's own types.
+one topic shows as one addition and not as every later topic changed.
+
+Everything here is plain comparison, no deepdiff: a change is reported per top-level
+field and per field of a list item, each with its whole old and new value, and `==` on
+those values is exactly that test. A deep diff's paths below an item's field would only
+be thrown away, and it could call an item changed in which no field compares unequal.
 """
 
 from __future__ import annotations
@@ -110,64 +114,39 @@ def _field_rank(field: str) -> int:
 def diff_keyed_list(field: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> ListDiff:
     """Items added, removed and changed (field by field) by identity, and whether reordered."""
     identity = LIST_IDENTITY[field]
+    # Keyed dict lookups, never pairwise matching: linear in the number of items.
     old_by_id = {identity(item): item for item in old}
     new_by_id = {identity(item): item for item in new}
-    added = [key for key in new_by_id if key not in old_by_id]
-    removed = [key for key in old_by_id if key not in new_by_id]
-    # Keyed dict lookups, never pairwise matching: linear in the number of items.
-    common = [key for key in new_by_id if key in old_by_id]
-    differing = [key for key in common if old_by_id[key] != new_by_id[key]]
-    changed: dict[str, set[str]] = {}
-    # threshold_to_diff_deeper=0: always report field by field, never "whole item replaced".
-    tree = (
-        _deepdiff()(
-            {key: old_by_id[key] for key in differing},
-            {key: new_by_id[key] for key in differing},
-            view="tree",
-            threshold_to_diff_deeper=0,
-        )
-        if differing
-        else {}
-    )
-    for levels in tree.values():
-        for level in levels:
-            path = level.path(output_format="list")
-            touched = [str(path[0])] if path else differing
-            for key in touched:
-                if len(path) >= 2:
-                    changed.setdefault(key, set()).add(str(path[1]))
-                else:
-                    # The item as a whole differs (e.g. its type); list every field.
-                    fields = _keys(old_by_id.get(key)) | _keys(new_by_id.get(key))
-                    changed.setdefault(key, set()).update(fields)
-
-    old_order = [key for key in old_by_id if key in new_by_id]
+    kept = [key for key in new_by_id if key in old_by_id]  # in the new order
     return ListDiff(
-        added=tuple(added),
-        removed=tuple(removed),
+        added=tuple(key for key in new_by_id if key not in old_by_id),
+        removed=tuple(key for key in old_by_id if key not in new_by_id),
         changed=tuple(
-            ItemChange(
-                identity=key,
-                fields=tuple(
-                    ValueChange(
-                        field=name, old=old_by_id[key].get(name), new=new_by_id[key].get(name)
-                    )
-                    for name in sorted(changed[key])
-                ),
-            )
-            for key in common
-            if key in changed
+            _item_change(key, old_by_id[key], new_by_id[key])
+            for key in kept
+            if old_by_id[key] != new_by_id[key]
         ),
-        reordered=old_order != common,
+        reordered=[key for key in old_by_id if key in new_by_id] != kept,
     )
 
 
-def _deepdiff() -> Any:
-    # Imported on first use: most plans never compare two versions of one item.
-    from deepdiff import DeepDiff
+def _item_change(identity: str, old: object, new: object) -> ItemChange:
+    """One item on both sides, with each of its fields whose value differs (all of them if
+    one side is not an item at all, as a hand-edited state can make it)."""
+    before = old if isinstance(old, dict) else {}
+    after = new if isinstance(new, dict) else {}
+    differing = sorted(
+        name
+        for name in before.keys() | after.keys()
+        if before.get(name, _ABSENT) != after.get(name, _ABSENT)
+    )
+    return ItemChange(
+        identity=identity,
+        fields=tuple(
+            ValueChange(field=name, old=before.get(name), new=after.get(name)) for name in differing
+        ),
+    )
 
-    return DeepDiff
 
-
-def _keys(item: object) -> set[str]:
-    return set(item) if isinstance(item, dict) else set()
+# Tells a field an item leaves out from one it sets to null.
+_ABSENT = object()
