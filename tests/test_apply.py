@@ -15,7 +15,8 @@ from campaignsync.apply import Outcome, StateRecorder, apply_plan, check_plan_is
 from campaignsync.errors import StalePlan, StateError
 from campaignsync.loader import load_campaigns
 from campaignsync.ontora import OntoraClient
-from campaignsync.plan import Plan, build_plan
+from campaignsync.plan import Plan
+from campaignsync.planner import build_plan
 from campaignsync.state import Entry, State, StateEncoder, read_state, write_state
 from tests.conftest import WriteCampaign
 from tests.factories import API_URL, ID_A, WORKSPACE, applied, campaign, state

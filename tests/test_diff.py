@@ -20,7 +20,7 @@ topic = st.fixed_dictionaries(
         "subtopics": st.lists(st.sampled_from(["x", "y"]), max_size=2),
     },
 )
-topics = st.lists(topic, max_size=4, unique_by=lambda item: item["name"])
+topics = st.lists(topic, max_size=4, unique_by=lambda item: str(item["name"]))
 
 
 @given(topics, topics)

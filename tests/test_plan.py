@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from campaignsync.diff import ListDiff
 from campaignsync.errors import PlanError
 from campaignsync.loader import CampaignFile
-from campaignsync.plan import INTERVIEW_ID, Action, Plan, build_plan, content_digest
+from campaignsync.plan import INTERVIEW_ID, Action, Plan, content_digest
+from campaignsync.planner import build_plan
 from campaignsync.remote import read_remote
 from campaignsync.state import Entry, PendingCreate, State
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, applied, campaign, state

@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from campaignsync.plan import Plan, build_plan
+from campaignsync.plan import Plan
+from campaignsync.planner import build_plan
 from campaignsync.render import (
     mask_contact,
     mask_email,

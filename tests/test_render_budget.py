@@ -7,7 +7,8 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from campaignsync.plan import Action, Plan, build_plan
+from campaignsync.plan import Action, Plan
+from campaignsync.planner import build_plan
 from campaignsync.render import MARKDOWN_MIN_CHARS, MARKDOWN_PER_CAMPAIGN, render_markdown
 from tests.factories import API_URL, ID_A, WORKSPACE, applied, campaign, state
 

@@ -11,7 +11,8 @@ import click
 from campaignsync.config import Settings, resolve_settings
 from campaignsync.errors import ConfigError, Problem
 from campaignsync.loader import load_campaigns
-from campaignsync.plan import Plan, build_plan
+from campaignsync.plan import Plan
+from campaignsync.planner import build_plan
 from campaignsync.spec import KEY_CHARACTERS, check_key
 from campaignsync.state import State, read_state
 from campaignsync.terminal import echo
