@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import (
     BaseModel,
     Field,
+    ValidationInfo,
     ValidatorFunctionWrapHandler,
     computed_field,
     model_validator,
@@ -162,10 +163,17 @@ class Plan(BaseModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _derived_values_agree(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Plan:
+    def _derived_values_agree(
+        cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Plan:
         """A saved plan's derived values are checked against its content, then dropped."""
         saved: dict[str, Any] = {}
         if isinstance(data, dict):
+            if info.mode == "json" and "digest" not in data:
+                # Read from a file: without its digest nothing shows it is unchanged.
+                raise PydanticCustomError(
+                    "plan_digest_missing", "it has no digest, so it cannot be checked"
+                )
             saved = {name: data[name] for name in _DERIVED if name in data}
             data = {name: value for name, value in data.items() if name not in _DERIVED}
         plan: Plan = handler(data)

@@ -513,6 +513,13 @@ class TestDocument:
         with pytest.raises(ValidationError, match="changed after it was made"):
             Plan.model_validate_json(json.dumps(document))
 
+    def test_a_saved_plan_without_its_digest_is_refused(self) -> None:
+        document = plan_of([campaign("a", goal="G")]).document()
+        document["campaigns"][0]["requests"][0]["body"]["goal"] = "edited"
+        del document["digest"]
+        with pytest.raises(ValidationError, match="digest"):
+            Plan.model_validate_json(json.dumps(document))
+
     def test_plans_are_frozen(self) -> None:
         with pytest.raises(ValidationError):
             plan_of([campaign("a")]).has_changes = False  # type: ignore[misc]
