@@ -7,6 +7,7 @@ the same object, so what was reviewed is exactly what runs.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable
 from enum import StrEnum
@@ -187,6 +188,18 @@ class Plan(BaseModel):
     @property
     def partial(self) -> bool:
         return bool(self.targets)
+
+    @property
+    def overwrites_digest(self) -> str:
+        """The remote edits this plan shows it overwrites, in short, so a reviewed plan and
+        the merge's refreshed one can be compared: `unknown` without --refresh, `none`, or
+        12 hex digits of sha256 of the sorted (key, field) pairs."""
+        if not self.refreshed:
+            return "unknown"
+        pairs = sorted([item.key, name] for item in self.campaigns for name in item.overwrites)
+        if not pairs:
+            return "none"
+        return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:12]
 
     @property
     def changed(self) -> tuple[CampaignPlan, ...]:

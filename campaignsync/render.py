@@ -359,7 +359,7 @@ _SUMMARY_REASON_CHARS = 150
 def _markdown_head(plan: Plan) -> list[str]:
     """The marker, title, summary, targets and warnings: bounded whatever the plan holds."""
     head = [
-        f"<!-- campaignsync-plan digest={plan.digest} -->",
+        f"<!-- campaignsync-plan digest={plan.digest} overwrites={plan.overwrites_digest} -->",
         "### campaignsync plan",
         "",
         f"**{summary_line(plan)}**",

@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 
 from campaignsync.cli import cli
 from tests.conftest import REPO
-from tests.emulator_harness import Trial
+from tests.emulator_harness import Trial, web_app_edit
 
 WORKFLOWS = REPO / ".github" / "workflows"
 SCRIPTS = REPO / ".github" / "scripts"
@@ -161,6 +161,73 @@ def test_apply_step_refuses_a_plan_that_is_not_the_reviewed_one(applied: Trial) 
     assert result.returncode == 1
     assert "is not the plan reviewed on the pull request" in result.stdout
     assert [r for r in applied.sent() if r[0] != "GET"] == []
+
+
+# A pull request from a fork gets no secrets: its plan is made offline.
+FORK = {"ONTORA_API_TOKEN": "", "ONTORA_API_KEY": "", "ONTORA_WORKSPACE_ID": ""}
+
+
+def reviewed(trial: Trial) -> dict[str, str]:
+    """What the apply job reads from the plan comment's marker, as apply.sh's environment."""
+    comment = (trial.root / "out" / "plan.md").read_text()
+    match = re.match(r"<!-- campaignsync-plan digest=([0-9a-f]+) overwrites=(\w+) -->", comment)
+    assert match, comment.splitlines()[0]
+    return {"APPROVED_DIGEST": match.group(1), "APPROVED_OVERWRITES": match.group(2)}
+
+
+def test_an_offline_plan_with_no_remote_edit_applies_on_merge(applied: Trial) -> None:
+    applied.edit("product/pricing-feedback.yaml", "Learn why", "Find out why")
+    assert run_script(applied, "plan.sh", **FORK).returncode == 0
+    approved = reviewed(applied)
+    assert approved["APPROVED_OVERWRITES"] == "unknown"
+    result = run_script(applied, "apply.sh", **approved)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Apply complete: 1 campaign(s)" in result.stdout
+    applied.converged()
+
+
+@pytest.mark.parametrize("pr_plan", ["offline", "refreshed"])
+def test_a_web_app_edit_after_review_that_apply_would_overwrite_is_refused(
+    applied: Trial, pr_plan: str
+) -> None:
+    applied.edit("product/pricing-feedback.yaml", "Learn why", "Find out why")
+    assert run_script(applied, "plan.sh", **(FORK if pr_plan == "offline" else {})).returncode == 0
+    approved = reviewed(applied)
+    interview_id = applied.interview_id("product/pricing-feedback")
+    web_app_edit(applied.emulator, interview_id, goal="Edited in the web app")
+    applied.sent()
+    result = run_script(applied, "apply.sh", **approved)
+    assert result.returncode == 1, result.stdout + result.stderr
+    (error,) = [line for line in result.stdout.splitlines() if line.startswith("::error::")]
+    assert "product/pricing-feedback (goal)" in error
+    assert "Nothing was applied" in error
+    assert "README.md" in error
+    assert applied.sent() == []
+    assert applied.emulator.campaigns()[interview_id]["goal"] == "Edited in the web app"
+
+
+def test_an_overwrite_the_reviewed_plan_showed_is_applied(applied: Trial) -> None:
+    interview_id = applied.interview_id("product/pricing-feedback")
+    web_app_edit(applied.emulator, interview_id, goal="Edited in the web app")
+    applied.edit("product/pricing-feedback.yaml", "Learn why", "Find out why")
+    assert run_script(applied, "plan.sh").returncode == 0
+    approved = reviewed(applied)
+    assert approved["APPROVED_OVERWRITES"] not in {"none", "unknown"}
+    assert "overwrites what was edited in Ontora: goal" in (applied.root / "out/plan.md").read_text()
+    result = run_script(applied, "apply.sh", **approved)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert applied.emulator.campaigns()[interview_id]["goal"].startswith("Find out why")
+
+
+def test_the_overwrite_label_lets_an_unreviewed_overwrite_through(applied: Trial) -> None:
+    applied.edit("product/pricing-feedback.yaml", "Learn why", "Find out why")
+    assert run_script(applied, "plan.sh", **FORK).returncode == 0
+    interview_id = applied.interview_id("product/pricing-feedback")
+    web_app_edit(applied.emulator, interview_id, goal="Edited in the web app")
+    result = run_script(applied, "apply.sh", **reviewed(applied), ALLOW_OVERWRITES="true")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "::warning::" in result.stdout
+    assert applied.emulator.campaigns()[interview_id]["goal"].startswith("Find out why")
 
 
 IDENTITY = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
