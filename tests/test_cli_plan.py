@@ -93,7 +93,9 @@ def test_formats(examples: Path, run_cli: RunCli) -> None:
     assert document["format_version"] == 1
     assert document["has_changes"]
     markdown = run_cli("plan", "--format", "markdown").output
-    assert markdown.startswith(f"<!-- campaignsync-plan digest={document['digest']} -->")
+    assert markdown.startswith(
+        f"<!-- campaignsync-plan digest={document['digest']} overwrites=unknown -->"
+    )
     assert "dana.whitfield@example.org" not in markdown
     sensitive = run_cli("plan", "--format", "markdown", "--show-sensitive").output
     assert "dana.whitfield@example.org" in sensitive

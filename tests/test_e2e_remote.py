@@ -176,7 +176,12 @@ def test_an_offline_plan_and_a_refreshed_plan_share_a_digest_and_the_guard_still
     assert (documents[0]["refreshed"], documents[1]["refreshed"]) == (False, True)
     assert documents[0]["digest"] == documents[1]["digest"]
     marker = applied.cli("plan", "--format", "markdown").stdout.splitlines()[0]
-    assert marker == f"<!-- campaignsync-plan digest={documents[0]['digest']} -->"
+    digest = documents[0]["digest"]
+    assert marker == f"<!-- campaignsync-plan digest={digest} overwrites=unknown -->"
+    refreshed_marker = applied.cli("plan", "--refresh", "--format", "markdown").stdout
+    assert refreshed_marker.splitlines()[0] == (
+        f"<!-- campaignsync-plan digest={digest} overwrites=none -->"
+    )
 
     web_app_edit(applied.emulator, applied.interview_id("hr/onboarding"), goal="Edited meanwhile")
     applied.sent()

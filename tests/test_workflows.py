@@ -133,36 +133,6 @@ def test_plan_step_annotates_invalid_files_and_fails(trial: Trial) -> None:
     assert "::error file=campaigns/broken.yaml,line=2,col=1::unknown field 'goals'" in result.stdout
 
 
-def digest_of(trial: Trial) -> str:
-    comment = (trial.root / "out" / "plan.md").read_text()
-    match = re.match(r"<!-- campaignsync-plan digest=([0-9a-f]+) -->", comment)
-    assert match
-    return match.group(1)
-
-
-def test_apply_step_applies_the_reviewed_plan(trial: Trial) -> None:
-    assert run_script(trial, "plan.sh").returncode == 0
-    approved = digest_of(trial)
-    result = run_script(trial, "apply.sh", APPROVED_DIGEST=approved)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Apply complete: 3 campaign(s)" in result.stdout
-    assert len(trial.emulator.campaigns()) == 3
-    again = run_script(trial, "apply.sh", APPROVED_DIGEST="")
-    assert "No changes to apply." in again.stdout
-
-
-def test_apply_step_refuses_a_plan_that_is_not_the_reviewed_one(applied: Trial) -> None:
-    applied.edit("product/pricing-feedback.yaml", "Learn why", "Find out why")
-    assert run_script(applied, "plan.sh").returncode == 0
-    approved = digest_of(applied)
-    applied.edit("product/pricing-feedback.yaml", "Find out why", "Sneaked in after review")
-    applied.sent()
-    result = run_script(applied, "apply.sh", APPROVED_DIGEST=approved)
-    assert result.returncode == 1
-    assert "is not the plan reviewed on the pull request" in result.stdout
-    assert [r for r in applied.sent() if r[0] != "GET"] == []
-
-
 # A pull request from a fork gets no secrets: its plan is made offline.
 FORK = {"ONTORA_API_TOKEN": "", "ONTORA_API_KEY": "", "ONTORA_WORKSPACE_ID": ""}
 
@@ -173,6 +143,28 @@ def reviewed(trial: Trial) -> dict[str, str]:
     match = re.match(r"<!-- campaignsync-plan digest=([0-9a-f]+) overwrites=(\w+) -->", comment)
     assert match, comment.splitlines()[0]
     return {"APPROVED_DIGEST": match.group(1), "APPROVED_OVERWRITES": match.group(2)}
+
+
+def test_apply_step_applies_the_reviewed_plan(trial: Trial) -> None:
+    assert run_script(trial, "plan.sh").returncode == 0
+    result = run_script(trial, "apply.sh", **reviewed(trial))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Apply complete: 3 campaign(s)" in result.stdout
+    assert len(trial.emulator.campaigns()) == 3
+    again = run_script(trial, "apply.sh", APPROVED_DIGEST="")
+    assert "No changes to apply." in again.stdout
+
+
+def test_apply_step_refuses_a_plan_that_is_not_the_reviewed_one(applied: Trial) -> None:
+    applied.edit("product/pricing-feedback.yaml", "Learn why", "Find out why")
+    assert run_script(applied, "plan.sh").returncode == 0
+    approved = reviewed(applied)
+    applied.edit("product/pricing-feedback.yaml", "Find out why", "Sneaked in after review")
+    applied.sent()
+    result = run_script(applied, "apply.sh", **approved)
+    assert result.returncode == 1
+    assert "is not the plan reviewed on the pull request" in result.stdout
+    assert [r for r in applied.sent() if r[0] != "GET"] == []
 
 
 def test_an_offline_plan_with_no_remote_edit_applies_on_merge(applied: Trial) -> None:
@@ -213,7 +205,9 @@ def test_an_overwrite_the_reviewed_plan_showed_is_applied(applied: Trial) -> Non
     assert run_script(applied, "plan.sh").returncode == 0
     approved = reviewed(applied)
     assert approved["APPROVED_OVERWRITES"] not in {"none", "unknown"}
-    assert "overwrites what was edited in Ontora: goal" in (applied.root / "out/plan.md").read_text()
+    assert (
+        "overwrites what was edited in Ontora: goal" in (applied.root / "out/plan.md").read_text()
+    )
     result = run_script(applied, "apply.sh", **approved)
     assert result.returncode == 0, result.stdout + result.stderr
     assert applied.emulator.campaigns()[interview_id]["goal"].startswith("Find out why")
@@ -380,9 +374,12 @@ const github = {
 const context = {
   repo: { owner: "o", repo: "r" }, sha: "abc", issue: { number: 7 },
 };
+const outputs = {};
+const core = { setOutput: (name, value) => { outputs[name] = value; } };
 const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;
-new AsyncFunction("require", "github", "context", input.script)(require, github, context)
-  .then((result) => console.log(JSON.stringify({ result, calls })));
+new AsyncFunction("require", "github", "context", "core", input.script)(
+  require, github, context, core,
+).then((result) => console.log(JSON.stringify({ result, calls, outputs })));
 """
 
 BOT = {"login": "github-actions[bot]", "type": "Bot"}
@@ -405,8 +402,11 @@ def run_github_script(script: str, **answers: Any) -> Any:
     return json.loads(done.stdout)
 
 
-def marker_comment(cid: int, user: dict[str, str], digest: str) -> dict[str, Any]:
-    return {"id": cid, "user": user, "body": f"<!-- campaignsync-plan digest={digest} -->\nplan"}
+def marker_comment(
+    cid: int, user: dict[str, str], digest: str, overwrites: str = "none"
+) -> dict[str, Any]:
+    body = f"<!-- campaignsync-plan digest={digest} overwrites={overwrites} -->\nplan"
+    return {"id": cid, "user": user, "body": body}
 
 
 def test_the_apply_workflow_trusts_only_the_plan_comment_it_posted() -> None:
@@ -424,6 +424,27 @@ def test_the_apply_workflow_trusts_only_the_plan_comment_it_posted() -> None:
     assert ran["result"] == "cccc"
     ran = run_github_script(script["with"]["script"], pulls=pulls, comments=comments[:2])
     assert ran["result"] == ""
+
+
+def test_the_apply_workflow_passes_on_the_reviewed_overwrites_and_the_overwrite_label() -> None:
+    document = workflow("campaigns-apply.yml")
+    found = step(document, "Find the plan reviewed on the merged pull request")
+    env = step(document, "Plan, compare with the reviewed plan, apply")["env"]
+    assert env["APPROVED_OVERWRITES"] == "${{ steps.approved.outputs.overwrites }}"
+    assert env["ALLOW_OVERWRITES"] == "${{ steps.approved.outputs.allow-overwrites }}"
+    comments = [
+        marker_comment(1, SOMEONE, "aaaa", "0123456789ab"),
+        marker_comment(2, BOT, "cccc", "ba9876543210"),
+    ]
+    label = {"name": "campaignsync: overwrite Ontora edits"}
+    pulls = [{"number": 7, "merged_at": "2026-11-01T10:00:00Z", "labels": [label]}]
+    ran = run_github_script(found["with"]["script"], pulls=pulls, comments=comments)
+    assert ran["result"] == "cccc"
+    assert ran["outputs"] == {"overwrites": "ba9876543210", "allow-overwrites": "true"}
+    unlabelled = [{"number": 7, "merged_at": "2026-11-01T10:00:00Z", "labels": []}]
+    ran = run_github_script(found["with"]["script"], pulls=unlabelled, comments=comments[:1])
+    assert ran["result"] == ""
+    assert ran["outputs"] == {"overwrites": "", "allow-overwrites": ""}
 
 
 def test_the_plan_workflow_updates_only_its_own_comment(tmp_path: Path) -> None:

@@ -34,11 +34,8 @@ fi
 
 if [ "$overwrites" != none ] && [ "$overwrites" != "${APPROVED_OVERWRITES:-}" ]; then
   # Each campaign with the fields its requests would overwrite: "key (field, field)".
-  edited=$(python -c 'import json, sys
-plan = json.load(open(sys.argv[1], encoding="utf-8"))
-found = [c for c in plan["campaigns"] if c["overwrites"]]
-print("; ".join(c["key"] + " (" + ", ".join(c["overwrites"]) + ")" for c in found))' \
-    "$out/plan.json")
+  list='import json, sys; plan = json.load(open(sys.argv[1], encoding="utf-8")); print("; ".join(c["key"] + " (" + ", ".join(c["overwrites"]) + ")" for c in plan["campaigns"] if c["overwrites"]))'
+  edited=$(python -c "$list" "$out/plan.json")
   if [ "${ALLOW_OVERWRITES:-}" = true ]; then
     echo "::warning::Overwriting what was edited in Ontora since the reviewed plan, as the" \
       "pull request's overwrite label allows: $edited."
