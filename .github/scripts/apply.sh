@@ -43,8 +43,9 @@ if [ "$overwrites" != none ] && [ "$overwrites" != "${APPROVED_OVERWRITES:-}" ];
     echo "::error::Applying now would overwrite what was edited in Ontora's web app, which" \
       "the plan reviewed on the pull request did not show: $edited. Nothing was applied." \
       "Follow 'When the merge refuses to overwrite an edit made in Ontora' in README.md:" \
-      "re-run the pull request's plan check to review the overwrite, or keep the edit in" \
-      "the campaign file in a new pull request."
+      "re-run the pull request's plan check to review the overwrite, keep the edit in the" \
+      "campaign file in a new pull request, or label the pull request 'campaignsync:" \
+      "overwrite Ontora edits' to overwrite it, then re-run this job."
     exit 1
   fi
 fi
