@@ -6,18 +6,18 @@ new id is on disk before anything else is sent for it, so that a run cut short a
 moment is resumed by the next plan with the same key, and Ontora answers with the
 campaign the first attempt made instead of making a second one.
 
-Every other success goes into the next state write, which starts as soon as the one
-before it ends; workers do not wait for it. If the process dies before that write, the
-next apply sends those PATCH and PUT requests again, which sets the same values again
-(as long as the file is unchanged: the values of a request that succeeded but was never
-recorded are not known to state). A request whose answer never came (a lost connection,
-or a 5xx after every retry) is recorded as unconfirmed, and its fields are sent again by
-the next plan whatever the file says. `apply_plan` returns only once every success is
-on disk.
+Before a campaign's first other request (or with its new id), its entry records every
+field its requests will send as unconfirmed, on disk, and loses its proof of full apply.
+Each success then moves its fields to last_applied in the next state write, which starts
+as soon as the one before it ends; workers do not wait for it. So a process that dies at
+any moment leaves every field that may have changed unconfirmed, and the next plan sends
+it again whatever the file says. A run that stops by itself takes the fields of requests
+it never sent back off. `apply_plan` returns only once every success is on disk.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -38,6 +38,7 @@ from campaignsync.remote import RemoteCampaign
 from campaignsync.state import Entry, PendingCreate, State, StateEncoder, now, write_state
 
 StateWriter = Callable[[Path, State, StateEncoder], State]
+Change = Callable[[Entry | None], Entry | None]  # an entry's new value; None forgets it
 
 
 class Sender(Protocol):
@@ -131,16 +132,14 @@ class StateRecorder:
         self.state = state
         self._write = write
         self._encoder = StateEncoder()
-        self._queue: list[tuple[str, Callable[[Entry | None], Entry]]] = []
+        self._queue: list[tuple[str, Change]] = []
         self._queued = 0  # changes ever queued
         self._written = 0  # changes ever written
         self._writing = False
         self._failure: BaseException | None = None
         self._turn = threading.Condition()
 
-    def update(
-        self, key: str, change: Callable[[Entry | None], Entry], *, durable: bool = False
-    ) -> None:
+    def update(self, key: str, change: Change, *, durable: bool = False) -> None:
         with self._turn:
             self._raise_any_failure()
             self._queue.append((key, change))
@@ -250,39 +249,94 @@ def _apply_campaign(
     if halt.no_new_campaigns.is_set():
         return CampaignResult(item.key, Outcome.NOT_ATTEMPTED)
     interview_id = item.interview_id
-    sent = 0
+    marks = _Marks(item.key, recorder)
+    if interview_id is not None:  # a create marks the rest once its id is on disk
+        marks.mark(interview_id, item.requests)
     for index, request in enumerate(item.requests):
         if halt.no_new_requests.is_set():
-            return CampaignResult(item.key, Outcome.INTERRUPTED, sent)
-        last = index == len(item.requests) - 1
+            marks.release(item.requests, index)
+            return CampaignResult(item.key, Outcome.INTERRUPTED, index)
         # Only a create's own path lacks the id; every later one names what it returned.
         path = request.path.replace(INTERVIEW_ID, interview_id) if interview_id else request.path
         try:
             if request.creates:
-                interview_id = _create(item, request, client, recorder)
+                interview_id = _create(item, request, client, recorder, marks)
             else:
                 assert interview_id is not None, "only a create can precede its own id"
                 client.send(request.method, path, request.body)
-                _record(recorder, item, interview_id, request, last)
         except ApiError as exc:
             halt.no_new_campaigns.set()
-            if interview_id is not None and not request.creates and _outcome_unknown(exc):
-                _record_unconfirmed(recorder, item.key, interview_id, request)
+            # A request that may have taken effect keeps its fields unconfirmed.
+            marks.release(item.requests, index + 1 if _outcome_unknown(exc) else index)
             error = located_error(item, request, exc, path)
-            return CampaignResult(item.key, Outcome.FAILED, sent, error)
+            return CampaignResult(item.key, Outcome.FAILED, index, error)
         except BaseException:
             # State could not be written (or worse): send nothing more that it cannot record.
             halt.no_new_campaigns.set()
             halt.no_new_requests.set()
             raise
-        sent += 1
-        if request.creates and last:
-            _record(recorder, item, interview_id, request, last)
+        _record(recorder, item, interview_id, index)
         counter.report(f"{item.key}: {request.method} {path} done")
-    return CampaignResult(item.key, Outcome.APPLIED, sent)
+    return CampaignResult(item.key, Outcome.APPLIED, len(item.requests))
 
 
-def _create(item: CampaignPlan, request: Request, client: Sender, recorder: StateRecorder) -> str:
+class _Marks:
+    """A campaign's fields marked unconfirmed, on disk, before the requests that send them.
+
+    Successes are written in the background, so a process killed after a request succeeded
+    may not have recorded it: the mark makes the next plan send its fields again. A stop
+    that knows a request was never sent (or refused) takes its fields back off the mark.
+    """
+
+    def __init__(self, key: str, recorder: StateRecorder) -> None:
+        self.key, self.recorder = key, recorder
+        self.made = False
+        self.before: Entry | None = None  # the entry as it was before the mark
+
+    def marked(self, entry: Entry | None, interview_id: str, requests: Sequence[Request]) -> Entry:
+        """`entry` with every field `requests` send unconfirmed, and no proof of full apply."""
+        self.made, self.before = True, entry
+        entry = entry or Entry(interview_id=interview_id)  # an adopt's first request
+        sent = {name: value for request in requests for name, value in request.body.items()}
+        sent.pop("workspace_id", None)
+        update = {"unconfirmed": entry.unconfirmed | sent, "source_digest": None}
+        return entry.model_copy(update=update | {"contacts_file": None})
+
+    def mark(self, interview_id: str, requests: Sequence[Request]) -> None:
+        if any(request.body for request in requests):
+            marked = functools.partial(self.marked, interview_id=interview_id, requests=requests)
+            self.recorder.update(self.key, marked, durable=True)
+
+    def release(self, requests: Sequence[Request], first_unsent: int) -> None:
+        """Take back the mark of the requests from `first_unsent` on, known never to have
+        taken effect, but for fields a request before them sent too."""
+        before, unsent = self.before, requests[first_unsent:]
+        if not self.made or not any(request.body for request in unsent):
+            return
+        if first_unsent == 0:  # nothing changed in Ontora: the entry is as it was
+            self.recorder.update(self.key, lambda entry: before)
+            return
+        was = before.unconfirmed if before is not None else {}
+        sent = {name for request in requests[:first_unsent] for name in request.body}
+        names = {name for request in unsent for name in request.body} - sent
+
+        def change(entry: Entry | None) -> Entry | None:
+            if entry is None:
+                return None
+            kept = {k: v for k, v in entry.unconfirmed.items() if k not in names}
+            kept |= {k: v for k, v in was.items() if k in names}
+            return entry.model_copy(update={"unconfirmed": kept})
+
+        self.recorder.update(self.key, change)
+
+
+def _create(
+    item: CampaignPlan,
+    request: Request,
+    client: Sender,
+    recorder: StateRecorder,
+    marks: _Marks,
+) -> str:
     key = request.idempotency_key or str(uuid.uuid4())
 
     def mark_pending(entry: Entry | None) -> Entry:
@@ -300,10 +354,11 @@ def _create(item: CampaignPlan, request: Request, client: Sender, recorder: Stat
         raise ApiError(f"POST {request.path} answered without a campaign id.")
     # Everything the create sent is set, even a field the file dropped since a pending
     # create was first sent: the requests after it clear that.
-    applied = _fields_applied({}, request.body, ())
+    created = Entry(interview_id=interview_id, last_applied=_fields_applied({}, request.body, ()))
+    later = item.requests[item.requests.index(request) + 1 :]
     recorder.update(
         item.key,
-        lambda entry: Entry(interview_id=interview_id, last_applied=applied, applied_at=now()),
+        lambda entry: marks.marked(created, interview_id, later),
         durable=True,  # Idempotency-Key retention is undocumented: keep the id, not the key
     )
     return interview_id
@@ -320,29 +375,32 @@ def _campaign_id(answer: Any) -> str | None:
 _UUID: TypeAdapter[str] = TypeAdapter(Uuid)
 
 
-def _record(
-    recorder: StateRecorder,
-    item: CampaignPlan,
-    interview_id: str,
-    request: Request,
-    last: bool,
-) -> None:
+def _record(recorder: StateRecorder, item: CampaignPlan, interview_id: str, index: int) -> None:
+    """The success of request `index`: its fields move from unconfirmed to last applied,
+    but for those a later request sends again, which stay unconfirmed until it succeeds."""
+    request, last = item.requests[index], index == len(item.requests) - 1
+    if request.creates and not last:
+        return  # the create's fields are on disk already, with its id
+    later = {name for again in item.requests[index + 1 :] for name in again.body}
+
     def change(entry: Entry | None) -> Entry:
         entry = entry or Entry(interview_id=interview_id)
-        # The proof that the file was fully applied moves with last_applied, in the same
-        # write: set by the campaign's last request, cleared by every one before it, so a
-        # campaign left part-way is never mistaken for its file (old or new) applied.
+        last_applied = entry.last_applied
+        if not request.creates:
+            last_applied = _fields_applied(last_applied, request.body, item.cleared)
+        # The proof that the file was fully applied is set by the campaign's last request
+        # only, so a campaign left part-way is never mistaken for its file (old or new).
         return entry.model_copy(
             update={
                 "interview_id": interview_id,
-                "last_applied": _fields_applied(entry.last_applied, request.body, item.cleared),
+                "last_applied": last_applied,
                 "source_digest": item.source_digest if last else None,
                 "contacts_file": item.contacts_file if last else None,
                 "applied_at": now(),
                 "unconfirmed": {
                     name: value
                     for name, value in entry.unconfirmed.items()
-                    if name not in request.body
+                    if name not in request.body or name in later
                 },
                 "pending_create": None,
             }
@@ -354,20 +412,6 @@ def _record(
 def _outcome_unknown(error: ApiError) -> bool:
     """No answer, or a server error: the request may have taken effect. A 4xx never did."""
     return error.status is None or error.status >= 500
-
-
-def _record_unconfirmed(
-    recorder: StateRecorder, key: str, interview_id: str, request: Request
-) -> None:
-    def change(entry: Entry | None) -> Entry:
-        entry = entry or Entry(interview_id=interview_id)  # an adopt's first request
-        unconfirmed = entry.unconfirmed | {
-            name: value for name, value in request.body.items() if name != "workspace_id"
-        }
-        update = {"unconfirmed": unconfirmed, "source_digest": None, "contacts_file": None}
-        return entry.model_copy(update=update)
-
-    recorder.update(key, change)
 
 
 def _fields_applied(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -167,37 +166,36 @@ def test_when_state_cannot_be_written_nothing_more_is_sent(tmp_path: Path) -> No
 
 
 class HeldWrites:
-    """A state writer that writes only when allowed to, and counts the writes it made."""
+    """A state writer that makes its first `free` writes at once, then waits to be allowed."""
 
-    def __init__(self) -> None:
+    def __init__(self, free: int = 0) -> None:
+        self.free = free
         self.allowed = threading.Event()
         self.started = threading.Event()
         self.written: list[int] = []
 
     def __call__(self, path: Path, state: State, encoder: StateEncoder) -> State:
-        self.started.set()
-        assert self.allowed.wait(timeout=10), "the test never allowed the write"
+        if len(self.written) >= self.free:
+            self.started.set()
+            assert self.allowed.wait(timeout=10), "the test never allowed the write"
         written = write_state(path, state, encoder)
         self.written.append(len(written.campaigns))
         return written
 
 
-def test_requests_go_on_while_a_state_write_is_under_way(tmp_path: Path) -> None:
+def test_a_campaign_s_next_request_goes_on_while_a_success_is_being_written(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "state.json"
-    current = write_state(
-        path, state(a=applied(ID_A, {"name": "a"}), b=applied(NEW_ID, {"name": "b"}))
-    )
-    plan = build_plan(
-        [campaign("a", goal="new"), campaign("b", goal="new")],
-        current,
-        api_url=API_URL,
-        workspace_id=WORKSPACE,
-    )
-    writes = HeldWrites()
+    before = campaign("a", project_context="old", topics=[{"name": "T"}])
+    current = write_state(path, state(a=applied(ID_A, before)))
+    after = campaign("a", project_context="new", topics=[{"name": "U"}])
+    plan = build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
+    writes = HeldWrites(free=1)  # the mark before the first request is written at once
     fake = FakeOntora(path)
 
     def answer(request: httpx.Request) -> httpx.Response:
-        if fake.seen:  # the first success's write is under way before the second answer
+        if request.method == "PUT":  # sent while the PATCH's success is being written
             assert writes.started.wait(timeout=10)
         return fake(request)
 
@@ -210,26 +208,19 @@ def test_requests_go_on_while_a_state_write_is_under_way(tmp_path: Path) -> None
     )
     done.start()
     assert writes.started.wait(timeout=10)
-    # The first PATCH's write is held, yet the second campaign's PATCH is sent (one worker).
-    for _ in range(200):
-        if len(fake.seen) == 2:
-            break
-        time.sleep(0.05)
-    assert [sent for _, sent, _, _ in fake.seen] == [
-        f"/v1/campaign-creation/{ID_A}/draft",
-        f"/v1/campaign-creation/{NEW_ID}/draft",
-    ]
-    assert read_state(path, api_url=API_URL, workspace_id=WORKSPACE).serial == current.serial
     writes.allowed.set()
     done.join(timeout=10)
+    (patch, put) = fake.seen
+    # Each request saw its fields marked unconfirmed on disk; the PUT, no PATCH success yet.
+    for _, _, _, on_disk in (patch, put):
+        marked = on_disk["campaigns"]["a"]
+        assert marked["unconfirmed"]["project_context"] == "new"
+        assert marked["unconfirmed"]["topics"] == [{"name": "U"}]
+        assert marked["last_applied"]["project_context"] == "old"
     saved = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
-    assert {key: entry.last_applied["goal"] for key, entry in saved.campaigns.items()} == {
-        "a": "new",
-        "b": "new",
-    }
-    # The second success waited for the first write and went into the next one, alone.
-    assert len(writes.written) == 2
-    assert saved.serial == current.serial + 2
+    assert saved.campaigns["a"].unconfirmed == {}
+    assert saved.campaigns["a"].last_applied["topics"] == [{"name": "U"}]
+    assert saved.campaigns["a"].source_digest == after.source_digest
 
 
 def test_a_durable_update_returns_only_once_written_and_a_failure_reaches_everyone(
@@ -366,3 +357,77 @@ def test_a_422_for_a_csv_contact_points_at_the_csv_row_and_the_real_path(
         "  campaigns/hr/people.csv:4: contacts[2].email: taken",
         "  campaigns/hr/a.yaml:4:12: contacts[0].email: odd",
     ]
+
+
+class Killed(BaseException):
+    """The process dying at this moment: nothing after it runs."""
+
+
+class DiesAfterAnswer:
+    """A state writer that dies at its first write once Ontora has answered `answers` requests."""
+
+    def __init__(self, ontora: HoldingOntora, answers: int) -> None:
+        self.ontora, self.answers = ontora, answers
+
+    def __call__(self, path: Path, state: State, encoder: StateEncoder) -> State:
+        if self.ontora.answered >= self.answers:
+            raise Killed
+        return write_state(path, state, encoder)
+
+
+class HoldingOntora:
+    """Keeps the fields each PATCH and PUT set, as Ontora would."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, dict[str, Any]] = {}
+        self.answered = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.answered += 1
+        interview_id = request.url.path.split("/")[3]
+        self.held.setdefault(interview_id, {}).update(json.loads(request.content))
+        return httpx.Response(200, json={"id": interview_id})
+
+
+@pytest.mark.parametrize("answers", [1, 2])
+def test_a_success_not_yet_written_when_apply_dies_is_sent_again_after_a_revert(
+    tmp_path: Path, answers: int
+) -> None:
+    path = tmp_path / "state.json"
+    before = campaign("a", project_context="old", topics=[{"name": "T"}])
+    current = write_state(path, state(a=applied(ID_A, before)))
+    after = campaign("a", project_context="new", topics=[{"name": "U"}])
+    ontora = HoldingOntora()
+    client = OntoraClient(API_URL, token="t", transport=httpx.MockTransport(ontora), max_retries=0)
+    plan = build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
+    recorder = StateRecorder(path, current, write=DiesAfterAnswer(ontora, answers))
+    with pytest.raises(Killed):
+        apply_plan(plan, client=client, recorder=recorder, parallelism=1)
+
+    # The file is edited back to what state holds; whatever Ontora got must be undone.
+    left = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    replan = build_plan([before], left, api_url=API_URL, workspace_id=WORKSPACE)
+    assert replan.has_changes
+    report = apply_plan(replan, client=client, recorder=StateRecorder(path, left))
+    assert report.ok
+    held = ontora.held.get(ID_A, {})
+    assert held.get("project_context", "old") == "old"
+    assert held.get("topics", [{"name": "T"}]) == [{"name": "T"}]
+    final = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    again = build_plan([before], final, api_url=API_URL, workspace_id=WORKSPACE)
+    assert not again.has_changes
+
+
+def test_a_refused_create_keeps_its_pending_marker(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    current = State(api_url=API_URL, workspace_id=WORKSPACE)
+    plan = build_plan([campaign("a", goal="G")], current, api_url=API_URL, workspace_id=WORKSPACE)
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(422, json={"detail": []})
+
+    client = OntoraClient(API_URL, token="t", transport=httpx.MockTransport(refuse), max_retries=0)
+    report = apply_plan(plan, client=client, recorder=StateRecorder(path, current))
+    assert [r.outcome for r in report.results] == [Outcome.FAILED]
+    entry = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns["a"]
+    assert entry.pending_create is not None
