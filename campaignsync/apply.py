@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter, ValidationError
 
 from campaignsync.api_schema import Uuid
-from campaignsync.errors import ApiError, StalePlan
+from campaignsync.errors import ApiError, Cancelled, StalePlan
 from campaignsync.messages import format_loc
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
 from campaignsync.remote import RemoteCampaign
@@ -186,11 +186,20 @@ class StateRecorder:
 
 
 class Halt:
-    """Why workers should stop: a failure stops new campaigns; an interrupt, new requests."""
+    """Why workers should stop: a failure stops new campaigns; an interrupt, new requests.
 
-    def __init__(self) -> None:
+    Give `no_new_requests` to the client as its stop, so an interrupt also ends its retry
+    waits. A second interrupt calls `abandon`, which should end the process at once.
+    """
+
+    def __init__(self, abandon: Callable[[], None] | None = None) -> None:
         self.no_new_campaigns = threading.Event()
         self.no_new_requests = threading.Event()
+        self.abandon = abandon or _raise_interrupt
+
+
+def _raise_interrupt() -> None:
+    raise KeyboardInterrupt
 
 
 Progress = Callable[[str], None]
@@ -228,6 +237,8 @@ def _wait_interruptibly(futures: Sequence[Future[CampaignResult]], halt: Halt) -
             # A timeout keeps the main thread responsive to Ctrl-C while workers run.
             _, pending = wait(pending, timeout=0.2)
         except KeyboardInterrupt:
+            if halt.no_new_requests.is_set():
+                halt.abandon()
             halt.no_new_campaigns.set()
             halt.no_new_requests.set()
 
@@ -264,6 +275,9 @@ def _apply_campaign(
             else:
                 assert interview_id is not None, "only a create can precede its own id"
                 client.send(request.method, path, request.body)
+        except Cancelled as exc:  # asked to stop while it waited to be sent (again)
+            marks.release(item.requests, index + 1 if exc.attempted else index)
+            return CampaignResult(item.key, Outcome.INTERRUPTED, index)
         except ApiError as exc:
             halt.no_new_campaigns.set()
             # A request that may have taken effect keeps its fields unconfirmed.

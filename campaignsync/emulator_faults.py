@@ -34,6 +34,7 @@ class Faults:
     latency_ms: int = 0
     error_rate: float = 0.0
     rate_limit: float = 0.0  # requests per second; 0 = unlimited
+    retry_after: int = 1  # seconds a rate-limited answer asks the client to wait
     drop_rate: float = 0.0
     drop_next: int = 0  # drop exactly this many of the next requests
     # Rehearse a server-side 422: any body holding one of these dotted paths
@@ -114,7 +115,7 @@ class FaultsAndLog:
         """A 429 beyond the rate limit, or a 503 at the error rate."""
         if self._rate_limited():
             rate_limited = {"detail": "Rate limit exceeded", "code": "rate_limited"}
-            return _Refusal(429, rate_limited, {"retry-after": "1"})
+            return _Refusal(429, rate_limited, {"retry-after": str(self.faults.retry_after)})
         if self.faults.error_rate and self.rng.random() < self.faults.error_rate:
             return _Refusal(503, {"detail": "Service unavailable", "code": "unavailable"})
         return None

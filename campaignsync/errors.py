@@ -93,3 +93,16 @@ class ApiError(CampaignsyncError):
         self.status = status
         self.code = code
         self.detail = detail
+
+
+class Cancelled(CampaignsyncError):
+    """A request given up because the run was asked to stop (Ctrl-C, SIGTERM).
+
+    `attempted` says whether it was sent at least once: if so, it may have taken effect.
+    """
+
+    exit_code = 130
+
+    def __init__(self, message: str, *, attempted: bool) -> None:
+        super().__init__(message)
+        self.attempted = attempted

@@ -20,7 +20,7 @@ import httpx
 
 from campaignsync import __version__
 from campaignsync.api_schema import INTERVIEWS_PATH
-from campaignsync.errors import ApiError, ConfigError
+from campaignsync.errors import ApiError, Cancelled, ConfigError
 from campaignsync.scrub import untrusted
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -47,10 +47,13 @@ class OntoraClient:
         max_retries: int = 5,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
+        """`stop`, once set, ends any retry wait at once and sends nothing more: every
+        call then raises Cancelled. Waits are `stop.wait` unless `sleep` is given."""
         if not token and not api_key:
             raise ConfigError(
                 "No Ontora credentials. Set ONTORA_API_KEY (a workspace API key with the "
@@ -63,9 +66,10 @@ class OntoraClient:
         headers = {"User-Agent": f"campaignsync/{__version__}", **auth}
         self._client = _http_client(base_url, headers, timeout, transport, self._secrets)
         self._max_retries = max_retries
-        self._sleep = sleep
+        self._stop = stop or threading.Event()
+        self._sleep = sleep or self._stop.wait
         # One pause for every thread sharing this client (the workers of an apply).
-        self._pause = RetryPause(clock=clock, sleep=sleep, rng=rng or random.Random())
+        self._pause = RetryPause(clock=clock, sleep=self._sleep, rng=rng or random.Random())
 
     def close(self) -> None:
         self._client.close()
@@ -111,6 +115,13 @@ class OntoraClient:
         asked_to_wait = 0.0
         while True:
             self._pause.wait()
+            if self._stop.is_set():
+                attempted = attempt > 0 or asked_to_wait > 0
+                again = " again" if attempted else ""
+                raise Cancelled(
+                    f"{method} {path} was not sent{again}: the run was asked to stop.",
+                    attempted=attempted,
+                )
             try:
                 response = self._client.request(
                     method, path, json=json, params=params, headers=headers
@@ -249,7 +260,7 @@ class RetryPause:
         self,
         *,
         clock: Callable[[], float],
-        sleep: Callable[[float], None],
+        sleep: Callable[[float], object],
         rng: random.Random,
     ) -> None:
         self._clock, self._sleep, self._rng = clock, sleep, rng

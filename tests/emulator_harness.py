@@ -6,7 +6,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,11 @@ def web_app_edit(emulator: Emulator, interview_id: str, **fields: Any) -> None:
 
 def delete_remotely(emulator: Emulator, interview_id: str) -> None:
     emulator.http.delete(f"/_emulator/campaigns/{interview_id}").raise_for_status()
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
+    """Poll until `condition` holds; fail after `seconds`, a bound, never a measurement."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)

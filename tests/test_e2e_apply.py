@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from campaignsync.state import state_lock
-from tests.emulator_harness import TOKEN, Trial
+from tests.emulator_harness import TOKEN, Trial, wait_for
 
 
 def test_first_apply_creates_each_campaign_then_plans_nothing(trial: Trial) -> None:
@@ -254,6 +254,48 @@ def test_ctrl_c_stops_after_in_flight_requests_with_state_saved(trial: Trial) ->
     trial.emulator.set_faults(latency_ms=0)
     assert trial.apply().returncode == 0
     assert len(trial.emulator.campaigns()) == 3
+    trial.converged()
+
+
+def test_a_second_ctrl_c_exits_at_once_without_waiting_for_the_request_on_the_wire(
+    trial: Trial,
+) -> None:
+    assert trial.apply().returncode == 0
+    key = next(iter(trial.state()["campaigns"]))
+    path = next(trial.root.glob(f"campaigns/{key}.yaml"))
+    path.write_text(path.read_text().replace("\ngoal:", "\ngoal: Edited.", 1))
+    trial.emulator.set_faults(latency_ms=15_000)  # the request stays on the wire
+    apply = subprocess.Popen(
+        [sys.executable, "-m", "campaignsync", "apply", "--auto-approve"],
+        cwd=trial.root,
+        env=trial.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Its fields are marked unconfirmed just before the request is sent.
+    wait_for(lambda: bool(trial.state()["campaigns"][key]["unconfirmed"]), "the mark")
+    for _ in range(20):  # one Ctrl-C only stops new requests; the next ends the run
+        apply.send_signal(signal.SIGINT)
+        try:
+            _, stderr = apply.communicate(timeout=1)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    assert apply.returncode == 130
+    assert "Stopped at once" in stderr
+    assert "Traceback" not in stderr
+    # It ended before Ontora answered: the request is not yet in the emulator's log.
+    assert not [r for r in trial.emulator.requests() if r["method"] == "PATCH"]
+    assert trial.state()["campaigns"][key]["unconfirmed"]
+    trial.emulator.set_faults(latency_ms=0)
+    assert trial.apply().returncode == 0
+    trial.converged()
+    # The abandoned request arrives in the end, with the values the file holds anyway.
+    wait_for(
+        lambda: len([r for r in trial.emulator.requests() if r["method"] == "PATCH"]) > 1,
+        "the abandoned request",
+    )
     trial.converged()
 
 

@@ -13,12 +13,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.emulator_harness import Emulator, cli_env, run
+from tests.emulator_harness import Emulator, cli_env, run, wait_for
 
 TRIALS = 20
 CAMPAIGNS = 8
@@ -89,13 +88,6 @@ def test_killed_applies_always_converge_to_one_campaign_per_file(
         assert plan.returncode == 0, f"trial {trial}: {plan.stdout}"
     # The dice must actually have cut runs short, or the test proves nothing.
     assert killed_mid_run >= TRIALS // 2
-
-
-def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
 
 
 @pytest.mark.slow

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import signal
+import subprocess
+import sys
 
-from tests.emulator_harness import Trial
+from tests.emulator_harness import Trial, wait_for
 
 
 def test_fifty_campaigns_apply_under_a_rate_limit_with_no_failed_request(trial: Trial) -> None:
@@ -22,4 +26,38 @@ def test_fifty_campaigns_apply_under_a_rate_limit_with_no_failed_request(trial: 
     assert 429 in statuses  # the limit was reached, and every request got through anyway
     assert len(trial.emulator.campaigns()) == 50
     trial.emulator.set_faults(rate_limit=0)
+    trial.converged()
+
+
+def test_ctrl_c_during_a_long_retry_after_stops_at_once_and_the_rerun_converges(
+    trial: Trial,
+) -> None:
+    shutil.rmtree(trial.root / "campaigns")
+    (trial.root / "campaigns").mkdir()
+    for number in range(6):
+        (trial.root / "campaigns" / f"c{number}.yaml").write_text(
+            f"name: Campaign {number}\ngoal: Learn {number}\n"
+        )
+    # One request a second is let through; every other is told to come back in a minute.
+    trial.emulator.set_faults(rate_limit=1, retry_after=60)
+    apply = subprocess.Popen(
+        [sys.executable, "-m", "campaignsync", "apply", "--auto-approve", "--parallelism", "4"],
+        cwd=trial.root,
+        env=trial.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(lambda: 429 in [r["status"] for r in trial.emulator.requests()], "a 429")
+    apply.send_signal(signal.SIGINT)
+    stdout, stderr = apply.communicate(timeout=30)  # well under the 60 s asked for
+    assert apply.returncode == 130, stdout + stderr
+    assert "Apply stopped:" in stderr
+    assert "interrupted" in stderr
+    json.loads((trial.root / "campaignsync.state.json").read_text())  # whole
+
+    trial.emulator.set_faults(rate_limit=0, retry_after=1)
+    result = trial.apply()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(trial.emulator.campaigns()) == 6
     trial.converged()

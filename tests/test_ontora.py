@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from campaignsync.errors import ApiError, ConfigError
+from campaignsync.errors import ApiError, Cancelled, ConfigError
 from campaignsync.ontora import OntoraClient, parse_retry_after
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -351,3 +351,53 @@ def test_waiting_as_asked_does_not_use_up_the_retries_but_is_bounded() -> None:
             clock=timeline.clock,
         ).send("PATCH", "/v1/x", {})
     assert len(answered) == 6  # ten minutes of asked-for waiting, then it gives up
+
+
+def rate_limited(seconds: int) -> httpx.Response:
+    return httpx.Response(429, headers={"Retry-After": str(seconds)})
+
+
+@pytest.mark.parametrize("answer", [rate_limited(60), httpx.Response(503)])
+def test_a_stop_ends_a_retry_wait_at_once_and_sends_nothing_more(
+    answer: httpx.Response,
+) -> None:
+    script = Recorder(answer, ok())
+    stop = threading.Event()
+    client = OntoraClient(
+        "https://api.ontora.test",
+        token="tok-secret",
+        transport=httpx.MockTransport(script),
+        max_retries=3,
+        stop=stop,
+        rng=random.Random(1),
+    )
+    outcome: list[BaseException | object] = []
+
+    def send() -> None:
+        try:
+            outcome.append(client.send("PATCH", "/v1/campaign-creation/x/draft", {"goal": "G"}))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=send)
+    worker.start()
+    while not script.requests:  # the first attempt is answered, then the wait begins
+        worker.join(timeout=0.01)
+    stop.set()
+    worker.join(timeout=20)  # well under the 60 s asked for
+    assert not worker.is_alive()
+    (error,) = outcome
+    assert isinstance(error, Cancelled)
+    assert error.attempted
+    assert len(script.requests) == 1
+
+
+def test_a_stop_set_before_a_request_sends_nothing() -> None:
+    script = Recorder(ok())
+    stop = threading.Event()
+    stop.set()
+    client = script.client(stop=stop)
+    with pytest.raises(Cancelled) as raised:
+        client.send("PATCH", "/v1/campaign-creation/x/draft", {"goal": "G"})
+    assert not raised.value.attempted
+    assert script.requests == []

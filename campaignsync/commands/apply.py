@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -79,8 +81,9 @@ def apply(
         raise ConfigError("--target goes with planning; a saved plan already has its targets.")
     edited_remotely: list[str] = []
     saved = read_plan_file(planfile) if planfile is not None else None
+    halt = Halt(abandon=_exit_at_once)
     with (
-        make_client(settings, max_retries) as client,
+        make_client(settings, max_retries, stop=halt.no_new_requests) as client,
         state_lock(settings.state_path, timeout=lock_timeout),
     ):
         current = read_configured_state(settings)
@@ -111,8 +114,8 @@ def apply(
             current.model_copy(update={"api_url": settings.api_url, "workspace_id": workspace_id}),
         )
         # A CI job being cancelled (SIGTERM) stops as cleanly as Ctrl-C does.
-        previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-        halt = Halt()
+        stop = functools.partial(_stop, halt)
+        previous = {number: signal.signal(number, stop) for number in _STOP_SIGNALS}
         try:
             report = apply_plan(
                 the_plan,
@@ -123,7 +126,8 @@ def apply(
                 halt=halt,
             )
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
     _print_report(report)
     if halt.no_new_requests.is_set():
         return INTERRUPTED  # stopped by Ctrl-C or SIGTERM, after saving what succeeded
@@ -159,8 +163,31 @@ def _print_report(report: ApplyReport) -> None:
     )
 
 
-def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stop(halt: Halt, signum: int, frame: object) -> None:
+    """The first Ctrl-C (or SIGTERM) stops new requests and ends retry waits; the second
+    ends the process at once."""
+    if halt.no_new_requests.is_set():
+        halt.abandon()
+    halt.no_new_campaigns.set()
+    halt.no_new_requests.set()
+
+
+def _exit_at_once() -> None:
+    """A second interrupt: stop now, without waiting for requests still on the wire.
+
+    Every state write is atomic, and each field a request sends is marked unconfirmed
+    before it is sent, so the next plan sends again whatever may have changed."""
+    echo(
+        "Stopped at once: requests under way were abandoned. State is whole; run "
+        "`campaignsync plan` to see what is left.",
+        err=True,
+    )
+    sys.stderr.flush()
+    sys.stdout.flush()
+    os._exit(INTERRUPTED)
 
 
 def _confirm() -> None:

@@ -18,6 +18,8 @@ from campaignsync.state import State, read_state
 from campaignsync.terminal import echo
 
 if TYPE_CHECKING:
+    import threading
+
     from campaignsync.ontora import OntoraClient
     from campaignsync.remote import RemoteCampaign
 
@@ -99,12 +101,18 @@ def read_configured_state(settings: Settings) -> State:
     )
 
 
-def make_client(settings: Settings, max_retries: int = 5) -> OntoraClient:
+def make_client(
+    settings: Settings, max_retries: int = 5, stop: threading.Event | None = None
+) -> OntoraClient:
     # Imported here: httpx is only needed by commands that talk to Ontora.
     from campaignsync.ontora import OntoraClient
 
     return OntoraClient(
-        settings.api_url, token=settings.token, api_key=settings.api_key, max_retries=max_retries
+        settings.api_url,
+        token=settings.token,
+        api_key=settings.api_key,
+        max_retries=max_retries,
+        stop=stop,
     )
 
 
