@@ -34,11 +34,9 @@ from campaignsync.api_schema import Uuid
 from campaignsync.errors import ApiError, Cancelled, StalePlan
 from campaignsync.messages import format_loc
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
+from campaignsync.recorder import StateRecorder
 from campaignsync.remote import RemoteCampaign
-from campaignsync.state import Entry, PendingCreate, State, StateEncoder, now, write_state
-
-StateWriter = Callable[[Path, State, StateEncoder], State]
-Change = Callable[[Entry | None], Entry | None]  # an entry's new value; None forgets it
+from campaignsync.state import Entry, PendingCreate, State, now
 
 
 class Sender(Protocol):
@@ -115,74 +113,6 @@ def remotely_changed(plan: Plan, remote: Mapping[str, RemoteCampaign]) -> list[s
         if now is None or now.updated_at != item.drift.updated_at:
             moved.append(item.key)
     return moved
-
-
-class StateRecorder:
-    """Writes each success to the state file, in the order they happened, in the background.
-
-    A writer thread runs while there is anything to write: each atomic write (serial + 1)
-    takes every change queued while the one before it was under way (group commit), so
-    writes follow one another back to back and a request never waits for a write. A change
-    made with `durable=True` returns only once it is on disk; `flush` waits for them all.
-    After a failed write nothing more is recorded, and every later call raises the failure.
-    """
-
-    def __init__(self, path: Path, state: State, *, write: StateWriter = write_state) -> None:
-        self.path = path
-        self.state = state
-        self._write = write
-        self._encoder = StateEncoder()
-        self._queue: list[tuple[str, Change]] = []
-        self._queued = 0  # changes ever queued
-        self._written = 0  # changes ever written
-        self._writing = False
-        self._failure: BaseException | None = None
-        self._turn = threading.Condition()
-
-    def update(self, key: str, change: Change, *, durable: bool = False) -> None:
-        with self._turn:
-            self._raise_any_failure()
-            self._queue.append((key, change))
-            self._queued += 1
-            if not self._writing:
-                self._writing = True
-                threading.Thread(target=self._write_while_queued, name="state-writer").start()
-            if durable:
-                self._wait_for(self._queued)
-
-    def flush(self) -> None:
-        """Return once every change queued so far is on disk."""
-        with self._turn:
-            self._wait_for(self._queued)
-
-    def _wait_for(self, count: int) -> None:
-        while self._written < count and self._failure is None:
-            self._turn.wait()
-        self._raise_any_failure()
-
-    def _raise_any_failure(self) -> None:
-        if self._failure is not None:
-            raise self._failure
-
-    def _write_while_queued(self) -> None:
-        with self._turn:
-            while self._queue and self._failure is None:
-                batch, upto = self._queue, self._queued
-                self._queue = []
-                state = self.state
-                self._turn.release()  # others queue changes while this batch is written
-                try:
-                    for key, change in batch:
-                        state = state.with_entry(key, change(state.campaigns.get(key)))
-                    state = self._write(self.path, state, self._encoder)
-                except BaseException as exc:
-                    self._failure = exc
-                finally:
-                    self._turn.acquire()
-                if self._failure is None:
-                    self.state, self._written = state, upto
-                self._turn.notify_all()
-            self._writing = False
 
 
 class Halt:

@@ -10,13 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from campaignsync.apply import Outcome, StateRecorder, apply_plan, check_plan_is_current
+from campaignsync.apply import Outcome, apply_plan, check_plan_is_current
 from campaignsync.errors import StalePlan, StateError
 from campaignsync.loader import load_campaigns
 from campaignsync.ontora import OntoraClient
 from campaignsync.plan import Plan
 from campaignsync.planner import build_plan
-from campaignsync.state import Entry, State, StateEncoder, read_state, write_state
+from campaignsync.recorder import StateRecorder
+from campaignsync.state import State, StateEncoder, read_state, write_state
 from tests.conftest import WriteCampaign
 from tests.factories import API_URL, ID_A, WORKSPACE, applied, campaign, state
 
@@ -221,38 +222,6 @@ def test_a_campaign_s_next_request_goes_on_while_a_success_is_being_written(
     assert saved.campaigns["a"].unconfirmed == {}
     assert saved.campaigns["a"].last_applied["topics"] == [{"name": "U"}]
     assert saved.campaigns["a"].source_digest == after.source_digest
-
-
-def test_a_durable_update_returns_only_once_written_and_a_failure_reaches_everyone(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "state.json"
-    writes = HeldWrites()
-    recorder = StateRecorder(path, State(api_url=API_URL, workspace_id=WORKSPACE), write=writes)
-    recorder.update("a", lambda entry: Entry(interview_id=ID_A))
-    assert writes.started.wait(timeout=10)  # returned before its write finished
-    durable = threading.Thread(
-        target=recorder.update,
-        args=("b", lambda entry: Entry(interview_id=NEW_ID)),
-        kwargs={"durable": True},
-    )
-    durable.start()
-    durable.join(timeout=0.2)
-    assert durable.is_alive()  # still waiting for the write that holds its change
-    writes.allowed.set()
-    durable.join(timeout=10)
-    assert not durable.is_alive()
-    assert set(read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns) == {"a", "b"}
-
-    def broken(entry: Entry | None) -> Entry:
-        raise OSError("disk full")
-
-    recorder.update("c", broken)
-    with pytest.raises(OSError, match="disk full"):
-        recorder.flush()
-    with pytest.raises(OSError, match="disk full"):
-        recorder.update("d", lambda entry: Entry(interview_id=ID_A))
-    assert set(read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns) == {"a", "b"}
 
 
 @pytest.mark.parametrize("answered", ["../../v1/interviews", "not-a-uuid", ""])

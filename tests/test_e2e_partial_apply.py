@@ -20,11 +20,12 @@ import httpx
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from campaignsync.apply import ApplyReport, StateRecorder, apply_plan
+from campaignsync.apply import ApplyReport, apply_plan
 from campaignsync.commands.options import make_plan, read_configured_state
 from campaignsync.config import Settings, resolve_settings
 from campaignsync.ontora import OntoraClient
 from campaignsync.plan import Plan
+from campaignsync.recorder import StateRecorder
 from tests.emulator_harness import TOKEN, WORKSPACE, Emulator
 
 WEB_APP_KEY = "made-in-the-web-app"

@@ -16,7 +16,6 @@ from campaignsync.apply import (
     ApplyReport,
     Halt,
     Outcome,
-    StateRecorder,
     apply_plan,
     check_plan_is_current,
     remotely_changed,
@@ -35,6 +34,7 @@ from campaignsync.commands.options import (
 from campaignsync.config import Settings
 from campaignsync.errors import CampaignsyncError, ConfigError, StalePlan
 from campaignsync.plan import PLAN_FORMAT_VERSION, Plan, content_digest
+from campaignsync.recorder import StateRecorder
 from campaignsync.render import render_text
 from campaignsync.state import check_state_writable, state_lock
 from campaignsync.terminal import echo, use_colour
