@@ -25,14 +25,12 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
 from campaignsync.api_schema import Uuid
 from campaignsync.errors import ApiError, Cancelled, StalePlan
-from campaignsync.messages import format_loc
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
 from campaignsync.recorder import StateRecorder
 from campaignsync.remote import RemoteCampaign
@@ -386,22 +384,9 @@ def located_error(item: CampaignPlan, request: Request, error: ApiError, path: s
         )
     if error.status != 422 or not isinstance(error.detail, list) or item.source is None:
         return base
-    # The YAML reader is needed only now: an apply of a saved plan otherwise never loads it.
-    from campaignsync.loader import locate_in_sources
+    # Imported only now: the YAML reader is not needed by an apply that goes well.
+    from campaignsync.locate import refused_values
 
-    lines = []
-    for problem in error.detail:
-        if not isinstance(problem, dict):
-            continue
-        loc = [part for part in problem.get("loc", []) if isinstance(part, str | int)]
-        if loc and loc[0] == "body":
-            loc = loc[1:]
-        source, line, column = (
-            locate_in_sources(Path(item.source), tuple(loc)) if loc else (item.source, None, None)
-        )
-        where = ":".join(str(part) for part in (source, line, column) if part is not None)
-        field = f"{format_loc(loc)}: " if loc else ""
-        message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
-        lines.append(f"{where}: {field}{message}")
+    lines = refused_values(item.source, error.detail)
     summary = f"{item.key}: {request.method} {path} answered 422 (Ontora refused the values)"
     return "\n".join([summary, *(f"  {line}" for line in lines)])
