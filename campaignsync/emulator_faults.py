@@ -35,6 +35,8 @@ class Faults:
     error_rate: float = 0.0
     rate_limit: float = 0.0  # requests per second; 0 = unlimited
     retry_after: int = 1  # seconds a rate-limited answer asks the client to wait
+    rate_limit_next: int = 0  # answer exactly this many of the next requests 429
+    error_next: int = 0  # answer exactly this many of the next requests 503
     drop_rate: float = 0.0
     drop_next: int = 0  # drop exactly this many of the next requests
     # Rehearse a server-side 422: any body holding one of these dotted paths
@@ -51,6 +53,9 @@ class FaultsUpdate(BaseModel):
     latency_ms: Annotated[int, Field(ge=0)] | None = None
     error_rate: Annotated[float, Field(ge=0, le=1)] | None = None
     rate_limit: Annotated[float, Field(ge=0)] | None = None
+    retry_after: Annotated[int, Field(ge=0)] | None = None
+    rate_limit_next: Annotated[int, Field(ge=0)] | None = None
+    error_next: Annotated[int, Field(ge=0)] | None = None
     drop_rate: Annotated[float, Field(ge=0, le=1)] | None = None
     drop_next: Annotated[int, Field(ge=0)] | None = None
     reject_fields: list[str] | None = None
@@ -116,7 +121,7 @@ class FaultsAndLog:
         if self._rate_limited():
             rate_limited = {"detail": "Rate limit exceeded", "code": "rate_limited"}
             return _Refusal(429, rate_limited, {"retry-after": str(self.faults.retry_after)})
-        if self.faults.error_rate and self.rng.random() < self.faults.error_rate:
+        if self._should_fail():
             return _Refusal(503, {"detail": "Service unavailable", "code": "unavailable"})
         return None
 
@@ -148,6 +153,12 @@ class FaultsAndLog:
 
         await self.app(scope, replay, recorded_send)
 
+    def _should_fail(self) -> bool:
+        if self.faults.error_next > 0:
+            self.faults.error_next -= 1
+            return True
+        return bool(self.faults.error_rate) and self.rng.random() < self.faults.error_rate
+
     def _should_drop(self) -> bool:
         if self.faults.drop_next > 0:
             self.faults.drop_next -= 1
@@ -155,6 +166,9 @@ class FaultsAndLog:
         return bool(self.faults.drop_rate) and self.rng.random() < self.faults.drop_rate
 
     def _rate_limited(self) -> bool:
+        if self.faults.rate_limit_next > 0:
+            self.faults.rate_limit_next -= 1
+            return True
         if not self.faults.rate_limit:
             return False
         now = time.monotonic()

@@ -29,7 +29,15 @@ class Emulator:
     def reset(self) -> None:
         self.http.post("/_emulator/reset").raise_for_status()
         self.set_faults(
-            latency_ms=0, error_rate=0, rate_limit=0, drop_rate=0, drop_next=0, reject_fields=[]
+            latency_ms=0,
+            error_rate=0,
+            error_next=0,
+            rate_limit=0,
+            rate_limit_next=0,
+            retry_after=1,
+            drop_rate=0,
+            drop_next=0,
+            reject_fields=[],
         )
 
     def set_faults(self, **faults: Any) -> None:
