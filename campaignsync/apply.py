@@ -6,8 +6,9 @@ new id is on disk before anything else is sent for it, so that a run cut short a
 moment is resumed by the next plan with the same key, and Ontora answers with the
 campaign the first attempt made instead of making a second one.
 
-Before a campaign's first other request (or with its new id), its entry records every
-field its requests will send as unconfirmed, on disk, and loses its proof of full apply.
+Before the first request, every campaign to change records every field its requests will
+send as unconfirmed, on disk in one write, and loses its proof of full apply (a create,
+once its new id is known).
 Each success then moves its fields to last_applied in the next state write, which starts
 as soon as the one before it ends; workers do not wait for it. So a process that dies at
 any moment leaves every field that may have changed unconfirmed, and the next plan sends
@@ -148,9 +149,15 @@ def apply_plan(
     total = sum(len(item.requests) for item in work)
     counter = _Counter(total, progress)
     started = time.monotonic()
+    marks = {item.key: _Marks(item.key, recorder) for item in work}
+    for item in work:
+        if item.interview_id is not None:  # a create marks the rest once its id is on disk
+            marks[item.key].mark(item.interview_id, item.requests)
+    recorder.flush()  # every mark on disk, in one write, before the first request
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
         futures = [
-            pool.submit(_apply_campaign, item, client, recorder, halt, counter) for item in work
+            pool.submit(_apply_campaign, item, client, marks[item.key], halt, counter)
+            for item in work
         ]
         _wait_interruptibly(futures, halt)
     recorder.flush()
@@ -183,14 +190,13 @@ class _Counter:
 
 
 def _apply_campaign(
-    item: CampaignPlan, client: Sender, recorder: StateRecorder, halt: Halt, counter: _Counter
+    item: CampaignPlan, client: Sender, marks: _Marks, halt: Halt, counter: _Counter
 ) -> CampaignResult:
+    recorder = marks.recorder
     if halt.no_new_campaigns.is_set():
+        marks.release(item.requests, 0)
         return CampaignResult(item.key, Outcome.NOT_ATTEMPTED)
     interview_id = item.interview_id
-    marks = _Marks(item.key, recorder)
-    if interview_id is not None:  # a create marks the rest once its id is on disk
-        marks.mark(interview_id, item.requests)
     for index, request in enumerate(item.requests):
         if halt.no_new_requests.is_set():
             marks.release(item.requests, index)
@@ -225,6 +231,8 @@ def _apply_campaign(
 class _Marks:
     """A campaign's fields marked unconfirmed, on disk, before the requests that send them.
 
+    `mark` queues the mark; the caller flushes every campaign's mark at once.
+
     Successes are written in the background, so a process killed after a request succeeded
     may not have recorded it: the mark makes the next plan send its fields again. A stop
     that knows a request was never sent (or refused) takes its fields back off the mark.
@@ -247,7 +255,7 @@ class _Marks:
     def mark(self, interview_id: str, requests: Sequence[Request]) -> None:
         if any(request.body for request in requests):
             marked = functools.partial(self.marked, interview_id=interview_id, requests=requests)
-            self.recorder.update(self.key, marked, durable=True)
+            self.recorder.update(self.key, marked)
 
     def release(self, requests: Sequence[Request], first_unsent: int) -> None:
         """Take back the mark of the requests from `first_unsent` on, known never to have
