@@ -5,6 +5,7 @@ CampaignsyncError                 exit 1 unless stated
 ├── ValidationFailed              campaign files broken; carries every Problem found
 ├── PlanError                     the desired change cannot be planned (create-only edit)
 ├── StateError                    the state file is unreadable, foreign or inconsistent
+│   └── StateConflict             the stored state moved since it was read (lost a race)
 ├── LockHeld                      exit 3: another process holds the state lock
 ├── StalePlan                     exit 3: state moved since the saved plan was made
 └── ApiError                      the Ontora API refused or failed a request
@@ -64,6 +65,10 @@ class PlanError(CampaignsyncError):
 
 class StateError(CampaignsyncError):
     """The state file cannot be used as it is."""
+
+
+class StateConflict(StateError):
+    """A write was refused: the stored serial is no longer the one read, or the lock was lost."""
 
 
 class LockHeld(CampaignsyncError):

@@ -1,0 +1,122 @@
+"""The state-store interface and its file implementation: compare and swap, the lock holder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from campaignsync.errors import StateConflict, StateError
+from campaignsync.pgstate import shown_url
+from campaignsync.state import Entry, state_json_schema
+from campaignsync.store import FileStore, LockHolder, ci_run_url, open_store, pull_document
+from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
+
+
+def test_a_file_store_refuses_a_write_from_a_stale_read(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    mine, theirs = FileStore(path), FileStore(path)
+    stale = mine.read(api_url=API_URL, workspace_id=WORKSPACE)
+    current = theirs.read(api_url=API_URL, workspace_id=WORKSPACE)
+    theirs.write(current.with_entry("a", Entry(interview_id=ID_A)))
+    with pytest.raises(StateConflict, match="changed by someone else"):
+        mine.write(stale.with_entry("b", Entry(interview_id=ID_B)))
+    assert set(json.loads(path.read_text())["campaigns"]) == {"a"}
+
+
+def test_a_file_store_sees_a_change_made_between_its_own_writes(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    mine, theirs = FileStore(path), FileStore(path)
+    written = mine.write(mine.read(api_url=API_URL, workspace_id=WORKSPACE))
+    written = mine.write(written.with_entry("a", Entry(interview_id=ID_A)))
+    assert written.serial == 2
+    theirs.write(theirs.read(api_url=API_URL, workspace_id=WORKSPACE))
+    with pytest.raises(StateConflict, match="now at serial 3"):
+        mine.write(written.with_entry("b", Entry(interview_id=ID_B)))
+
+
+def test_a_write_replacing_a_state_keeps_its_own_lineage(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "state.json")
+    current = store.write(store.read(api_url=API_URL, workspace_id=WORKSPACE))
+    other = current.model_copy(update={"lineage": "11111111-2222-4333-8444-555555555555"})
+    written = store.write(other, replacing=current)
+    assert (written.lineage, written.serial) == (other.lineage, current.serial + 1)
+
+
+def test_the_file_lock_holder_is_shown_while_held_and_cannot_be_broken(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "state.json")
+    assert store.lock_holder() is None
+    with store.lock(command="campaignsync apply --auto-approve"):
+        holder = store.lock_holder()
+        assert holder is not None
+        assert holder.command == "campaignsync apply --auto-approve"
+        with pytest.raises(StateError, match="nothing to break"):
+            store.force_unlock(even_if_live=True)
+    assert store.lock_holder() is None
+    assert store.force_unlock() is None
+
+
+def test_the_store_is_picked_by_the_state_value(tmp_path: Path) -> None:
+    assert isinstance(open_store("state/prod.json", cwd=tmp_path), FileStore)
+    store = open_store("postgresql://ci@db.example:5432/states", cwd=tmp_path, name="prod")
+    assert type(store).__name__ == "PostgresStore"
+    assert store.where == "postgresql://ci@db.example:5432/states (state 'prod')"
+    assert type(open_store("POSTGRES://db.example/x", cwd=tmp_path)).__name__ == "PostgresStore"
+
+
+def test_a_url_is_shown_without_its_password() -> None:
+    assert shown_url("postgresql://ci:s3cr%40t@db:5432/x") == "postgresql://ci:***@db:5432/x"
+    assert shown_url("postgresql://db/x") == "postgresql://db/x"
+
+
+def test_the_ci_run_is_named_when_known() -> None:
+    env = {
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/campaigns",
+        "GITHUB_RUN_ID": "42",
+    }
+    assert ci_run_url(env) == "https://github.com/acme/campaigns/actions/runs/42"
+    assert ci_run_url({"GITHUB_RUN_ID": "42"}) is None
+
+
+def test_a_holders_command_is_stored_without_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONTORA_API_TOKEN", "tok-canary-123")
+    holder = LockHolder.of_this_process("campaignsync apply --token tok-canary-123")
+    assert "tok-canary-123" not in json.dumps(holder.to_json())
+    assert "tok-canary-123" not in holder.describe()
+
+
+def test_a_holder_read_back_cannot_forge_a_line() -> None:
+    holder = LockHolder.from_json({"command": "x\n\x1b[2Jfake", "host": "h", "pid": 1})
+    assert "\n" not in holder.describe()
+    assert "\x1b" not in holder.describe()
+
+
+def test_pull_prints_the_file_byte_for_byte_and_valid_json(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "state.json")
+    current = store.read(api_url=API_URL, workspace_id=WORKSPACE)
+    store.write(current.with_entry("a", Entry(interview_id=ID_A)))
+    stored = store.read(api_url=API_URL, workspace_id=WORKSPACE)
+    assert pull_document(stored) == (tmp_path / "state.json").read_text()
+    jsonschema.validate(json.loads(pull_document(stored)), state_json_schema())
+
+
+def test_a_postgres_state_without_psycopg_says_what_to_install(tmp_path: Path) -> None:
+    script = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from pathlib import Path\n"
+        "from campaignsync.errors import ConfigError\n"
+        "from campaignsync.store import open_store\n"
+        "try:\n"
+        "    open_store('postgresql://db/x', cwd=Path('.'))\n"
+        "except ConfigError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert "pip install 'campaignsync[postgres]'" in result.stdout
