@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import textwrap
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -105,3 +106,37 @@ def unwritable(path: Path) -> Iterator[None]:
         yield
     finally:
         subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+# --- PostgreSQL: a real server, named by CAMPAIGNSYNC_TEST_POSTGRES_URL ------------------
+
+HOW_TO_RUN_POSTGRES = (
+    'The PostgreSQL tests need a server: run `eval "$(bash .ci/postgres.sh start)"`, then '
+    "`python -m pytest -m postgres` (README: Development)."
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the server is marked `postgres`, so `-m postgres` selects it."""
+    for item in items:
+        if "postgres_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test server's URL; without one the test skips, or fails where it is required."""
+    url = os.environ.get("CAMPAIGNSYNC_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CAMPAIGNSYNC_REQUIRE_POSTGRES") == "1":
+            pytest.fail(
+                f"CAMPAIGNSYNC_REQUIRE_POSTGRES=1 but no server is given. {HOW_TO_RUN_POSTGRES}"
+            )
+        pytest.skip(HOW_TO_RUN_POSTGRES)
+    return url
+
+
+@pytest.fixture
+def state_name() -> str:
+    """A state name no other test uses, so tests sharing the database never see each other."""
+    return f"test-{uuid.uuid4().hex}"
