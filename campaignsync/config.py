@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from campaignsync.errors import ConfigError
 from campaignsync.loader import read_yaml_mapping
+from campaignsync.pgstate import DEFAULT_LEASE, url_password
 from campaignsync.scrub import remember_secret, untrusted
+from campaignsync.store import DEFAULT_STATE_NAME, is_state_url
 
 CONFIG_FILE = "campaignsync.yaml"
 DEFAULT_API_URL = "https://api.ontora.com"
@@ -26,9 +29,11 @@ DEFAULT_API_URL = "https://api.ontora.com"
 _SOURCES: dict[str, tuple[str, str | None]] = {
     "dir": ("CAMPAIGNSYNC_DIR", "campaigns"),
     "state": ("CAMPAIGNSYNC_STATE", "campaignsync.state.json"),
+    "state_name": ("CAMPAIGNSYNC_STATE_NAME", DEFAULT_STATE_NAME),
     "api_url": ("ONTORA_API_URL", DEFAULT_API_URL),
     "workspace_id": ("ONTORA_WORKSPACE_ID", None),
 }
+_STATE_NAME = re.compile(r"[A-Za-z0-9._/-]{1,100}")
 _SECRET_KEYS = frozenset({"token", "api_token", "api_key", "ontora_api_token", "ontora_api_key"})
 
 
@@ -37,6 +42,7 @@ class _ConfigFile(BaseModel):
 
     dir: str | None = None
     state: str | None = None
+    state_name: str | None = None
     api_url: str | None = None
     workspace_id: str | None = None
 
@@ -52,6 +58,11 @@ class Settings:
     repository_root: Path
     token: str | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
+    # A PostgreSQL URL when state lives there (then state_path is unused); it may hold a
+    # password given in the environment, so it stays out of the repr.
+    state_url: str | None = field(default=None, repr=False)
+    state_name: str = DEFAULT_STATE_NAME
+    lock_lease: float = DEFAULT_LEASE
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -76,17 +87,66 @@ def resolve_settings(
         return default
 
     campaigns_dir = cwd / _path_setting("dir", pick("dir") or "campaigns")
+    state = _path_setting("state", pick("state") or "campaignsync.state.json")
+    state_url = check_state_url(state, in_file=from_file.get("state") == state)
     return Settings(
         campaigns_dir=campaigns_dir,
-        state_path=_state_path(
-            cwd / _path_setting("state", pick("state") or "campaignsync.state.json")
-        ),
+        state_path=cwd / "campaignsync.state.json" if state_url else _state_path(cwd / state),
+        state_url=state_url,
+        state_name=check_state_name(pick("state_name") or DEFAULT_STATE_NAME, state_url),
+        lock_lease=read_lock_lease(env),
         api_url=check_api_url(pick("api_url") or DEFAULT_API_URL),
         workspace_id=pick("workspace_id"),
         repository_root=find_repository_root(campaigns_dir, cwd),
         token=read_credential(env, "ONTORA_API_TOKEN"),
         api_key=read_credential(env, "ONTORA_API_KEY"),
     )
+
+
+def check_state_url(value: str, *, in_file: bool) -> str | None:
+    """The PostgreSQL URL `value` is, if it is one; a password is only for the environment."""
+    if not is_state_url(value):
+        return None
+    password = url_password(value)
+    if password and in_file:
+        raise ConfigError(
+            f"The state URL in {CONFIG_FILE} holds a password, and that file is committed. "
+            "Remove it from the URL and set PGPASSWORD (or use ~/.pgpass); change the "
+            "password if the file was ever pushed."
+        )
+    remember_secret(password)
+    return value
+
+
+def check_state_name(name: str, state_url: str | None) -> str:
+    if not _STATE_NAME.fullmatch(name):
+        raise ConfigError(
+            f"The state name {untrusted(name)!r} is not one: use up to 100 letters, digits, "
+            "'.', '_', '-' or '/', like production or team-a/staging."
+        )
+    if state_url is None and name != DEFAULT_STATE_NAME:
+        raise ConfigError(
+            "--state-name (CAMPAIGNSYNC_STATE_NAME) picks one of many states in a PostgreSQL "
+            "database; a state file holds one. Point --state at another file instead."
+        )
+    return name
+
+
+def read_lock_lease(env: Mapping[str, str]) -> float:
+    """CAMPAIGNSYNC_LOCK_LEASE: how long a PostgreSQL lock outlives a holder that stopped."""
+    value = env.get("CAMPAIGNSYNC_LOCK_LEASE")
+    if not value:
+        return DEFAULT_LEASE
+    try:
+        lease = float(value)
+    except ValueError:
+        lease = 0.0
+    if not 1 <= lease <= 86400:
+        raise ConfigError(
+            f"CAMPAIGNSYNC_LOCK_LEASE is {untrusted(value)!r}; give a number of seconds from 1 "
+            f"to 86400 (default {DEFAULT_LEASE:g})."
+        )
+    return lease
 
 
 def read_credential(env: Mapping[str, str], variable: str) -> str | None:
@@ -210,7 +270,7 @@ def _read_config_file(path: Path) -> dict[str, str]:
             f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()
         )
         raise ConfigError(
-            f"{CONFIG_FILE} is not valid ({details}). It takes dir, state, api_url and "
-            "workspace_id."
+            f"{CONFIG_FILE} is not valid ({details}). It takes dir, state, state_name, "
+            "api_url and workspace_id."
         ) from exc
     return {key: value for key, value in parsed.model_dump().items() if value is not None}

@@ -183,6 +183,10 @@ class PostgresStore:
             message = f"The state in {self.where} is damaged ({where}: {first['msg']})."
             raise StateError(message) from exc
 
+    def check_writable(self) -> None:
+        """Connecting, migrating and reading have proved the rows are there to write."""
+        self._db()
+
     def _check_belongs(self, state: State, api_url: str, workspace_id: str | None) -> None:
         if state.api_url is not None and state.api_url != api_url:
             raise StateError(

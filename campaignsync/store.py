@@ -25,6 +25,7 @@ from campaignsync.scrub import scrub, untrusted
 from campaignsync.state import (
     State,
     StateEncoder,
+    check_state_writable,
     lock_path,
     now,
     read_state,
@@ -135,6 +136,9 @@ class StateStore(Protocol):
         stored state moved since. Returns what was stored.
         """
 
+    def check_writable(self) -> None:
+        """Fail now if a write would fail, before an apply sends what it could not record."""
+
     def lock(self, *, timeout: float = 0.0, command: str = "") -> AbstractContextManager[None]:
         """Hold the state lock; wait up to `timeout` seconds, then raise LockHeld."""
 
@@ -210,6 +214,9 @@ class FileStore:
                 f"{on_disk[0]}; this campaignsync read serial {serial}); nothing was written. "
                 "Run the command again to work from the current state."
             )
+
+    def check_writable(self) -> None:
+        check_state_writable(self.path)
 
     def lock(self, *, timeout: float = 0.0, command: str = "") -> AbstractContextManager[None]:
         return state_lock(self.path, timeout=timeout, command=command)

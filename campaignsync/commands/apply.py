@@ -21,6 +21,7 @@ from campaignsync.apply import (
     remotely_changed,
 )
 from campaignsync.commands.options import (
+    configured_store,
     fetch_remote,
     lock_timeout_option,
     make_client,
@@ -36,7 +37,6 @@ from campaignsync.errors import CampaignsyncError, ConfigError, StalePlan
 from campaignsync.plan import PLAN_FORMAT_VERSION, Plan, content_digest
 from campaignsync.recorder import StateRecorder
 from campaignsync.render import render_text
-from campaignsync.state import check_state_writable, state_lock
 from campaignsync.terminal import echo, use_colour
 
 INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT, as for any command
@@ -84,10 +84,11 @@ def apply(
     halt = Halt(abandon=_exit_at_once)
     with (
         make_client(settings, max_retries, stop=halt.no_new_requests) as client,
-        state_lock(settings.state_path, timeout=lock_timeout),
+        configured_store(settings) as store,
+        store.lock(timeout=lock_timeout),
     ):
-        current = read_configured_state(settings)
-        check_state_writable(settings.state_path)
+        current = read_configured_state(settings, store)
+        store.check_writable()
         if saved is not None:
             the_plan = saved
             check_plan_is_current(
@@ -112,6 +113,7 @@ def apply(
         recorder = StateRecorder(
             settings.state_path,
             current.model_copy(update={"api_url": settings.api_url, "workspace_id": workspace_id}),
+            write=lambda _path, state, encoder: store.write(state, encoder),
         )
         # A CI job being cancelled (SIGTERM) stops as cleanly as Ctrl-C does.
         stop = functools.partial(_stop, halt)

@@ -9,6 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from campaignsync.api_schema import READABLE_FIELDS, UNREADABLE_FIELDS, Uuid
 from campaignsync.commands.options import (
+    configured_store,
     fetch_remote,
     lock_timeout_option,
     make_client,
@@ -21,7 +22,7 @@ from campaignsync.config import Settings
 from campaignsync.errors import ConfigError, StateError, ValidationFailed
 from campaignsync.loader import SUFFIXES, CampaignFile, load_file
 from campaignsync.spec import FIELD_ORDER
-from campaignsync.state import Entry, atomic_write, now, state_lock, write_state
+from campaignsync.state import Entry, atomic_write, now
 from campaignsync.terminal import echo
 from campaignsync.textfile import display_path
 from campaignsync.yamldoc import render_campaign_yaml
@@ -51,9 +52,10 @@ def import_(settings: Settings, interview_id: str, key: str, lock_timeout: float
     path = settings.campaigns_dir / f"{key}.yaml"
     with (
         make_client(settings) as client,
-        state_lock(settings.state_path, timeout=lock_timeout),
+        configured_store(settings) as store,
+        store.lock(timeout=lock_timeout),
     ):
-        current = read_configured_state(settings)
+        current = read_configured_state(settings, store)
         _refuse_to_overwrite(settings, current.campaigns, interview_id, key)
         workspace = require_workspace(settings, current, "import")
         remote = fetch_remote(client, workspace).get(interview_id.lower())
@@ -93,7 +95,7 @@ def import_(settings: Settings, interview_id: str, key: str, lock_timeout: float
             applied_at=now(),
         )
         state = current.model_copy(update={"workspace_id": workspace, "api_url": settings.api_url})
-        write_state(settings.state_path, state.with_entry(key, entry))
+        store.write(state.with_entry(key, entry))
     echo(
         f"Imported campaign {remote.interview_id} as {key} into {display_path(path)}. "
         f"`campaignsync plan --target {key}` should show no changes."

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -14,7 +16,8 @@ from campaignsync.loader import load_campaigns
 from campaignsync.plan import Plan
 from campaignsync.planner import build_plan
 from campaignsync.spec import KEY_CHARACTERS, check_key
-from campaignsync.state import State, read_state
+from campaignsync.state import State
+from campaignsync.store import StateStore, open_store
 from campaignsync.terminal import echo
 
 if TYPE_CHECKING:
@@ -27,25 +30,41 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --dir, --state, --api-url and --workspace-id, and pass the resolved `settings`."""
+    """Add --dir, --state, --state-name, --api-url and --workspace-id; pass `settings`."""
 
     @functools.wraps(command)
     def resolved(
         *args: Any,
         dir_: str | None,
         state: str | None,
+        state_name: str | None,
         api_url: str | None,
         workspace_id: str | None,
         **kwargs: Any,
     ) -> Any:
-        flags = {"dir": dir_, "state": state, "api_url": api_url, "workspace_id": workspace_id}
+        flags = {
+            "dir": dir_,
+            "state": state,
+            "state_name": state_name,
+            "api_url": api_url,
+            "workspace_id": workspace_id,
+        }
         return command(*args, settings=resolve_settings(flags), **kwargs)
 
     options = [
         click.option(
             "--dir", "dir_", metavar="DIR", help="Campaigns folder [env CAMPAIGNSYNC_DIR]."
         ),
-        click.option("--state", metavar="FILE", help="State file [env CAMPAIGNSYNC_STATE]."),
+        click.option(
+            "--state",
+            metavar="FILE|URL",
+            help="State file, or a postgresql:// URL [env CAMPAIGNSYNC_STATE].",
+        ),
+        click.option(
+            "--state-name",
+            metavar="NAME",
+            help="Which state in the PostgreSQL database [env CAMPAIGNSYNC_STATE_NAME].",
+        ),
         click.option("--api-url", metavar="URL", help="Ontora API base URL [env ONTORA_API_URL]."),
         click.option(
             "--workspace-id", metavar="UUID", help="Ontora workspace [env ONTORA_WORKSPACE_ID]."
@@ -95,10 +114,25 @@ def max_retries_option(command: F) -> F:
     )(command)
 
 
-def read_configured_state(settings: Settings) -> State:
-    return read_state(
-        settings.state_path, api_url=settings.api_url, workspace_id=settings.workspace_id
+@contextlib.contextmanager
+def configured_store(settings: Settings) -> Iterator[StateStore]:
+    """The store the settings name, closed when done."""
+    location = settings.state_url or str(settings.state_path)
+    store = open_store(
+        location, cwd=Path.cwd(), name=settings.state_name, lease=settings.lock_lease
     )
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def read_configured_state(settings: Settings, store: StateStore | None = None) -> State:
+    """The configured state, from `store` if given (one already open and maybe locked)."""
+    if store is None:
+        with configured_store(settings) as opened:
+            return read_configured_state(settings, opened)
+    return store.read(api_url=settings.api_url, workspace_id=settings.workspace_id)
 
 
 def make_client(
