@@ -29,6 +29,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for variable in (
         "CAMPAIGNSYNC_DIR",
         "CAMPAIGNSYNC_STATE",
+        "CAMPAIGNSYNC_STATE_NAME",
+        "CAMPAIGNSYNC_LOCK_LEASE",
         "ONTORA_API_URL",
         "ONTORA_WORKSPACE_ID",
         "ONTORA_API_TOKEN",

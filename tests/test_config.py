@@ -193,3 +193,42 @@ def test_a_state_setting_that_names_no_file_is_a_config_error(tmp_path: Path, va
     (tmp_path / "folder").mkdir()
     with pytest.raises(ConfigError, match="The state setting must name a file"):
         resolve_settings({"state": value}, env={}, cwd=tmp_path)
+
+
+def test_a_postgres_state_url_and_name_come_from_flag_or_environment(tmp_path: Path) -> None:
+    env = {"CAMPAIGNSYNC_STATE": "postgresql://ci@db.example/states"}
+    settings = resolve_settings({"state_name": "team-a/prod"}, env=env, cwd=tmp_path)
+    assert settings.state_url == "postgresql://ci@db.example/states"
+    assert settings.state_name == "team-a/prod"
+    assert resolve_settings({}, env=env, cwd=tmp_path).state_name == "default"
+
+
+def test_a_state_url_password_in_the_config_file_is_refused_unshown(tmp_path: Path) -> None:
+    (tmp_path / "campaignsync.yaml").write_text("state: postgresql://ci:hunter2@db/states\n")
+    with pytest.raises(ConfigError, match="PGPASSWORD") as refused:
+        resolve_settings({}, env={}, cwd=tmp_path)
+    assert "hunter2" not in str(refused.value)
+
+
+def test_a_state_url_password_from_the_environment_is_kept_out_of_repr(tmp_path: Path) -> None:
+    env = {"CAMPAIGNSYNC_STATE": "postgresql://ci:hunter3@db/states"}
+    settings = resolve_settings({}, env=env, cwd=tmp_path)
+    assert settings.state_url == "postgresql://ci:hunter3@db/states"
+    assert "hunter3" not in repr(settings)
+
+
+def test_a_state_name_needs_a_database_and_plain_characters(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="Point --state at another file"):
+        resolve_settings({"state_name": "prod"}, env={}, cwd=tmp_path)
+    env = {"CAMPAIGNSYNC_STATE": "postgresql://db/states", "CAMPAIGNSYNC_STATE_NAME": "a b"}
+    with pytest.raises(ConfigError, match="is not one"):
+        resolve_settings({}, env=env, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("lease", ["0", "soon", "100000"])
+def test_a_lock_lease_is_a_sensible_number_of_seconds(tmp_path: Path, lease: str) -> None:
+    with pytest.raises(ConfigError, match="CAMPAIGNSYNC_LOCK_LEASE"):
+        resolve_settings({}, env={"CAMPAIGNSYNC_LOCK_LEASE": lease}, cwd=tmp_path)
+    assert (
+        resolve_settings({}, env={"CAMPAIGNSYNC_LOCK_LEASE": "30"}, cwd=tmp_path).lock_lease == 30
+    )

@@ -273,6 +273,23 @@ def test_a_wrong_password_says_what_to_check_and_is_never_shown(
     assert "wrong-canary-pw" not in store.where
 
 
+def test_a_lock_holders_command_line_is_stored_without_the_password(
+    open_pg: OpenStore, postgres_url: str
+) -> None:
+    password = urlsplit(postgres_url).password
+    assert password, "the test server's URL carries its password"
+    store = open_pg()
+    with (
+        store.lock(command=f"campaignsync apply --state {postgres_url}"),
+        psycopg.connect(postgres_url) as connection,
+    ):
+        rows = connection.execute(
+            "SELECT holder::text FROM campaignsync_lock WHERE name = %s", (store.name,)
+        ).fetchall()
+    assert rows
+    assert password not in rows[0][0]
+
+
 def test_a_missing_database_and_a_stopped_server_say_what_to_check(
     open_pg: OpenStore, postgres_url: str
 ) -> None:

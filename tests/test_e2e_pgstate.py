@@ -1,0 +1,226 @@
+"""End to end with state in PostgreSQL: the CLI against the emulator and a real server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from campaignsync.pgstate import PostgresStore
+from tests.emulator_harness import Emulator, Trial, cli_env
+
+
+@pytest.fixture
+def pg_trial(trial: Trial, postgres_url: str, state_name: str) -> Trial:
+    """The example campaigns, with their state under a fresh name in the test database."""
+    trial.env |= {"CAMPAIGNSYNC_STATE": postgres_url, "CAMPAIGNSYNC_STATE_NAME": state_name}
+    return trial
+
+
+def pulled(trial: Trial) -> dict[str, Any]:
+    result = trial.cli("state", "pull")
+    assert result.returncode == 0, result.stdout + result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = 90.0) -> None:
+    """Poll `condition`: a slow machine only takes longer, it does not fail."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        time.sleep(0.1)
+
+
+def one_campaign_per_file(trial: Trial) -> None:
+    names = Counter(campaign["name"] for campaign in trial.emulator.campaigns().values())
+    files = len(list((trial.root / "campaigns").rglob("*.yaml")))
+    assert len(names) == files
+    assert all(count == 1 for count in names.values()), names
+
+
+def test_apply_then_an_empty_plan_and_nothing_written_beside(pg_trial: Trial) -> None:
+    result = pg_trial.apply()
+    assert result.returncode == 0, result.stdout + result.stderr
+    pg_trial.converged()
+    state = pulled(pg_trial)
+    assert state["serial"] > 0
+    assert set(state["campaigns"]) == {
+        path.relative_to(pg_trial.root / "campaigns").with_suffix("").as_posix()
+        for path in (pg_trial.root / "campaigns").rglob("*.yaml")
+    }
+    assert not list(pg_trial.root.glob("campaignsync.state.json*"))
+
+
+def test_two_concurrent_applies_make_each_campaign_once(pg_trial: Trial) -> None:
+    pg_trial.emulator.set_faults(latency_ms=40)
+    command = [sys.executable, "-m", "campaignsync", "apply", "--auto-approve"]
+    runs = [
+        subprocess.Popen(
+            [*command, "--lock-timeout", "120"],
+            cwd=pg_trial.root,
+            env=pg_trial.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=240) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert sum("Nothing to apply." in out for out, _ in outputs) == 1, outputs
+    one_campaign_per_file(pg_trial)
+    pg_trial.converged()
+
+
+def test_a_second_apply_without_a_timeout_exits_3_naming_the_holder(
+    pg_trial: Trial, postgres_url: str, state_name: str
+) -> None:
+    holder = PostgresStore(postgres_url, name=state_name)
+    try:
+        with holder.lock(command="campaignsync apply (elsewhere)"):
+            result = pg_trial.apply()
+    finally:
+        holder.close()
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "locked by 'campaignsync apply (elsewhere)'" in result.stderr
+    assert pg_trial.emulator.campaigns() == {}
+
+
+def test_kill_9_mid_apply_then_a_rerun_converges_once_the_lease_runs_out(
+    pg_trial: Trial,
+) -> None:
+    pg_trial.env["CAMPAIGNSYNC_LOCK_LEASE"] = "2"
+    pg_trial.emulator.set_faults(latency_ms=300)
+    doomed = subprocess.Popen(
+        [sys.executable, "-m", "campaignsync", "apply", "--auto-approve", "--parallelism", "1"],
+        cwd=pg_trial.root,
+        env=pg_trial.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: len(pg_trial.emulator.requests()) >= 1, "the first request")
+        doomed.kill()
+        doomed.wait()
+    finally:
+        doomed.kill()
+        doomed.wait()
+    shown = pg_trial.cli("state", "lock", "--format", "json")
+    assert json.loads(shown.stdout)["locked"], shown.stdout  # the dead run's row is still there
+    pg_trial.emulator.set_faults(latency_ms=0)
+    result = pg_trial.apply("--lock-timeout", "60")
+    assert result.returncode == 0, result.stdout + result.stderr
+    one_campaign_per_file(pg_trial)
+    pg_trial.converged()
+
+
+def test_state_pull_and_push_round_trip_and_push_refuses_another_lineage(
+    pg_trial: Trial, tmp_path: Path
+) -> None:
+    assert pg_trial.apply().returncode == 0
+    copy = tmp_path / "pulled.json"
+    copy.write_text(json.dumps(pulled(pg_trial)))
+    before = pulled(pg_trial)
+    pushed = pg_trial.cli("state", "push", str(copy))
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    after = pulled(pg_trial)
+    assert after["serial"] == before["serial"] + 1
+    assert {**after, "serial": 0} == {**before, "serial": 0}
+    pg_trial.converged()
+
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(
+        json.dumps({**before, "lineage": "11111111-2222-4333-8444-555555555555", "serial": 99})
+    )
+    refused = pg_trial.cli("state", "push", str(foreign))
+    assert refused.returncode == 1
+    assert "another state" in refused.stderr
+    assert pulled(pg_trial)["lineage"] == before["lineage"]
+    forced = pg_trial.cli("state", "push", "--force", str(foreign))
+    assert forced.returncode == 0, forced.stderr
+    assert pulled(pg_trial)["lineage"] == "11111111-2222-4333-8444-555555555555"
+
+
+def test_push_refuses_a_lower_serial(pg_trial: Trial, tmp_path: Path) -> None:
+    assert pg_trial.apply().returncode == 0
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({**pulled(pg_trial), "serial": 1}))
+    refused = pg_trial.cli("state", "push", str(old))
+    assert refused.returncode == 1
+    assert "newer than the file's 1" in refused.stderr
+
+
+def test_moving_a_file_state_into_postgres(
+    trial: Trial, postgres_url: str, state_name: str
+) -> None:
+    assert trial.apply().returncode == 0
+    file_state = trial.state()
+    pg_env = {"CAMPAIGNSYNC_STATE": postgres_url, "CAMPAIGNSYNC_STATE_NAME": state_name}
+    moved = trial.cli("state", "push", "campaignsync.state.json")
+    assert moved.returncode == 0  # into the file itself: a no-op round trip
+    trial.env |= pg_env
+    result = trial.cli("state", "push", "campaignsync.state.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    stored = pulled(trial)
+    assert stored["lineage"] == file_state["lineage"]
+    assert stored["campaigns"] == trial.state()["campaigns"]
+    trial.converged()
+
+
+def test_state_lock_shows_the_holder_and_unlock_asks_twice_while_live(
+    pg_trial: Trial, postgres_url: str, state_name: str
+) -> None:
+    assert pg_trial.cli("state", "lock").stdout.endswith("is not locked.\n")
+    holder = PostgresStore(postgres_url, name=state_name)
+    try:
+        with holder.lock(command="campaignsync apply (elsewhere)"):
+            text = pg_trial.cli("state", "lock")
+            assert "is locked by 'campaignsync apply (elsewhere)'" in text.stdout
+            shown = json.loads(pg_trial.cli("state", "lock", "--format", "json").stdout)
+            assert shown["locked"]
+            assert shown["holder"]["command"] == "campaignsync apply (elsewhere)"
+            assert pg_trial.cli("state", "unlock").returncode == 1
+            once = pg_trial.cli("state", "unlock", "--force")
+            assert once.returncode == 3
+            assert "pass --force twice" in once.stderr
+            twice = pg_trial.cli("state", "unlock", "--force", "--force")
+            assert twice.returncode == 0, twice.stderr
+            assert "Unlocked" in twice.stdout
+            assert json.loads(pg_trial.cli("state", "lock", "--format", "json").stdout) == {
+                **shown,
+                "locked": False,
+                "holder": None,
+            }
+    finally:
+        holder.close()
+
+
+def test_the_password_in_the_state_url_is_never_printed(
+    emulator: Emulator, tmp_path: Path, postgres_url: str, state_name: str
+) -> None:
+    password = postgres_url.split("://", 1)[1].split("@", 1)[0].partition(":")[2]
+    assert password, "the test server's URL carries its password"
+    env = cli_env(emulator, CAMPAIGNSYNC_STATE=postgres_url, CAMPAIGNSYNC_STATE_NAME=state_name)
+    (tmp_path / "campaigns").mkdir()
+    for args in (
+        ("state", "lock"),
+        ("state", "lock", "--format", "json"),
+        ("state", "unlock", "--force"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "campaignsync", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert "***@" in result.stdout + result.stderr
+        assert password not in result.stdout + result.stderr
