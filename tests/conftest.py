@@ -114,7 +114,7 @@ def unwritable(path: Path) -> Iterator[None]:
 
 HOW_TO_RUN_POSTGRES = (
     'The PostgreSQL tests need a server: run `eval "$(bash .ci/postgres.sh start)"`, then '
-    "`python -m pytest -m postgres` (README: Development)."
+    "`python -m pytest -m postgres` (README: the tests)."
 )
 
 
