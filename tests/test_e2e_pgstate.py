@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +16,8 @@ from typing import Any
 import pytest
 
 from campaignsync.pgstate import PostgresStore
-from tests.emulator_harness import Emulator, Trial, cli_env
+from tests.emulator_harness import Emulator, Trial, cli_env, run
+from tests.test_e2e_crash import CAMPAIGNS, write_campaigns
 
 
 @pytest.fixture
@@ -224,3 +227,67 @@ def test_the_password_in_the_state_url_is_never_printed(
         )
         assert "***@" in result.stdout + result.stderr
         assert password not in result.stdout + result.stderr
+
+
+def test_429_storms_503s_and_dropped_creates_are_ridden_out(pg_trial: Trial) -> None:
+    pg_trial.emulator.set_faults(rate_limit=3, error_rate=0.3, drop_next=1)
+    result = pg_trial.apply("--max-retries", "10")
+    assert result.returncode == 0, result.stderr
+    statuses = [r["status"] for r in pg_trial.emulator.requests()]
+    assert {429, 503, "dropped"} <= set(statuses)
+    pg_trial.emulator.set_faults(rate_limit=0, error_rate=0)
+    one_campaign_per_file(pg_trial)
+    pg_trial.converged()
+
+
+CRASH_TRIALS = 12
+
+
+@pytest.mark.slow
+def test_killed_applies_always_converge_with_state_in_postgres(
+    tmp_path: Path, emulator: Emulator, postgres_url: str
+) -> None:
+    """The file store's crash trials (tests/test_e2e_crash.py), with state in PostgreSQL."""
+    dice = random.Random(20261201)
+    write_campaigns(tmp_path)
+    duplicates = killed_mid_run = 0
+    for number in range(CRASH_TRIALS):
+        env = cli_env(
+            emulator,
+            CAMPAIGNSYNC_STATE=postgres_url,
+            CAMPAIGNSYNC_STATE_NAME=f"crash-{uuid.uuid4().hex}",
+            CAMPAIGNSYNC_LOCK_LEASE="2",
+        )
+        emulator.reset()
+        emulator.set_faults(latency_ms=80)
+        apply = subprocess.Popen(
+            [sys.executable, "-m", "campaignsync", "apply", "--auto-approve"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        cut_after = dice.randint(1, 12)  # requests seen before the kill
+
+        def cut_short(apply: subprocess.Popen[bytes] = apply, after: int = cut_after) -> bool:
+            return len(emulator.requests()) >= after or apply.poll() is not None
+
+        wait_until(cut_short, "the moment to kill")
+        killed_mid_run += apply.poll() is None
+        apply.kill()
+        apply.wait()
+        emulator.set_faults(latency_ms=0)
+
+        rerun = run(tmp_path, env, "apply", "--auto-approve", "--lock-timeout", "60")
+        assert rerun.returncode == 0, f"trial {number}: {rerun.stdout}{rerun.stderr}"
+        remote = emulator.campaigns()
+        names = Counter(campaign["name"] for campaign in remote.values())
+        duplicates += sum(count - 1 for count in names.values())
+        state = json.loads(run(tmp_path, env, "state", "pull").stdout)["campaigns"]
+        assert sorted(entry["interview_id"] for entry in state.values()) == sorted(remote)
+        assert all(entry["pending_create"] is None for entry in state.values())
+        assert len(remote) == CAMPAIGNS, f"trial {number}: {len(remote)} remote campaigns"
+        plan = run(tmp_path, env, "plan", "--detailed-exitcode")
+        assert plan.returncode == 0, f"trial {number}: {plan.stdout}"
+    assert duplicates == 0
+    assert killed_mid_run > 0  # some runs were cut short, or this proves nothing
