@@ -129,7 +129,7 @@ class PostgresStore:
         lines = str(exc).strip().splitlines() or [type(exc).__name__]
         detail = untrusted(lines[0], self._secrets)
         where = f"PostgreSQL at {shown_url(self._url)}"
-        lowered = detail.lower()
+        lowered = lines[0].lower()  # matched before scrubbing, which may mask any word
         if "password authentication failed" in lowered or "no password supplied" in lowered:
             return (
                 f"{where} refused the login ({detail}). Check the user name, and the password "

@@ -300,3 +300,12 @@ def test_a_missing_database_and_a_stopped_server_say_what_to_check(
     down = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:1"))
     with pytest.raises(StateError, match="Check that the server is running"):
         read(open_pg(url=down))
+
+
+def test_the_cause_is_told_even_when_a_secret_masks_part_of_its_words(
+    open_pg: OpenStore, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ONTORA_API_TOKEN", "tab")  # inside "database" as libpq words it
+    missing = urlunsplit(urlsplit(postgres_url)._replace(path="/no_such_database"))
+    with pytest.raises(StateError, match="Create it, or fix the URL"):
+        read(open_pg(url=missing))
