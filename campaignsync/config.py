@@ -18,9 +18,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from campaignsync.errors import ConfigError
 from campaignsync.loader import read_yaml_mapping
-from campaignsync.pgstate import DEFAULT_LEASE, url_password
 from campaignsync.scrub import remember_secret, untrusted
-from campaignsync.store import DEFAULT_STATE_NAME, is_state_url
+from campaignsync.store import DEFAULT_LEASE, DEFAULT_STATE_NAME, is_state_url, url_password
 
 CONFIG_FILE = "campaignsync.yaml"
 DEFAULT_API_URL = "https://api.ontora.com"

@@ -17,20 +17,18 @@ import time
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
 from campaignsync import __version__
 from campaignsync.errors import ConfigError, LockHeld, StateConflict, StateError
-from campaignsync.scrub import MASK, remember_secret, untrusted
+from campaignsync.scrub import remember_secret, untrusted
 from campaignsync.state import FORMAT_VERSION, State, StateEncoder
-from campaignsync.store import LockHolder
+from campaignsync.store import DEFAULT_LEASE, LockHolder, shown_url, url_password
 
 if TYPE_CHECKING:
     import psycopg
 
-DEFAULT_LEASE = 120.0
 SCHEMA_VERSION = 1
 # Serialises the first runs' migrations: any constant, the same in every campaignsync.
 _MIGRATION_LOCK_KEY = 0x63_73_79_6E_63_00_01
@@ -53,21 +51,6 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 _UTC_TEXT = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
-
-
-def shown_url(url: str) -> str:
-    """The URL as it may be printed: any password replaced by the mask."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
-
-
-def url_password(url: str) -> str | None:
-    password = urlsplit(url).password
-    return unquote(password) if password else None
 
 
 def _import_psycopg() -> Any:

@@ -19,9 +19,10 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from campaignsync.errors import LockHeld, StateConflict, StateError
-from campaignsync.scrub import scrub, untrusted
+from campaignsync.scrub import MASK, scrub, untrusted
 from campaignsync.state import (
     State,
     StateEncoder,
@@ -35,6 +36,7 @@ from campaignsync.state import (
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_STATE_NAME = "default"
+DEFAULT_LEASE = 120.0  # seconds a PostgreSQL lock outlives a holder that stopped renewing
 
 
 @dataclass(frozen=True)
@@ -156,12 +158,27 @@ def is_state_url(value: str) -> bool:
     return value.lower().startswith(URL_SCHEMES)
 
 
+def shown_url(url: str) -> str:
+    """The URL as it may be printed: any password replaced by the mask."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
+
+
+def url_password(url: str) -> str | None:
+    password = urlsplit(url).password
+    return unquote(password) if password else None
+
+
 def open_store(
     value: str, *, cwd: Path, name: str = DEFAULT_STATE_NAME, lease: float | None = None
 ) -> StateStore:
     """The store a --state value names: a PostgreSQL URL, or a file path relative to `cwd`."""
     if is_state_url(value):
-        from campaignsync.pgstate import DEFAULT_LEASE, PostgresStore
+        from campaignsync.pgstate import PostgresStore
 
         return PostgresStore(value, name=name, lease=lease or DEFAULT_LEASE)
     return FileStore(cwd / value)

@@ -11,9 +11,15 @@ import jsonschema
 import pytest
 
 from campaignsync.errors import StateConflict, StateError
-from campaignsync.pgstate import shown_url
 from campaignsync.state import Entry, state_json_schema
-from campaignsync.store import FileStore, LockHolder, ci_run_url, open_store, pull_document
+from campaignsync.store import (
+    FileStore,
+    LockHolder,
+    ci_run_url,
+    open_store,
+    pull_document,
+    shown_url,
+)
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
 
 
