@@ -78,7 +78,7 @@ class LockHolder:
         return cls(
             who=str(data.get("who", "unknown")),
             host=str(data.get("host", "unknown")),
-            pid=int(data.get("pid", 0)),
+            pid=_number(data.get("pid")),
             command=str(data.get("command", "unknown")),
             since=str(since or data.get("since") or data.get("started_at") or "unknown"),
             ci_run_url=str(ci_run) if ci_run else None,
@@ -101,6 +101,13 @@ class LockHolder:
             lease = "lease until" if self.live else "lease expired at"
             text += f", {lease} {untrusted(self.expires_at)}"
         return text + ")"
+
+
+def _number(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
 
 
 def ci_run_url(env: Mapping[str, str]) -> str | None:

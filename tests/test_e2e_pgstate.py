@@ -291,3 +291,34 @@ def test_killed_applies_always_converge_with_state_in_postgres(
         assert plan.returncode == 0, f"trial {number}: {plan.stdout}"
     assert duplicates == 0
     assert killed_mid_run > 0  # some runs were cut short, or this proves nothing
+
+
+def test_an_apply_whose_lock_was_taken_over_stops_at_its_next_write(
+    pg_trial: Trial, postgres_url: str, state_name: str
+) -> None:
+    pg_trial.emulator.set_faults(latency_ms=1000)
+    victim = subprocess.Popen(
+        [sys.executable, "-m", "campaignsync", "apply", "--auto-approve", "--parallelism", "1"],
+        cwd=pg_trial.root,
+        env=pg_trial.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    thief = PostgresStore(postgres_url, name=state_name)
+    try:
+        wait_until(lambda: len(pg_trial.emulator.requests()) >= 1, "the first request")
+        assert thief.force_unlock(even_if_live=True) is not None
+        with thief.lock(command="campaignsync apply (the thief)"):
+            _, stderr = victim.communicate(timeout=120)
+    finally:
+        victim.kill()
+        victim.wait()
+        thief.close()
+    assert victim.returncode == 1, stderr
+    assert "was lost" in stderr
+    assert len(pg_trial.emulator.requests()) < 6  # it stopped sending: 6 were planned
+    pg_trial.emulator.set_faults(latency_ms=0)
+    assert pg_trial.apply().returncode == 0
+    one_campaign_per_file(pg_trial)
+    pg_trial.converged()

@@ -97,9 +97,10 @@ def test_a_holders_command_is_stored_without_a_secret(monkeypatch: pytest.Monkey
 
 
 def test_a_holder_read_back_cannot_forge_a_line() -> None:
-    holder = LockHolder.from_json({"command": "x\n\x1b[2Jfake", "host": "h", "pid": 1})
+    holder = LockHolder.from_json({"command": "x\n\x1b[2Jfake", "host": "h", "pid": "1; rm"})
     assert "\n" not in holder.describe()
     assert "\x1b" not in holder.describe()
+    assert holder.pid == 0
 
 
 def test_pull_prints_the_file_byte_for_byte_and_valid_json(tmp_path: Path) -> None:
