@@ -57,3 +57,15 @@ def test_a_missing_plan_file_is_named_before_anything_else() -> None:
     )
     assert result.returncode == 1
     assert "The plan file no-such-plan.json does not exist." in result.stderr
+
+
+def test_a_lock_timeout_that_is_not_a_finite_number_is_a_usage_error() -> None:
+    for value in ("nan", "inf"):
+        result = subprocess.run(
+            [sys.executable, "-m", "campaignsync", "state", "rm", "x", "--lock-timeout", value],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 1, result.stderr
+        assert "give a number of seconds" in result.stderr
+        assert "internal error" not in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -95,8 +96,16 @@ def lock_timeout_option(command: F) -> F:
         default=0,
         show_default=True,
         metavar="SECONDS",
+        callback=_finite_seconds,
         help="How long to wait for another campaignsync to release the state lock.",
     )(command)
+
+
+def _finite_seconds(context: click.Context, parameter: click.Parameter, value: float) -> float:
+    # FloatRange lets nan and inf through: nan would wait forever, and the file lock refuses it.
+    if not math.isfinite(value):
+        raise click.BadParameter("give a number of seconds, like 60.", context, parameter)
+    return value
 
 
 def targets_option(help: str) -> Callable[[F], F]:
