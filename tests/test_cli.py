@@ -59,13 +59,20 @@ def test_a_missing_plan_file_is_named_before_anything_else() -> None:
     assert "The plan file no-such-plan.json does not exist." in result.stderr
 
 
-def test_a_lock_timeout_that_is_not_a_finite_number_is_a_usage_error() -> None:
-    for value in ("nan", "inf"):
+def test_a_number_of_seconds_or_a_rate_that_is_not_finite_is_a_usage_error() -> None:
+    for command in (
+        ["apply", "--auto-approve", "--lock-timeout", "nan"],
+        ["state", "rm", "--lock-timeout", "inf", "hr/onboarding"],
+        ["emulator", "--error-rate", "nan"],
+        ["emulator", "--drop-rate", "nan"],
+        ["emulator", "--rate-limit", "nan"],
+    ):
         result = subprocess.run(
-            [sys.executable, "-m", "campaignsync", "state", "rm", "x", "--lock-timeout", value],
+            [sys.executable, "-m", "campaignsync", *command],
             capture_output=True,
             text=True,
+            timeout=30,
         )
-        assert result.returncode == 1, result.stderr
-        assert "give a number of seconds" in result.stderr
+        assert result.returncode == 1, command
+        assert "is not a finite number" in result.stderr, (command, result.stderr)
         assert "internal error" not in result.stderr

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from campaignsync.commands.options import FiniteFloatRange
 from campaignsync.config import is_loopback
 from campaignsync.errors import ConfigError
 from campaignsync.terminal import echo
@@ -22,17 +23,17 @@ from campaignsync.terminal import echo
 )
 @click.option("--latency-ms", type=click.IntRange(min=0), default=0, help="Delay every answer.")
 @click.option(
-    "--error-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of 503 answers."
+    "--error-rate", type=FiniteFloatRange(0, 1), default=0.0, help="Share of 503 answers."
 )
 @click.option(
     "--rate-limit",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=0.0,
     help="Requests per second beyond which it answers 429 with Retry-After (0: no limit).",
 )
 @click.option(
     "--drop-rate",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloatRange(0, 1),
     default=0.0,
     help="Share of requests whose connection is closed without an answer (after they apply).",
 )

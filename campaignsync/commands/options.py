@@ -89,23 +89,27 @@ def format_option(*choices: str, help: str) -> Callable[[F], F]:
     )
 
 
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also refuses nan and inf, which every range comparison lets through."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 def lock_timeout_option(command: F) -> F:
     return click.option(
         "--lock-timeout",
-        type=click.FloatRange(min=0),
+        type=FiniteFloatRange(min=0),
         default=0,
         show_default=True,
         metavar="SECONDS",
-        callback=_finite_seconds,
         help="How long to wait for another campaignsync to release the state lock.",
     )(command)
-
-
-def _finite_seconds(context: click.Context, parameter: click.Parameter, value: float) -> float:
-    # FloatRange lets nan and inf through: nan would wait forever, and the file lock refuses it.
-    if not math.isfinite(value):
-        raise click.BadParameter("give a number of seconds, like 60.", context, parameter)
-    return value
 
 
 def targets_option(help: str) -> Callable[[F], F]:
