@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -86,6 +86,11 @@ def resolve_settings(
         return default
 
     campaigns_dir = cwd / _path_setting("dir", pick("dir") or "campaigns")
+    credentials = {
+        name: read_credential(env, name) for name in ("ONTORA_API_TOKEN", "ONTORA_API_KEY")
+    }
+    api_url = check_api_url(pick("api_url") or DEFAULT_API_URL)
+    _refuse_credentials_in_url(api_url, credentials)
     state = _path_setting("state", pick("state") or "campaignsync.state.json")
     state_url = check_state_url(state, in_file=from_file.get("state") == state)
     return Settings(
@@ -94,11 +99,11 @@ def resolve_settings(
         state_url=state_url,
         state_name=check_state_name(pick("state_name") or DEFAULT_STATE_NAME, state_url),
         lock_lease=read_lock_lease(env),
-        api_url=check_api_url(pick("api_url") or DEFAULT_API_URL),
+        api_url=api_url,
         workspace_id=pick("workspace_id"),
         repository_root=find_repository_root(campaigns_dir, cwd),
-        token=read_credential(env, "ONTORA_API_TOKEN"),
-        api_key=read_credential(env, "ONTORA_API_KEY"),
+        token=credentials["ONTORA_API_TOKEN"],
+        api_key=credentials["ONTORA_API_KEY"],
     )
 
 
@@ -146,6 +151,17 @@ def read_lock_lease(env: Mapping[str, str]) -> float:
             f"to 86400 (default {DEFAULT_LEASE:g})."
         )
     return lease
+
+
+def _refuse_credentials_in_url(url: str, credentials: Mapping[str, str | None]) -> None:
+    """A credential anywhere in the URL (host, path, percent-encoded) would be saved in state."""
+    decoded = unquote(url).casefold()
+    for variable, secret in credentials.items():
+        if secret and secret.casefold() in decoded:
+            raise ConfigError(
+                f"The API URL holds {variable}; URLs are saved in state and plan files. "
+                f"Give the base URL alone and keep the credential in {variable} only."
+            )
 
 
 def read_credential(env: Mapping[str, str], variable: str) -> str | None:

@@ -232,3 +232,20 @@ def test_a_lock_lease_is_a_sensible_number_of_seconds(tmp_path: Path, lease: str
     assert (
         resolve_settings({}, env={"CAMPAIGNSYNC_LOCK_LEASE": "30"}, cwd=tmp_path).lock_lease == 30
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8787/canaryKEY123",
+        "http://127.0.0.1:8787/v/%63anaryKEY123",
+        "https://canarykey123.example",
+    ],
+)
+def test_a_credential_inside_the_api_url_is_refused_without_showing_it(
+    tmp_path: Path, url: str
+) -> None:
+    env = {"ONTORA_API_KEY": "canaryKEY123", "ONTORA_API_URL": url}
+    with pytest.raises(ConfigError, match="The API URL holds ONTORA_API_KEY") as caught:
+        resolve_settings({}, env=env, cwd=tmp_path)
+    assert "canary" not in str(caught.value).lower()
