@@ -140,7 +140,7 @@ def _reason(exc: BaseException) -> str:
 
 def decode(raw: bytes, shown: str) -> str | Problem:
     if b"\0" in raw:
-        return Problem(shown, None, None, "the file is binary, not YAML text")
+        return Problem(shown, None, None, "the file is binary (it holds NUL bytes), not text")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -240,7 +240,7 @@ def test_binary_and_oversized_files_are_refused_without_parsing(
     assert problems(project) == [
         "campaigns/big.yaml: the file is 50.0 MiB, over the 10 MiB limit for one file; "
         "split it into several files",
-        "campaigns/junk.yaml: the file is binary, not YAML text",
+        "campaigns/junk.yaml: the file is binary (it holds NUL bytes), not text",
         "campaigns/latin1.yaml:1: the file is not UTF-8 text",
     ]
 
@@ -769,3 +769,12 @@ def test_a_folder_too_deep_to_read_is_a_problem_not_skipped(
     found = problems(project)
     assert found
     assert all("cannot read this folder (File name too long)" in problem for problem in found)
+
+
+def test_a_binary_contacts_csv_is_not_called_yaml(
+    project: Path, write_campaign: WriteCampaign
+) -> None:
+    write_campaign("a.yaml", "name: A\ncontacts_file: people.csv\n")
+    (project / "campaigns" / "people.csv").write_bytes(b"name,email\x00\nA,a@x.io\n")
+    [found] = problems(project)
+    assert found.endswith("campaigns/people.csv: the file is binary (it holds NUL bytes), not text")
