@@ -25,8 +25,12 @@ from pydantic import BaseModel, Field, ValidationError
 from campaignsync import __version__
 from campaignsync.api_schema import FROZEN, Uuid
 from campaignsync.errors import LockHeld, StateError
+from campaignsync.textfile import NotReadable, read_regular_file
 
 FORMAT_VERSION = 1
+# A state file is only ever read whole into memory; this bounds that (about a million
+# campaigns), so that a path to something endless is refused rather than read.
+MAX_STATE_BYTES = 1024 * 1024 * 1024
 
 
 class PendingCreate(BaseModel):
@@ -134,8 +138,12 @@ def read_state(path: Path, *, api_url: str, workspace_id: str | None) -> State:
 def _parse(path: Path) -> State:
     untouched = "The file was not changed; restore it from git or from its .backup copy."
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        # Never a plain read: a FIFO or a link to /dev/zero would block or read forever.
+        raw = read_regular_file(path, what="a state file", limit=MAX_STATE_BYTES)
+        text = raw.decode("utf-8")
+    except NotReadable as exc:
+        raise StateError(f"The state file {path} {exc.reason}. {untouched}") from exc
+    except UnicodeDecodeError as exc:
         raise StateError(f"Cannot read the state file {path}: {exc}. {untouched}") from exc
     try:
         data = json.loads(text)

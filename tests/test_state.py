@@ -355,3 +355,14 @@ def test_an_interview_id_in_state_is_read_in_its_canonical_form(tmp_path: Path) 
     entry = {"interview_id": WORKSPACE.upper()}
     path.write_text(json.dumps({"format_version": 1, "campaigns": {"a": entry}}))
     assert read(path).campaigns["a"].interview_id == WORKSPACE
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_state_path_that_is_no_regular_file_is_refused_unread(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "state.json"
+    if kind == "fifo":
+        os.mkfifo(path)  # reading it would wait for a writer forever
+    else:
+        path.symlink_to("/dev/zero")  # reading it would never end
+    with pytest.raises(StateError, match="not a regular file; a state file must be a plain file"):
+        read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
