@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
@@ -76,3 +78,20 @@ def test_a_number_of_seconds_or_a_rate_that_is_not_finite_is_a_usage_error() -> 
         assert result.returncode == 1, command
         assert "is not a finite number" in result.stderr, (command, result.stderr)
         assert "internal error" not in result.stderr
+
+
+def test_a_saved_plan_that_is_a_fifo_or_a_device_is_refused_unread(tmp_path: Path) -> None:
+    fifo = tmp_path / "plan.json"
+    os.mkfifo(fifo)  # reading it would wait for a writer forever
+    endless = tmp_path / "zero.json"
+    endless.symlink_to("/dev/zero")  # reading it would never end
+    for plan_file in (fifo, endless):
+        result = subprocess.run(
+            [sys.executable, "-m", "campaignsync", "apply", str(plan_file)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 1
+        assert "not a regular file; a saved plan must be a plain file" in result.stderr

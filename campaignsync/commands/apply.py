@@ -37,7 +37,9 @@ from campaignsync.errors import CampaignsyncError, ConfigError, StalePlan
 from campaignsync.plan import PLAN_FORMAT_VERSION, Plan, content_digest
 from campaignsync.recorder import StateRecorder
 from campaignsync.render import render_text
+from campaignsync.state import MAX_STATE_BYTES
 from campaignsync.terminal import echo, use_colour
+from campaignsync.textfile import NotReadable, read_regular_file
 
 INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT, as for any command
 
@@ -209,11 +211,10 @@ def _confirm() -> None:
 def read_plan_file(path: Path) -> Plan:
     """A saved plan, checked to be one of ours and unchanged since it was written."""
     try:
-        text = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"The plan file {path} does not exist.") from None
-    except OSError as exc:
-        raise ConfigError(f"Cannot read the plan file {path}: {exc}.") from exc
+        # Never a plain read: a FIFO or a link to /dev/zero would block or read forever.
+        text = read_regular_file(path, what="a saved plan", limit=MAX_STATE_BYTES)
+    except NotReadable as exc:
+        raise ConfigError(f"The plan file {path} {exc.reason}.") from None
     try:
         # Parsed and validated in one pass by pydantic's JSON reader: plans can be large.
         the_plan = Plan.model_validate_json(text)
