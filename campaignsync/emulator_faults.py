@@ -48,7 +48,7 @@ class FaultsUpdate(BaseModel):
     """A change to the faults (`PUT /_emulator/faults`): only the names given, strictly typed,
     so that a string where a number goes is a 422, not a crash."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
     latency_ms: Annotated[int, Field(ge=0)] | None = None
     error_rate: Annotated[float, Field(ge=0, le=1)] | None = None

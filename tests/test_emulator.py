@@ -268,3 +268,28 @@ def test_faults_of_the_wrong_type_are_a_422_and_change_nothing(update: dict[str,
 
 def test_a_fault_body_that_is_not_a_mapping_is_a_422() -> None:
     assert client().put("/_emulator/faults", json=[1]).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PUT", "/_emulator/faults", b'{"error_rate": NaN}'),
+        ("PUT", "/_emulator/faults", b'{"rate_limit": Infinity}'),
+        ("POST", "/v1/interviews", b'{"name": "x", "completion_threshold": NaN}'),
+        (
+            "PUT",
+            "/v1/campaign-creation/{id}/finalize",
+            b'{"topics": [{"name": "a", "success_threshold": NaN}]}',
+        ),
+    ],
+)
+def test_a_body_holding_nan_or_infinity_is_a_422_not_a_crash(
+    method: str, path: str, body: bytes
+) -> None:
+    # Python's JSON reader takes NaN and Infinity; JSON cannot carry them back in the 422.
+    api = client()
+    interview_id = create(api).json()["id"]
+    headers = {**AUTH, "content-type": "application/json", "Idempotency-Key": "k-nan"}
+    answer = api.request(method, path.format(id=interview_id), content=body, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"][0] == "body"
