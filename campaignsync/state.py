@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import filelock
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from campaignsync import __version__
 from campaignsync.api_schema import FROZEN, Uuid
 from campaignsync.errors import LockHeld, StateError
+from campaignsync.spec import check_key
 from campaignsync.textfile import NotReadable, read_regular_file
 
 FORMAT_VERSION = 1
@@ -96,6 +97,26 @@ class State(BaseModel):
     campaigns: dict[str, Entry] = Field(
         default_factory=dict, description="Per campaign key, what was last applied."
     )
+
+    @field_validator("campaigns")
+    @classmethod
+    def _keys_and_ids_are_sound(cls, campaigns: dict[str, Entry]) -> dict[str, Entry]:
+        # Keys become paths and lines of output, and ids go into request paths: a state
+        # edited by hand must not smuggle in what a campaign file could not.
+        owners: dict[str, str] = {}
+        for key, entry in campaigns.items():
+            problem = check_key(key)
+            if problem:
+                raise ValueError(f"the key {key!r} is not a campaign key: {problem}")
+            if entry.interview_id is None:
+                continue
+            if entry.interview_id in owners:
+                raise ValueError(
+                    f"{owners[entry.interview_id]!r} and {key!r} both claim campaign "
+                    f"{entry.interview_id}; one campaign has one key"
+                )
+            owners[entry.interview_id] = key
+        return campaigns
 
     def with_entry(self, key: str, entry: Entry | None) -> State:
         """A copy with `key` set to `entry`, or forgotten when `entry` is None."""

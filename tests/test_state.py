@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -366,3 +367,25 @@ def test_a_state_path_that_is_no_regular_file_is_refused_unread(tmp_path: Path, 
         path.symlink_to("/dev/zero")  # reading it would never end
     with pytest.raises(StateError, match="not a regular file; a state file must be a plain file"):
         read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+
+
+@pytest.mark.parametrize(
+    ("campaigns", "said"),
+    [
+        ({"../../etc": {"interview_id": WORKSPACE}}, "is not a campaign key"),
+        ({"a\nb": {"interview_id": WORKSPACE}}, "is not a campaign key"),
+        (
+            {"a": {"interview_id": WORKSPACE}, "b": {"interview_id": WORKSPACE.upper()}},
+            "both claim campaign",
+        ),
+    ],
+)
+def test_a_hand_edited_state_with_an_unsafe_key_or_a_shared_id_is_refused(
+    tmp_path: Path, campaigns: dict[str, Any], said: str
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"format_version": 1, "api_url": API_URL, "campaigns": campaigns}))
+    before = path.read_bytes()
+    with pytest.raises(StateError, match=said):
+        read(path)
+    assert path.read_bytes() == before
