@@ -13,9 +13,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import settings
 
 from campaignsync.cli import cli
 from tests.emulator_harness import TOKEN, Emulator, Trial, start_emulator
+
+# CI draws the same examples on every run, so a run says what the commit does, not what
+# the dice found; local runs keep exploring new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parent.parent
 
