@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from campaignsync.plan import Action, Plan
 from campaignsync.planner import build_plan
 from campaignsync.render import MARKDOWN_MIN_CHARS, MARKDOWN_PER_CAMPAIGN, render_markdown
-from tests.factories import API_URL, ID_A, WORKSPACE, applied, campaign, state
+from tests.factories import API_URL, WORKSPACE, applied, campaign, state
 
 
 def _headers(output: str) -> list[str]:
@@ -72,7 +73,8 @@ def _plans(draw: st.DrawFn) -> Plan:
         fields = {"goal": draw(_TEXT), "contacts": draw(_contacts())}
         files.append(campaign(key, **fields))
         if draw(st.booleans()):
-            entries[key.replace("/", "__")] = applied(ID_A, campaign(key, goal=draw(_TEXT)))
+            interview_id = str(uuid.uuid5(uuid.NAMESPACE_URL, key))
+            entries[key.replace("/", "__")] = applied(interview_id, campaign(key, goal=draw(_TEXT)))
     targets = draw(st.lists(_KEYS, max_size=30)) if draw(st.booleans()) else []
     return build_plan(
         files, state(**entries), api_url=API_URL, workspace_id=WORKSPACE, targets=targets
