@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from campaignsync import __version__
 from campaignsync.errors import ConfigError, LockHeld, StateConflict, StateError
 from campaignsync.scrub import remember_secret, untrusted
-from campaignsync.state import FORMAT_VERSION, State, StateEncoder
+from campaignsync.state import FORMAT_VERSION, State, StateEncoder, check_belongs
 from campaignsync.store import DEFAULT_LEASE, LockHolder, shown_url, url_password
 
 if TYPE_CHECKING:
@@ -147,7 +147,13 @@ class PostgresStore:
         if row is None:
             return State(api_url=api_url, workspace_id=workspace_id)
         state = self._parse(row[0])
-        self._check_belongs(state, api_url, workspace_id)
+        check_belongs(
+            state,
+            where=f"The state in {self.where}",
+            api_url=api_url,
+            workspace_id=workspace_id,
+            other_state="pick the state of that {} with --state-name",
+        )
         return state
 
     def _parse(self, document: object) -> State:
@@ -169,20 +175,6 @@ class PostgresStore:
     def check_writable(self) -> None:
         """Connecting, migrating and reading have proved the rows are there to write."""
         self._db()
-
-    def _check_belongs(self, state: State, api_url: str, workspace_id: str | None) -> None:
-        if state.api_url is not None and state.api_url != api_url:
-            raise StateError(
-                f"The state in {self.where} was written for the API at {state.api_url}, but "
-                f"the configured API is {api_url}. Pick that API's state with --state-name, "
-                "or set --api-url / ONTORA_API_URL to match it."
-            )
-        if workspace_id and state.workspace_id and state.workspace_id != workspace_id:
-            raise StateError(
-                f"The state in {self.where} belongs to workspace {state.workspace_id}, but the "
-                f"configured workspace is {workspace_id}. Pick that workspace's state with "
-                "--state-name, or fix --workspace-id / ONTORA_WORKSPACE_ID."
-            )
 
     def write(
         self, state: State, encoder: StateEncoder | None = None, *, replacing: State | None = None

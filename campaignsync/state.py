@@ -141,19 +141,35 @@ def read_state(path: Path, *, api_url: str, workspace_id: str | None) -> State:
     if not path.exists():
         return State(api_url=api_url, workspace_id=workspace_id)
     state = _parse(path)
+    check_belongs(
+        state,
+        where=f"The state file {path}",
+        api_url=api_url,
+        workspace_id=workspace_id,
+        other_state="point --state at the state of that {}",
+    )
+    return state
+
+
+def check_belongs(
+    state: State, *, where: str, api_url: str, workspace_id: str | None, other_state: str
+) -> None:
+    """Refuse a state written for another API or workspace than the configured one.
+
+    `other_state` says how to choose another state, with `{}` for "API" or "workspace".
+    """
     if state.api_url is not None and state.api_url != api_url:
         raise StateError(
-            f"The state file {path} was written for the API at {state.api_url}, but the "
-            f"configured API is {api_url}. Point --state at the state of that API, or set "
-            "--api-url / ONTORA_API_URL to match it."
+            f"{where} was written for the API at {state.api_url}, but the configured API is "
+            f"{api_url}. To use it, {other_state.format('API')}, or set --api-url / "
+            "ONTORA_API_URL to match it."
         )
     if workspace_id and state.workspace_id and state.workspace_id != workspace_id:
         raise StateError(
-            f"The state file {path} belongs to workspace {state.workspace_id}, but the "
-            f"configured workspace is {workspace_id}. Point --state at that workspace's state "
-            "file, or fix --workspace-id / ONTORA_WORKSPACE_ID."
+            f"{where} belongs to workspace {state.workspace_id}, but the configured workspace "
+            f"is {workspace_id}. To use it, {other_state.format('workspace')}, or fix "
+            "--workspace-id / ONTORA_WORKSPACE_ID."
         )
-    return state
 
 
 def _parse(path: Path) -> State:
