@@ -28,9 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import TypeAdapter, ValidationError
-
-from campaignsync.api_schema import Uuid
+from campaignsync.api_schema import canonical_uuid
 from campaignsync.errors import ApiError, Cancelled, StalePlan
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
 from campaignsync.recorder import StateRecorder
@@ -316,13 +314,13 @@ def _create(
 
 def _campaign_id(answer: Any) -> str | None:
     """The id a create answered with, if it is a UUID: it goes into every later path."""
-    try:
-        return _UUID.validate_python(answer.get("id") if isinstance(answer, dict) else None)
-    except ValidationError:
+    value = answer.get("id") if isinstance(answer, dict) else None
+    if not isinstance(value, str):
         return None
-
-
-_UUID: TypeAdapter[str] = TypeAdapter(Uuid)
+    try:
+        return canonical_uuid(value)
+    except ValueError:
+        return None
 
 
 def _record(recorder: StateRecorder, item: CampaignPlan, interview_id: str, index: int) -> None:
