@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from campaignsync.api_schema import canonical_uuid
+from campaignsync.drift import RemoteCampaign
 from campaignsync.errors import ApiError, Cancelled, StalePlan
+from campaignsync.ontora_models import canonical_uuid
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
 from campaignsync.recorder import StateRecorder
-from campaignsync.remote import RemoteCampaign
 from campaignsync.state import Entry, PendingCreate, State, now
 
 

@@ -25,7 +25,7 @@ from campaignsync.terminal import echo, fail_message
 # `campaignsync --help` as quick as importing click. A test keeps the help lines true.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": (
-        "files",
+        "validate",
         "validate",
         "Check every campaign file offline; exit 1 if any is invalid.",
     ),
@@ -55,7 +55,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Inspect and edit the state file (what campaignsync last applied).",
     ),
     "schema": (
-        "files",
+        "validate",
         "schema",
         "Print the JSON Schema of a campaign file, the state file or a saved plan.",
     ),
@@ -86,7 +86,7 @@ class _Cli(click.Group):
             echo(shown.getvalue(), err=True, nl=False)
             sys.exit(1)
         except ValidationFailed as exc:
-            from campaignsync.commands.files import print_problems
+            from campaignsync.commands.validate import print_problems
 
             print_problems(exc.problems, "text")
             sys.exit(exc.exit_code)

@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from campaignsync.api_schema import Contact
 from campaignsync.errors import Problem
 from campaignsync.messages import error_message, format_loc, unknown_field
+from campaignsync.ontora_models import Contact
 from campaignsync.textfile import NotReadable, decode, display_path, read_regular_file
 
 _CONTACT_COLUMNS = tuple(Contact.model_fields)

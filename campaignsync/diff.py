@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from campaignsync.api_schema import FROZEN
+from campaignsync.ontora_models import FROZEN
 from campaignsync.spec import FIELD_ORDER, LIST_IDENTITY
 
 

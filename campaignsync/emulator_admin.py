@@ -13,9 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from fastapi import Path as PathParam
 
-from campaignsync.api_schema import STATUSES
 from campaignsync.emulator_faults import FaultsUpdate, logged_requests
 from campaignsync.emulator_state import ApiFailure, State
+from campaignsync.ontora_models import STATUSES
 
 InterviewId = Annotated[uuid.UUID, PathParam()]
 

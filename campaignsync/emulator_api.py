@@ -1,7 +1,7 @@
 """The emulator's documented v1 endpoints: interviews (create, list, start) and
 campaign creation (draft, finalize).
 
-Bodies are validated into models built from `api_schema`, with FastAPI's 422 shape;
+Bodies are validated into models built from `ontora_models`, with FastAPI's 422 shape;
 every route authenticates first, as the real service does, and refuses a completed
 campaign with 409 `campaign_locked`.
 """
@@ -20,7 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from campaignsync.api_schema import (
+from campaignsync.emulator_state import ApiFailure, State, Store, now
+from campaignsync.ontora_models import (
     CREATE_FIELDS,
     CREATE_REQUIRED,
     DOCUMENTED_TYPES,
@@ -32,7 +33,6 @@ from campaignsync.api_schema import (
     finalize_path,
     start_path,
 )
-from campaignsync.emulator_state import ApiFailure, State, Store, now
 
 Endpoint = Literal["create", "draft", "finalize"]
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from campaignsync.api_schema import API_PREFIX
+from campaignsync.ontora_models import API_PREFIX
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -18,9 +18,9 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from campaignsync.api_schema import EDIT_ANSWER_FIELDS
 from campaignsync.emulator_faults import Faults
 from campaignsync.errors import ConfigError
+from campaignsync.ontora_models import EDIT_ANSWER_FIELDS
 from campaignsync.state import atomic_write
 
 

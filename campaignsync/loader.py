@@ -19,10 +19,10 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from campaignsync import __version__
-from campaignsync.api_schema import Contact
 from campaignsync.contacts_csv import read_contacts_csv
 from campaignsync.errors import ConfigError, Problem, ValidationFailed
 from campaignsync.messages import describe, error_message, format_loc
+from campaignsync.ontora_models import Contact
 from campaignsync.spec import (
     Campaign,
     Loc,

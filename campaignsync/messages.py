@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from campaignsync.api_schema import Contact, Question, Topic
+from campaignsync.ontora_models import Contact, Question, Topic
 from campaignsync.spec import Campaign
 
 

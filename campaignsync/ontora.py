@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 
 from campaignsync import __version__
-from campaignsync.api_schema import INTERVIEWS_PATH
 from campaignsync.errors import ApiError, Cancelled, ConfigError
+from campaignsync.ontora_models import INTERVIEWS_PATH
 from campaignsync.scrub import untrusted
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -24,11 +24,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from campaignsync import __version__
-from campaignsync.api_schema import (
+from campaignsync.diff import FieldChange
+from campaignsync.drift import CampaignDrift
+from campaignsync.ontora_models import (
     FROZEN,
 )
-from campaignsync.diff import FieldChange
-from campaignsync.remote import CampaignDrift
 from campaignsync.spec import published_schema
 
 PLAN_FORMAT_VERSION = 1

@@ -11,7 +11,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
-from campaignsync.api_schema import (
+from campaignsync.diff import FieldChange, Kind, cleared, diff_fields
+from campaignsync.drift import RemoteCampaign, classify
+from campaignsync.errors import PlanError
+from campaignsync.loader import CampaignFile
+from campaignsync.ontora_models import (
     CREATE_FIELDS,
     CREATE_ONLY_FIELDS,
     CREATE_PATH,
@@ -21,11 +25,7 @@ from campaignsync.api_schema import (
     draft_path,
     finalize_path,
 )
-from campaignsync.diff import FieldChange, Kind, cleared, diff_fields
-from campaignsync.errors import PlanError
-from campaignsync.loader import CampaignFile
 from campaignsync.plan import INTERVIEW_ID, Action, CampaignPlan, Plan, Request
-from campaignsync.remote import RemoteCampaign, classify
 from campaignsync.state import Entry, PendingCreate, State
 
 

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from campaignsync.diff import FieldChange, Kind, ListDiff
+from campaignsync.drift import CampaignDrift, DriftKind, DriftReport, FieldDrift
 from campaignsync.plan import Action, CampaignPlan, Plan, Request
-from campaignsync.remote import CampaignDrift, DriftKind, DriftReport, FieldDrift
 from campaignsync.scrub import untrusted
 
 MARKDOWN_BUDGET = 65_000

@@ -1,6 +1,6 @@
 """The desired state: pydantic models of a campaign file and the rules across its fields.
 
-Top-level field names are the API's own (see `api_schema`), so Ontora's docs read straight
+Top-level field names are the API's own (see `ontora_models`), so Ontora's docs read straight
 onto a file. A value left out of a file is not managed; `managed_fields` returns exactly
 what the file sets, normalised, and never invents a default.
 """
@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError
 
-from campaignsync.api_schema import (
+from campaignsync.ontora_models import (
     USER_INPUT,
     Contact,
     DateTime,

@@ -23,8 +23,8 @@ import filelock
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from campaignsync import __version__
-from campaignsync.api_schema import FROZEN, Uuid
 from campaignsync.errors import LockHeld, StateError
+from campaignsync.ontora_models import FROZEN, Uuid
 from campaignsync.spec import check_key
 from campaignsync.textfile import NotReadable, read_regular_file
 

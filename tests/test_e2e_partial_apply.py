@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from campaignsync.apply import ApplyReport, apply_plan
-from campaignsync.commands.options import make_plan, read_configured_state
+from campaignsync.commands.wiring import make_plan, read_configured_state
 from campaignsync.config import Settings, resolve_settings
 from campaignsync.ontora import OntoraClient
 from campaignsync.plan import Plan

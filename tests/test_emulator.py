@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from campaignsync.api_schema import INTERVIEW_OUT_FIELDS
 from campaignsync.emulator import create_app
 from campaignsync.emulator_faults import Faults
 from campaignsync.emulator_state import EmulatorConfig
 from campaignsync.errors import ConfigError
+from campaignsync.ontora_models import INTERVIEW_OUT_FIELDS
 
 WORKSPACE = "4e0c3a1b-8d2f-4f6e-9b1a-2c7d5e8f9a10"
 AUTH = {"X-API-Key": "secret-key-123"}

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from campaignsync.diff import ListDiff
+from campaignsync.drift import read_remote
 from campaignsync.errors import PlanError
 from campaignsync.loader import CampaignFile
 from campaignsync.plan import INTERVIEW_ID, Action, Plan, content_digest
 from campaignsync.planner import build_plan
-from campaignsync.remote import read_remote
 from campaignsync.state import Entry, PendingCreate, State
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, applied, campaign, state
 

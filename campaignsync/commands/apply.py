@@ -20,7 +20,7 @@ from campaignsync.apply import (
     check_plan_is_current,
     remotely_changed,
 )
-from campaignsync.commands.options import (
+from campaignsync.commands.wiring import (
     configured_store,
     fetch_remote,
     lock_timeout_option,

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from campaignsync.commands.options import (
+from campaignsync.commands.wiring import (
     fetch_remote,
     format_option,
     make_client,
@@ -15,8 +15,8 @@ from campaignsync.commands.options import (
     with_settings,
 )
 from campaignsync.config import Settings
+from campaignsync.drift import build_drift_report
 from campaignsync.loader import load_campaigns
-from campaignsync.remote import build_drift_report
 from campaignsync.render import render_drift_json, render_drift_markdown, render_drift_text
 from campaignsync.terminal import echo, use_colour
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from campaignsync.commands.options import FiniteFloatRange
+from campaignsync.commands.wiring import FiniteFloatRange
 from campaignsync.config import is_loopback
 from campaignsync.errors import ConfigError
 from campaignsync.terminal import echo

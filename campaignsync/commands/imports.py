@@ -7,8 +7,7 @@ import os
 import click
 from pydantic import TypeAdapter, ValidationError
 
-from campaignsync.api_schema import READABLE_FIELDS, UNREADABLE_FIELDS, Uuid
-from campaignsync.commands.options import (
+from campaignsync.commands.wiring import (
     configured_store,
     fetch_remote,
     lock_timeout_option,
@@ -21,6 +20,7 @@ from campaignsync.commands.options import (
 from campaignsync.config import Settings
 from campaignsync.errors import ConfigError, StateError, ValidationFailed
 from campaignsync.loader import SUFFIXES, CampaignFile, load_file
+from campaignsync.ontora_models import READABLE_FIELDS, UNREADABLE_FIELDS, Uuid
 from campaignsync.spec import FIELD_ORDER
 from campaignsync.state import Entry, atomic_write, now
 from campaignsync.terminal import echo

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from campaignsync.commands.options import (
+from campaignsync.commands.wiring import (
     fetch_remote,
     format_option,
     make_client,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from campaignsync.commands.options import (
+from campaignsync.commands.wiring import (
     configured_store,
     format_option,
     lock_timeout_option,

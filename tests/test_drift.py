@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaignsync.remote import DriftKind, build_drift_report, classify, read_remote
+from campaignsync.drift import DriftKind, build_drift_report, classify, read_remote
 
 ID = "11111111-1111-4111-8111-111111111111"
 

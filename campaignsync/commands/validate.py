@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from campaignsync.commands.options import format_option, warn, with_settings
+from campaignsync.commands.wiring import format_option, warn, with_settings
 from campaignsync.config import Settings
 from campaignsync.errors import Problem, ValidationFailed
 from campaignsync.loader import load_campaigns

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from campaignsync.api_schema import FROZEN, READABLE_FIELDS, DateTime, canonical_uuid
+from campaignsync.ontora_models import FROZEN, READABLE_FIELDS, DateTime, canonical_uuid
 
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(DateTime)
 _DATETIME_FIELDS = frozenset({"timeframe_start", "timeframe_end"})

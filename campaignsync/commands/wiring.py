@@ -24,8 +24,8 @@ from campaignsync.terminal import echo
 if TYPE_CHECKING:
     import threading
 
+    from campaignsync.drift import RemoteCampaign
     from campaignsync.ontora import OntoraClient
-    from campaignsync.remote import RemoteCampaign
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -184,7 +184,7 @@ def require_workspace(settings: Settings, current: State, needed_for: str) -> st
 
 
 def fetch_remote(client: OntoraClient, workspace_id: str) -> dict[str, RemoteCampaign]:
-    from campaignsync.remote import read_remote
+    from campaignsync.drift import read_remote
 
     return read_remote(client.list_interviews(workspace_id))
 
