@@ -13,7 +13,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from campaignsync.yamlread import YamlSyntaxError, is_plain_text, parse_yaml
+from campaignsync.yamlcore import is_plain_text
+from campaignsync.yamlread import YamlSyntaxError, parse_yaml
 
 __all__ = [
     "YamlSyntaxError",

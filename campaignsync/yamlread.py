@@ -31,7 +31,6 @@ Where libyaml's syntax differs from YAML 1.2, the file is refused at the spot:
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -48,9 +47,23 @@ from yaml.events import (
 )
 from yaml.reader import ReaderError
 
+from campaignsync.yamlcore import (
+    BOOL,
+    FLOAT,
+    INT,
+    MAP,
+    NULL,
+    SEQ,
+    STR,
+    Unreadable,
+    plain,
+    shown,
+    tagged,
+    unknown_tag,
+)
+
 MAX_ALIASED_VALUES = 100_000
 MAX_DEPTH = 64
-MAX_DIGITS = 4300  # Python's own limit for reading a decimal integer
 
 
 class YamlSyntaxError(Exception):
@@ -87,104 +100,16 @@ def parse_yaml(text: str) -> Any:
         parser.dispose()
 
 
-def is_plain_text(value: str) -> bool:
-    """Whether `value`, written as a plain scalar, reads back as this same text."""
-    try:
-        return _plain(value) is value
-    except _Unreadable:
-        return False
-
-
-class _Unreadable(Exception):
-    """A scalar that no YAML 1.2 core value fits; the reader adds its position."""
-
-
-_CORE = "tag:yaml.org,2002:"
-_STR, _INT, _FLOAT, _BOOL, _NULL = (
-    _CORE + name for name in ("str", "int", "float", "bool", "null")
-)
-_SEQ, _MAP = _CORE + "seq", _CORE + "map"
-
-_WORDS: dict[str, Any] = {"": None, "~": None, "null": None, "Null": None, "NULL": None}
-_WORDS |= dict.fromkeys(("true", "True", "TRUE"), True)
-_WORDS |= dict.fromkeys(("false", "False", "FALSE"), False)
-for _sign, _value in (("", math.inf), ("+", math.inf), ("-", -math.inf)):
-    _WORDS |= dict.fromkeys((_sign + word for word in (".inf", ".Inf", ".INF")), _value)
-_WORDS |= dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan)
-# A plain scalar is text unless it starts like one of the words above or a number.
-_NOT_TEXT_START = frozenset("0123456789+-.~nNtTfF") | {""}
-_TEXT = object()
-_NUMBER = re.compile(
-    r"(?P<int>[-+]?[0-9]+)"
-    r"|(?P<float>[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)"
-    r"|0o(?P<oct>[0-7]+)"
-    r"|0x(?P<hex>[0-9a-fA-F]+)"
-)
-
-
-def _plain(value: str) -> Any:
-    """The YAML 1.2 core value of an untagged plain scalar."""
-    if value[:1] not in _NOT_TEXT_START:
-        return value
-    word = _WORDS.get(value, _TEXT)
-    if word is not _TEXT:
-        return word
-    number = _NUMBER.fullmatch(value)
-    if number is None:
-        return value
-    kind = number.lastgroup
-    if kind == "float":
-        return float(value)
-    if kind == "int":
-        if len(value) > MAX_DIGITS:
-            raise _Unreadable(
-                f"an integer of {len(value):,} digits is more than the {MAX_DIGITS:,} "
-                "digits campaignsync reads; put it in quotes if it is text"
-            )
-        return int(value)
-    return int(value[2:], 8 if kind == "oct" else 16)
-
-
 def _scalar(event: Any) -> Any:
     tag = event.tag
     try:
         if tag is None:
-            return _plain(event.value) if event.implicit[0] else event.value
-        if tag == "!" or tag == _STR:
+            return plain(event.value) if event.implicit[0] else event.value
+        if tag == "!" or tag == STR:
             return event.value
-        return _tagged(tag, event.value)
-    except _Unreadable as exc:
+        return tagged(tag, event.value)
+    except Unreadable as exc:
         raise _error(event.start_mark, str(exc)) from None
-
-
-def _tagged(tag: str, value: str) -> Any:
-    """A scalar with an explicit core tag: the tag decides its type, or it is an error."""
-    meant = _plain(value)
-    if tag == _INT and type(meant) is int:
-        return meant
-    if tag == _FLOAT and type(meant) in (int, float):
-        return float(meant)
-    if tag == _BOOL and type(meant) is bool:
-        return meant
-    if tag == _NULL and meant is None:
-        return None
-    expected = {_INT: "an integer", _FLOAT: "a number", _BOOL: "true or false", _NULL: "null"}
-    if tag in expected:
-        raise _Unreadable(f"{_shown(tag)} needs {expected[tag]}, got {value!r}")
-    if tag in (_SEQ, _MAP):
-        raise _Unreadable(f"{_shown(tag)} marks a list or mapping, not the text {value!r}")
-    raise _Unreadable(_unknown_tag(tag))
-
-
-def _shown(tag: str) -> str:
-    return "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
-
-
-def _unknown_tag(tag: str) -> str:
-    return (
-        f"the tag {_shown(tag)} is not one campaignsync reads; write plain values "
-        "(text, numbers, true or false, null, lists and mappings) without a tag"
-    )
 
 
 _OPEN = object()  # an anchored list or mapping still being read
@@ -237,17 +162,17 @@ class _Reader:
         if kind is AliasEvent:
             return self.alias(event)
         if kind is SequenceStartEvent:
-            return self.collection(event, _SEQ, self.sequence)
+            return self.collection(event, SEQ, self.sequence)
         if kind is MappingStartEvent:
-            return self.collection(event, _MAP, self.mapping)
+            return self.collection(event, MAP, self.mapping)
         raise _error(event.start_mark, f"YAML syntax: unexpected {kind.__name__}")
 
     def collection(self, event: Any, tag: str, read: Any) -> Any:
         if event.tag not in (None, "!", tag):
-            known = event.tag in (_STR, _INT, _FLOAT, _BOOL, _NULL, _SEQ, _MAP)
-            what = "a list" if tag == _SEQ else "a mapping"
-            message = f"{_shown(event.tag)} cannot mark {what}" if known else None
-            raise _error(event.start_mark, message or _unknown_tag(event.tag))
+            known = event.tag in (STR, INT, FLOAT, BOOL, NULL, SEQ, MAP)
+            what = "a list" if tag == SEQ else "a mapping"
+            message = f"{shown(event.tag)} cannot mark {what}" if known else None
+            raise _error(event.start_mark, message or unknown_tag(event.tag))
         depth = self.depth + 1
         if depth > MAX_DEPTH:
             raise _error(event.start_mark, _too_deep())
