@@ -29,7 +29,7 @@ def test_a_link_out_of_the_repository_is_refused_without_being_read(tmp_path: Pa
 def test_a_fifo_is_refused_unread(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.yaml")
     # Opening a FIFO for reading would block forever; the refusal comes first.
-    with pytest.raises(NotReadable, match="is a FIFO.*not a regular file; a contacts CSV"):
+    with pytest.raises(NotReadable, match=r"is a FIFO.*not a regular file; a contacts CSV"):
         read_regular_file(tmp_path / "pipe.yaml", tmp_path, what="a contacts CSV")
 
 
@@ -46,7 +46,7 @@ def test_a_file_over_the_limit_is_refused_with_its_size(tmp_path: Path) -> None:
 
 
 def test_missing_files_and_dangling_links_say_which(tmp_path: Path) -> None:
-    with pytest.raises(NotReadable, match="^does not exist$"):
+    with pytest.raises(NotReadable, match=r"^does not exist$"):
         read_regular_file(tmp_path / "none.yaml", tmp_path)
     (tmp_path / "dangling.yaml").symlink_to(tmp_path / "gone.yaml")
     with pytest.raises(NotReadable, match="is a link to a missing file"):
@@ -62,12 +62,16 @@ def test_names_are_shown_with_control_characters_escaped(tmp_path: Path) -> None
     assert escaped("a\nb\x1b[31m") == "a\\nb\\x1b[31m"
     assert escaped("plain name") == "plain name"
     shown = display_path(Path.cwd() / "x\ny.yaml")
-    assert "\n" not in shown and shown.endswith("x\\ny.yaml")
+    assert "\n" not in shown
+    assert shown.endswith("x\\ny.yaml")
 
 
 def test_text_is_utf8_with_an_optional_bom_and_binary_is_refused() -> None:
     assert decode("\ufeffname: é\n".encode(), "a.yaml") == "name: é\n"
     binary = decode(b"name: x\0", "a.yaml")
-    assert isinstance(binary, Problem) and "binary" in binary.message
+    assert isinstance(binary, Problem)
+    assert "binary" in binary.message
     latin = decode(b"name: x\nbad: \xe9\n", "a.yaml")
-    assert isinstance(latin, Problem) and latin.line == 2 and "not UTF-8" in latin.message
+    assert isinstance(latin, Problem)
+    assert latin.line == 2
+    assert "not UTF-8" in latin.message
