@@ -17,7 +17,7 @@ from campaignsync.commands.wiring import (
 from campaignsync.config import Settings
 from campaignsync.drift import build_drift_report
 from campaignsync.loader import load_campaigns
-from campaignsync.render import render_drift_json, render_drift_markdown, render_drift_text
+from campaignsync.render_drift import render_drift_json, render_drift_markdown, render_drift_text
 from campaignsync.terminal import echo, use_colour
 
 

@@ -21,13 +21,12 @@ from campaignsync.commands.wiring import (
 )
 from campaignsync.config import Settings
 from campaignsync.errors import ConfigError
-from campaignsync.render import (
+from campaignsync.render import render_json, render_text
+from campaignsync.render_markdown import (
     MARKDOWN_BUDGET,
     MARKDOWN_MIN_CHARS,
     MARKDOWN_PER_CAMPAIGN,
-    render_json,
     render_markdown,
-    render_text,
 )
 from campaignsync.state import atomic_write
 from campaignsync.terminal import echo, use_colour

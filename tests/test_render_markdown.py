@@ -1,17 +1,30 @@
-"""The Markdown budget: never over --max-chars, and every changed campaign keeps its header."""
+"""The pull-request comment: its golden file, contact masking, and the budget: never over
+--max-chars, and every changed campaign keeps its header."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campaignsync.plan import Action, Plan
 from campaignsync.planner import build_plan
-from campaignsync.render import MARKDOWN_MIN_CHARS, MARKDOWN_PER_CAMPAIGN, render_markdown
-from tests.factories import API_URL, WORKSPACE, applied, campaign, state
+from campaignsync.render_markdown import (
+    MARKDOWN_MIN_CHARS,
+    MARKDOWN_PER_CAMPAIGN,
+    mask_contact,
+    mask_email,
+    mask_name,
+    mask_phone,
+    render_markdown,
+)
+from tests.factories import API_URL, ID_A, WORKSPACE, applied, campaign, state
+from tests.test_cli_validate import assert_golden
+from tests.test_render import mixed_plan
 
 
 def _headers(output: str) -> list[str]:
@@ -97,3 +110,82 @@ def test_markdown_fits_any_budget_and_keeps_every_header(
 @given(plan=_plans(), limit=st.integers(MARKDOWN_MIN_CHARS, 8_000))
 def test_markdown_never_exceeds_any_budget_from_the_minimum(plan: Plan, limit: int) -> None:
     assert len(render_markdown(plan, max_chars=limit)) <= limit
+
+
+def test_markdown() -> None:
+    assert_golden("plan.md", render_markdown(mixed_plan()))
+
+
+def test_markdown_show_sensitive() -> None:
+    output = render_markdown(mixed_plan(), show_sensitive=True)
+    assert "dana.whitfield@example.org" in output
+    assert "Marek Kowalski <+48 61 555 0199>" in output
+
+
+def test_markdown_masks_every_contact_detail() -> None:
+    output = render_markdown(mixed_plan())
+    for secret in ("dana.whitfield", "Marek", "Kowalski", "555 0199", "aisha.bello", "Jonas"):
+        assert secret not in output
+
+
+def test_a_very_large_plan_stays_within_budget_and_shows_no_raw_email() -> None:
+    campaigns = [
+        campaign(
+            f"team{n:04d}/survey",
+            goal="x" * 200,
+            contacts=[
+                {"name": f"Person {n} {i}", "email": f"person.{n}.{i}@example.org"}
+                for i in range(200)
+            ],
+        )
+        for n in range(300)
+    ]
+    plan = build_plan(campaigns, state(), api_url=API_URL, workspace_id=WORKSPACE)
+    for limit in (65_000, 5_000):
+        output = render_markdown(plan, max_chars=limit)
+        assert len(output) <= limit
+        assert not re.search(r"person\.\d+\.\d+@", output)
+    # Room for every header: the diffs are cut, no campaign is left out.
+    output = render_markdown(plan, max_chars=65_000)
+    assert output.count("<details>") == 300
+    assert "line(s) of this diff left out to fit the size limit" in output
+    assert "section(s) left out" not in output
+    # No room for every header: later sections are left out whole, and say so.
+    assert "section(s) left out" in render_markdown(plan, max_chars=5_000)
+    assert "campaign(s) not listed in the table" in render_markdown(plan, max_chars=5_000)
+
+
+@pytest.mark.parametrize(
+    ("masker", "text", "masked"),
+    [
+        (mask_email, "dana@example.org", "d***@example.org"),
+        (mask_name, "Dana Whitfield", "D*** W***"),
+        (mask_name, "Dana @home", "D*** @***"),
+        (mask_phone, "+48 61 555 0199", "***99"),
+        (mask_phone, "110", "***"),
+        (mask_contact, "dana@example.org", "d***@example.org"),
+        (mask_contact, "Marek Kowalski <+48 61 555 0199>", "M*** K*** <***99>"),
+        (mask_contact, "Marek <no phone>", "M*** <no phone>"),
+        (mask_contact, "Marek @ home <+48 61 555 0199>", "M*** @*** h*** <***99>"),
+    ],
+)
+def test_mask(masker: Callable[[str], str], text: str, masked: str) -> None:
+    assert masker(text) == masked
+
+
+def test_masking_is_per_field_so_an_at_sign_in_a_name_leaks_no_phone() -> None:
+    before = {"name": "Dana @home", "phone": "+49 170 1234567", "job_title": "Picker"}
+    after = {"name": "Dana @home", "phone": "+49 170 1234567", "job_title": "Lead"}
+    added = {"name": "Ola @ work", "phone": "+47 22 9876543"}
+    old = campaign("ops/x", contacts=[before])
+    plan = build_plan(
+        [campaign("ops/x", contacts=[after, added])],
+        state(ops__x=applied(ID_A, old)),
+        api_url=API_URL,
+        workspace_id=WORKSPACE,
+    )
+    output = render_markdown(plan)
+    for secret in ("1234567", "9876543", "170", "home", "work"):
+        assert secret not in output, secret
+    assert "D*** @*** <***67>" in output
+    assert "O*** @*** w*** <***43>" in output
