@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from pydantic import ValidationError
@@ -37,9 +38,12 @@ from campaignsync.errors import CampaignsyncError, ConfigError, StalePlan
 from campaignsync.plan import PLAN_FORMAT_VERSION, Plan
 from campaignsync.recorder import StateRecorder
 from campaignsync.render import render_text
-from campaignsync.state import MAX_STATE_BYTES
+from campaignsync.state import MAX_STATE_BYTES, State
 from campaignsync.terminal import echo, use_colour
 from campaignsync.textfile import NotReadable, read_regular_file
+
+if TYPE_CHECKING:
+    from campaignsync.ontora import OntoraClient
 
 INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT, as for any command
 
@@ -81,7 +85,6 @@ def apply(
     """
     if planfile is not None and targets:
         raise ConfigError("--target goes with planning; a saved plan already has its targets.")
-    edited_remotely: list[str] = []
     saved = read_plan_file(planfile) if planfile is not None else None
     halt = Halt(abandon=_exit_at_once)
     with (
@@ -92,16 +95,11 @@ def apply(
         current = read_configured_state(settings, store)
         store.check_writable()
         if saved is not None:
-            the_plan = saved
-            check_plan_is_current(
-                the_plan, current, api_url=settings.api_url, workspace_id=settings.workspace_id
+            the_plan, edited_remotely = _checked_saved_plan(
+                settings, saved, current, client, allow_remote_changes
             )
-            if the_plan.refreshed and not allow_remote_changes:
-                workspace = require_workspace(settings, current, "Checking for remote edits")
-                edited_remotely = remotely_changed(the_plan, fetch_remote(client, workspace))
-                the_plan = the_plan.without(edited_remotely)
         else:
-            the_plan = make_plan(settings, targets, current)
+            the_plan, edited_remotely = make_plan(settings, targets, current), []
             colour = use_colour(sys.stdout)
             echo(render_text(the_plan, colour=colour), nl=False, colour=colour)
         if not the_plan.has_changes and not edited_remotely:
@@ -117,21 +115,12 @@ def apply(
             current.model_copy(update={"api_url": settings.api_url, "workspace_id": workspace_id}),
             write=lambda _path, state, encoder: store.write(state, encoder),
         )
-        # A CI job being cancelled (SIGTERM) stops as cleanly as Ctrl-C does.
-        stop = functools.partial(_stop, halt)
-        previous = {number: signal.signal(number, stop) for number in _STOP_SIGNALS}
-        try:
-            report = apply_plan(
-                the_plan,
-                client=client,
-                recorder=recorder,
-                parallelism=parallelism,
-                progress=echo,
-                halt=halt,
-            )
-        finally:
-            for number, handler in previous.items():
-                signal.signal(number, handler)
+        report = _apply_stoppably(the_plan, client, recorder, parallelism, halt)
+    return _outcome(report, halt, edited_remotely)
+
+
+def _outcome(report: ApplyReport, halt: Halt, edited_remotely: list[str]) -> int:
+    """Print the report; the exit code, or StalePlan for campaigns skipped as edited remotely."""
     _print_report(report)
     if halt.no_new_requests.is_set():
         return INTERRUPTED  # stopped by Ctrl-C or SIGTERM, after saving what succeeded
@@ -142,6 +131,45 @@ def apply(
             "--refresh` to see the edits and review again, or pass --allow-remote-changes."
         )
     return 0 if report.ok else 1
+
+
+def _checked_saved_plan(
+    settings: Settings,
+    saved: Plan,
+    current: State,
+    client: OntoraClient,
+    allow_remote_changes: bool,
+) -> tuple[Plan, list[str]]:
+    """A saved plan refused if state moved since, less (for a --refresh plan) the campaigns
+    edited in Ontora since it was made, and the keys of those."""
+    check_plan_is_current(
+        saved, current, api_url=settings.api_url, workspace_id=settings.workspace_id
+    )
+    if not saved.refreshed or allow_remote_changes:
+        return saved, []
+    workspace = require_workspace(settings, current, "Checking for remote edits")
+    edited_remotely = remotely_changed(saved, fetch_remote(client, workspace))
+    return saved.without(edited_remotely), edited_remotely
+
+
+def _apply_stoppably(
+    the_plan: Plan, client: OntoraClient, recorder: StateRecorder, parallelism: int, halt: Halt
+) -> ApplyReport:
+    """Apply the plan with Ctrl-C, and a CI job being cancelled (SIGTERM), stopping it cleanly."""
+    stop = functools.partial(_stop, halt)
+    previous = {number: signal.signal(number, stop) for number in _STOP_SIGNALS}
+    try:
+        return apply_plan(
+            the_plan,
+            client=client,
+            recorder=recorder,
+            parallelism=parallelism,
+            progress=echo,
+            halt=halt,
+        )
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _print_report(report: ApplyReport) -> None:
