@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,29 +112,29 @@ class OntoraClient:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
-        attempt = 0
-        asked_to_wait = 0.0
+        """The JSON answer, after as many tries as a dropped connection or a retryable status
+        allow; ApiError when it fails for good, Cancelled once the run is asked to stop."""
+        tries = _Tries()
         while True:
             self._pause.wait()
             if self._stop.is_set():
-                attempted = attempt > 0 or asked_to_wait > 0
-                again = " again" if attempted else ""
+                again = " again" if tries.started else ""
                 raise Cancelled(
                     f"{method} {path} was not sent{again}: the run was asked to stop.",
-                    attempted=attempted,
+                    attempted=tries.started,
                 )
             try:
                 response = self._client.request(
                     method, path, json=json, params=params, headers=headers
                 )
             except RETRY_ERRORS as exc:
-                if attempt >= self._max_retries:
+                if tries.attempt >= self._max_retries:
                     raise ApiError(
-                        f"{method} {path} failed after {attempt + 1} attempt(s): "
+                        f"{method} {path} failed after {tries.attempt + 1} attempt(s): "
                         f"{describe_transport_error(exc, self._secrets)}."
                     ) from exc
-                self._sleep(backoff(attempt))
-                attempt += 1
+                self._sleep(backoff(tries.attempt))
+                tries.attempt += 1
                 continue
             except HTTPX_ERRORS as exc:
                 raise ApiError(
@@ -141,24 +142,30 @@ class OntoraClient:
                 ) from exc
             if response.is_success:
                 return _json(response)
-            if response.status_code not in RETRY_STATUSES:
-                raise self._error(method, path, response)
-            seconds = retry_after(response)
-            if (
-                response.status_code == 429
-                and seconds is not None
-                and asked_to_wait < RATE_LIMIT_PATIENCE
-            ):
-                # Told when to come back, not failed: this does not use up the retries.
-                asked_to_wait += max(seconds, 1.0)
-            elif attempt < self._max_retries:
-                attempt += 1
-            else:
-                raise self._error(method, path, response)
-            if seconds is None:
-                self._sleep(backoff(attempt - 1))
-            else:
-                self._pause.extend(seconds)  # Ontora limits the workspace, not one worker
+            self._wait_to_retry(method, path, response, tries)
+
+    def _wait_to_retry(
+        self, method: str, path: str, response: httpx.Response, tries: _Tries
+    ) -> None:
+        """Wait before sending again, or raise the answer when it is not to be retried."""
+        if response.status_code not in RETRY_STATUSES:
+            raise self._error(method, path, response)
+        seconds = retry_after(response)
+        if (
+            response.status_code == 429
+            and seconds is not None
+            and tries.asked_to_wait < RATE_LIMIT_PATIENCE
+        ):
+            # Told when to come back, not failed: this does not use up the retries.
+            tries.asked_to_wait += max(seconds, 1.0)
+        elif tries.attempt < self._max_retries:
+            tries.attempt += 1
+        else:
+            raise self._error(method, path, response)
+        if seconds is None:
+            self._sleep(backoff(tries.attempt - 1))
+        else:
+            self._pause.extend(seconds)  # Ontora limits the workspace, not one worker
 
     def _error(self, method: str, path: str, response: httpx.Response) -> ApiError:
         status = response.status_code
@@ -206,6 +213,18 @@ def _http_client(
             f"The HTTP client cannot be set up ({untrusted(exc, secrets)}); "
             "check the proxy settings HTTPS_PROXY, HTTP_PROXY and ALL_PROXY."
         ) from exc
+
+
+@dataclass
+class _Tries:
+    """How far one request's retries have gone: failed attempts, and Retry-After waited."""
+
+    attempt: int = 0
+    asked_to_wait: float = 0.0
+
+    @property
+    def started(self) -> bool:
+        return self.attempt > 0 or self.asked_to_wait > 0
 
 
 _HINTS = {
