@@ -225,16 +225,28 @@ def rule_violations(
     if start is not None and end is not None and end <= start:
         yield ("timeframe_end",), "timeframe_end must be after timeframe_start"
 
-    topic_names: set[str] = set()
-    for index, topic in _mappings(data.get("topics")):
+    yield from _topic_violations(data.get("topics"))
+    yield from _question_violations(data.get("questions"), _topic_names(data.get("topics")))
+    yield from _contact_violations(contacts)
+
+
+def _topic_names(topics: Any) -> set[str]:
+    return {name for _, topic in _mappings(topics) if isinstance(name := topic.get("name"), str)}
+
+
+def _topic_violations(topics: Any) -> Iterator[tuple[Loc, str]]:
+    names: set[str] = set()
+    for index, topic in _mappings(topics):
         name = topic.get("name")
         if isinstance(name, str):
-            if name in topic_names:
+            if name in names:
                 yield ("topics", index, "name"), f"duplicate topic name {name!r}"
-            topic_names.add(name)
+            names.add(name)
 
+
+def _question_violations(questions: Any, topic_names: set[str]) -> Iterator[tuple[Loc, str]]:
     texts: set[str] = set()
-    for index, question in _mappings(data.get("questions")):
+    for index, question in _mappings(questions):
         text, topic_name = question.get("text"), question.get("topic")
         if isinstance(text, str):
             if text in texts:
@@ -247,6 +259,8 @@ def rule_violations(
                 f"topic {topic_name!r} is not one of the campaign's topics ({known})",
             )
 
+
+def _contact_violations(contacts: Sequence[Mapping[str, Any]]) -> Iterator[tuple[Loc, str]]:
     identities: set[str] = set()
     for index, contact in _mappings(contacts):
         if not isinstance(contact.get("name"), str) and not isinstance(contact.get("email"), str):
