@@ -63,10 +63,6 @@ class Settings:
     state_name: str = DEFAULT_STATE_NAME
     lock_lease: float = DEFAULT_LEASE
 
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return tuple(secret for secret in (self.token, self.api_key) if secret)
-
 
 def resolve_settings(
     flags: Mapping[str, str | None],

@@ -34,7 +34,7 @@ def test_flag_beats_environment_beats_file_beats_default(tmp_path: Path) -> None
 def test_secrets_come_from_the_environment_and_stay_out_of_repr(tmp_path: Path) -> None:
     env = {"ONTORA_API_TOKEN": "tok-123", "ONTORA_API_KEY": "ont_key"}
     settings = resolve_settings({}, env=env, cwd=tmp_path)
-    assert settings.secrets == ("tok-123", "ont_key")
+    assert (settings.token, settings.api_key) == ("tok-123", "ont_key")
     assert "tok-123" not in repr(settings)
     assert "ont_key" not in repr(settings)
 
