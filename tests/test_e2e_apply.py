@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 
 from campaignsync.state import state_lock
 from tests.emulator_harness import TOKEN, Trial, wait_for
+from tests.running_apply import RunningApply
 
 
 def test_first_apply_creates_each_campaign_then_plans_nothing(trial: Trial) -> None:
@@ -233,24 +232,14 @@ def test_the_token_appears_in_no_output_state_plan_or_log(applied: Trial) -> Non
 
 def test_ctrl_c_stops_after_in_flight_requests_with_state_saved(trial: Trial) -> None:
     trial.emulator.set_faults(latency_ms=400)
-    apply = subprocess.Popen(
-        [sys.executable, "-m", "campaignsync", "apply", "--auto-approve", "--parallelism", "1"],
-        cwd=trial.root,
-        env=trial.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    # Wait for the first request to complete, then interrupt while the next is in flight.
-    assert apply.stdout is not None
-    first = apply.stdout.readline()
-    while not first.startswith("[1/"):
-        first = apply.stdout.readline()
-    apply.send_signal(signal.SIGINT)
-    _, stderr = apply.communicate(timeout=60)
-    assert apply.returncode == 130
-    assert "interrupted" in stderr
-    assert "Traceback" not in stderr
+    with RunningApply(trial.root, trial.env, "--parallelism", "1") as apply:
+        # Wait for the first request to complete, then interrupt while the next is in flight.
+        apply.wait_for_line("[1/")
+        apply.send(signal.SIGINT)
+        result = apply.finish()
+    assert result.returncode == 130
+    assert "interrupted" in result.stderr
+    assert "Traceback" not in result.stderr
     in_state = trial.state()["campaigns"]
     assert 1 <= len(in_state) < 3
     trial.emulator.set_faults(latency_ms=0)
@@ -267,26 +256,14 @@ def test_a_second_ctrl_c_exits_at_once_without_waiting_for_the_request_on_the_wi
     path = next(trial.root.glob(f"campaigns/{key}.yaml"))
     path.write_text(path.read_text().replace("\ngoal:", "\ngoal: Edited.", 1))
     trial.emulator.set_faults(latency_ms=15_000)  # the request stays on the wire
-    apply = subprocess.Popen(
-        [sys.executable, "-m", "campaignsync", "apply", "--auto-approve"],
-        cwd=trial.root,
-        env=trial.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    # Its fields are marked unconfirmed just before the request is sent.
-    wait_for(lambda: bool(trial.state()["campaigns"][key]["unconfirmed"]), "the mark")
-    for _ in range(20):  # one Ctrl-C only stops new requests; the next ends the run
-        apply.send_signal(signal.SIGINT)
-        try:
-            _, stderr = apply.communicate(timeout=1)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    assert apply.returncode == 130
-    assert "Stopped at once" in stderr
-    assert "Traceback" not in stderr
+    with RunningApply(trial.root, trial.env) as apply:
+        # Its fields are marked unconfirmed just before the request is sent.
+        apply.wait_until(lambda: bool(trial.state()["campaigns"][key]["unconfirmed"]), "the mark")
+        # One Ctrl-C only stops new requests; the next ends the run.
+        result = apply.interrupt_until_it_ends()
+    assert result.returncode == 130
+    assert "Stopped at once" in result.stderr
+    assert "Traceback" not in result.stderr
     # It ended before Ontora answered: the request is not yet in the emulator's log.
     assert not [r for r in trial.emulator.requests() if r["method"] == "PATCH"]
     assert trial.state()["campaigns"][key]["unconfirmed"]

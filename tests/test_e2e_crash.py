@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.emulator_harness import Emulator, cli_env, run, wait_for
+from tests.emulator_harness import Emulator, cli_env, run
+from tests.running_apply import RunningApply
 
 TRIALS = 20
 CAMPAIGNS = 8
@@ -57,20 +54,13 @@ def test_killed_applies_always_converge_to_one_campaign_per_file(
         for leftover in tmp_path.glob("campaignsync.state.json*"):
             leftover.unlink()
 
-        apply = subprocess.Popen(
-            [sys.executable, "-m", "campaignsync", "apply", "--auto-approve"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        # Killed once Ontora has answered a given number of its requests: each trial at
-        # another point, from after the first create to a few requests before the end.
-        answered = 1 + trial % (REQUESTS - 3)
-        wait_for(functools.partial(seen, emulator, answered), f"{answered} request(s)")
-        assert apply.poll() is None, f"trial {trial}: apply ended before it was killed"
-        os.kill(apply.pid, signal.SIGKILL)
-        apply.wait()
+        with RunningApply(tmp_path, env) as apply:
+            # Killed once Ontora has answered a given number of its requests: each trial at
+            # another point, from after the first create to a few requests before the end.
+            answered = 1 + trial % (REQUESTS - 3)
+            apply.wait_until(functools.partial(seen, emulator, answered), f"{answered} request(s)")
+            assert apply.running, f"trial {trial}: apply ended before it was killed"
+            apply.kill()
 
         if state_path.exists():  # whatever moment it died at, the state is whole JSON
             json.loads(state_path.read_text())
@@ -105,16 +95,9 @@ def test_a_create_killed_in_flight_then_edited_ends_as_one_campaign_with_the_edi
     path.parent.mkdir()
     path.write_text("name: Survey\ngoal: First goal\ntopics:\n  - {name: Workload}\n")
     env = cli_env(emulator)
-    apply = subprocess.Popen(
-        [sys.executable, "-m", "campaignsync", "apply", "--auto-approve", "--max-retries", "20"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for(lambda: len(emulator.campaigns()) == 1, "the campaign to be created")
-    os.kill(apply.pid, signal.SIGKILL)
-    apply.wait()
+    with RunningApply(tmp_path, env, "--max-retries", "20") as apply:
+        apply.wait_until(lambda: len(emulator.campaigns()) == 1, "the campaign to be created")
+        apply.kill()
     emulator.set_faults(drop_rate=0.0)
     state = json.loads((tmp_path / "campaignsync.state.json").read_text())
     assert state["campaigns"]["survey"]["interview_id"] is None  # never learnt its id

@@ -6,10 +6,8 @@ import json
 import random
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import pytest
 
 from campaignsync.pgstate import PostgresStore
 from tests.emulator_harness import Emulator, Trial, cli_env, run
+from tests.running_apply import RunningApply
 from tests.test_e2e_crash import CAMPAIGNS, write_campaigns
 
 
@@ -32,14 +31,6 @@ def pulled(trial: Trial) -> dict[str, Any]:
     assert result.returncode == 0, result.stdout + result.stderr
     document: dict[str, Any] = json.loads(result.stdout)
     return document
-
-
-def wait_until(condition: Callable[[], bool], what: str, seconds: float = 90.0) -> None:
-    """Poll `condition`: a slow machine only takes longer, it does not fail."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"still waiting for {what}"
-        time.sleep(0.1)
 
 
 def one_campaign_per_file(trial: Trial) -> None:
@@ -64,21 +55,10 @@ def test_apply_then_an_empty_plan_and_nothing_written_beside(pg_trial: Trial) ->
 
 def test_two_concurrent_applies_make_each_campaign_once(pg_trial: Trial) -> None:
     pg_trial.emulator.set_faults(latency_ms=40)
-    command = [sys.executable, "-m", "campaignsync", "apply", "--auto-approve"]
-    runs = [
-        subprocess.Popen(
-            [*command, "--lock-timeout", "120"],
-            cwd=pg_trial.root,
-            env=pg_trial.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    outputs = [run.communicate(timeout=240) for run in runs]
-    assert [run.returncode for run in runs] == [0, 0], outputs
-    assert sum("Nothing to apply." in out for out, _ in outputs) == 1, outputs
+    runs = [RunningApply(pg_trial.root, pg_trial.env, "--lock-timeout", "120") for _ in range(2)]
+    results = [run.finish(timeout=240) for run in runs]
+    assert [result.returncode for result in results] == [0, 0], results
+    assert sum("Nothing to apply." in result.stdout for result in results) == 1, results
     one_campaign_per_file(pg_trial)
     pg_trial.converged()
 
@@ -102,20 +82,9 @@ def test_kill_9_mid_apply_then_a_rerun_converges_once_the_lease_runs_out(
 ) -> None:
     pg_trial.env["CAMPAIGNSYNC_LOCK_LEASE"] = "2"
     pg_trial.emulator.set_faults(latency_ms=300)
-    doomed = subprocess.Popen(
-        [sys.executable, "-m", "campaignsync", "apply", "--auto-approve", "--parallelism", "1"],
-        cwd=pg_trial.root,
-        env=pg_trial.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(lambda: len(pg_trial.emulator.requests()) >= 1, "the first request")
+    with RunningApply(pg_trial.root, pg_trial.env, "--parallelism", "1") as doomed:
+        doomed.wait_until(lambda: len(pg_trial.emulator.requests()) >= 1, "the first request")
         doomed.kill()
-        doomed.wait()
-    finally:
-        doomed.kill()
-        doomed.wait()
     shown = pg_trial.cli("state", "lock", "--format", "json")
     assert json.loads(shown.stdout)["locked"], shown.stdout  # the dead run's row is still there
     pg_trial.emulator.set_faults(latency_ms=0)
@@ -260,22 +229,15 @@ def test_killed_applies_always_converge_with_state_in_postgres(
         )
         emulator.reset()
         emulator.set_faults(latency_ms=80)
-        apply = subprocess.Popen(
-            [sys.executable, "-m", "campaignsync", "apply", "--auto-approve"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
         cut_after = dice.randint(1, 12)  # requests seen before the kill
+        with RunningApply(tmp_path, env) as apply:
 
-        def cut_short(apply: subprocess.Popen[bytes] = apply, after: int = cut_after) -> bool:
-            return len(emulator.requests()) >= after or apply.poll() is not None
+            def cut_short(apply: RunningApply = apply, after: int = cut_after) -> bool:
+                return len(emulator.requests()) >= after or not apply.running
 
-        wait_until(cut_short, "the moment to kill")
-        killed_mid_run += apply.poll() is None
-        apply.kill()
-        apply.wait()
+            apply.wait_until(cut_short, "the moment to kill")
+            killed_mid_run += apply.running
+            apply.kill()
         emulator.set_faults(latency_ms=0)
 
         rerun = run(tmp_path, env, "apply", "--auto-approve", "--lock-timeout", "60")
@@ -297,26 +259,17 @@ def test_an_apply_whose_lock_was_taken_over_stops_at_its_next_write(
     pg_trial: Trial, postgres_url: str, state_name: str
 ) -> None:
     pg_trial.emulator.set_faults(latency_ms=1000)
-    victim = subprocess.Popen(
-        [sys.executable, "-m", "campaignsync", "apply", "--auto-approve", "--parallelism", "1"],
-        cwd=pg_trial.root,
-        env=pg_trial.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     thief = PostgresStore(postgres_url, name=state_name)
     try:
-        wait_until(lambda: len(pg_trial.emulator.requests()) >= 1, "the first request")
-        assert thief.force_unlock(even_if_live=True) is not None
-        with thief.lock(command="campaignsync apply (the thief)"):
-            _, stderr = victim.communicate(timeout=120)
+        with RunningApply(pg_trial.root, pg_trial.env, "--parallelism", "1") as victim:
+            victim.wait_until(lambda: len(pg_trial.emulator.requests()) >= 1, "the first request")
+            assert thief.force_unlock(even_if_live=True) is not None
+            with thief.lock(command="campaignsync apply (the thief)"):
+                result = victim.finish(timeout=120)
     finally:
-        victim.kill()
-        victim.wait()
         thief.close()
-    assert victim.returncode == 1, stderr
-    assert "was lost" in stderr
+    assert result.returncode == 1, result.stderr
+    assert "was lost" in result.stderr
     assert len(pg_trial.emulator.requests()) < 6  # it stopped sending: 6 were planned
     pg_trial.emulator.set_faults(latency_ms=0)
     assert pg_trial.apply().returncode == 0

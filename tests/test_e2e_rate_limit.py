@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import subprocess
-import sys
 
-from tests.emulator_harness import Trial, wait_for
+from tests.emulator_harness import Trial
+from tests.running_apply import RunningApply
 
 
 def test_fifty_campaigns_apply_under_a_rate_limit_with_no_failed_request(trial: Trial) -> None:
@@ -40,20 +39,13 @@ def test_ctrl_c_during_a_long_retry_after_stops_at_once_and_the_rerun_converges(
         )
     # One request a second is let through; every other is told to come back in a minute.
     trial.emulator.set_faults(rate_limit=1, retry_after=60)
-    apply = subprocess.Popen(
-        [sys.executable, "-m", "campaignsync", "apply", "--auto-approve", "--parallelism", "4"],
-        cwd=trial.root,
-        env=trial.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    wait_for(lambda: 429 in [r["status"] for r in trial.emulator.requests()], "a 429")
-    apply.send_signal(signal.SIGINT)
-    stdout, stderr = apply.communicate(timeout=30)  # well under the 60 s asked for
-    assert apply.returncode == 130, stdout + stderr
-    assert "Apply stopped:" in stderr
-    assert "interrupted" in stderr
+    with RunningApply(trial.root, trial.env, "--parallelism", "4") as apply:
+        apply.wait_until(lambda: 429 in [r["status"] for r in trial.emulator.requests()], "a 429")
+        apply.send(signal.SIGINT)
+        stopped = apply.finish(timeout=30)  # well under the 60 s asked for
+    assert stopped.returncode == 130, stopped.stdout + stopped.stderr
+    assert "Apply stopped:" in stopped.stderr
+    assert "interrupted" in stopped.stderr
     json.loads((trial.root / "campaignsync.state.json").read_text())  # whole
 
     trial.emulator.set_faults(rate_limit=0, retry_after=1)

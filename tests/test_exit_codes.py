@@ -20,6 +20,7 @@ import time
 from campaignsync.state import state_lock
 from tests.conftest import REPO
 from tests.emulator_harness import Trial, run, web_app_edit
+from tests.running_apply import RunningApply
 
 EDIT = ("product/pricing-feedback.yaml", "Learn why", "Find out why")
 
@@ -164,21 +165,12 @@ def test_130_for_ctrl_c_at_the_confirmation_prompt(trial: Trial) -> None:
 
 def test_130_for_an_interrupted_apply_with_state_saved(trial: Trial) -> None:
     trial.emulator.set_faults(latency_ms=300)
-    apply = subprocess.Popen(
-        [sys.executable, "-m", "campaignsync", "apply", "--auto-approve", "--parallelism", "1"],
-        cwd=trial.root,
-        env=trial.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert apply.stdout is not None
-    while not apply.stdout.readline().startswith("[1/"):
-        pass
-    apply.send_signal(signal.SIGTERM)  # what a cancelled CI job receives
-    _, stderr = apply.communicate(timeout=60)
-    assert apply.returncode == 130
-    assert "interrupted" in stderr
+    with RunningApply(trial.root, trial.env, "--parallelism", "1") as apply:
+        apply.wait_for_line("[1/")
+        apply.send(signal.SIGTERM)  # what a cancelled CI job receives
+        result = apply.finish()
+    assert result.returncode == 130
+    assert "interrupted" in result.stderr
     assert trial.state()["campaigns"]
     trial.emulator.set_faults(latency_ms=0)
     assert run(trial.root, trial.env, "apply", "--auto-approve").returncode == 0
