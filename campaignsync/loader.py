@@ -65,16 +65,18 @@ class CampaignFile:
 
 
 @functools.cache
-def _digest_scheme() -> bytes:
+def _digest_scheme(version: str) -> bytes:
     # A new campaignsync version or a changed schema may read the same bytes differently,
     # so either one makes every recorded digest stale.
     schema = json.dumps(Campaign.model_json_schema(), sort_keys=True).encode()
-    return f"campaignsync-source/1 {__version__} {hashlib.sha256(schema).hexdigest()}".encode()
+    return f"campaignsync-source/1 {version} {hashlib.sha256(schema).hexdigest()}".encode()
 
 
-def source_digest(yaml_bytes: bytes, csv_bytes: bytes = b"") -> str:
-    """The digest of a campaign's inputs: its file, and its contacts CSV if any."""
-    return hashlib.sha256(_digest_scheme() + b"\0" + yaml_bytes + b"\0" + csv_bytes).hexdigest()
+def source_digest(yaml_bytes: bytes, csv_bytes: bytes = b"", *, version: str = __version__) -> str:
+    """The digest of a campaign's inputs, its file and its contacts CSV if any, as read by
+    campaignsync `version`."""
+    scheme = _digest_scheme(version)
+    return hashlib.sha256(scheme + b"\0" + yaml_bytes + b"\0" + csv_bytes).hexdigest()
 
 
 def campaign_key(campaigns_dir: Path, path: Path) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 from campaignsync.plan import Plan
 from campaignsync.planner import build_plan
 from campaignsync.render import render_json, render_text
@@ -62,7 +60,7 @@ def mixed_plan() -> Plan:
     )
 
 
-def test_text(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_text() -> None:
     assert_golden("plan.txt", render_text(mixed_plan()))
 
 
