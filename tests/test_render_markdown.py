@@ -60,7 +60,10 @@ def test_a_long_target_list_fits_the_budget() -> None:
     assert _headers(output) == ["team00001/campaign-with-a-long-name"]
 
 
-_KEYS = st.from_regex(r"[a-z][a-z0-9_-]{0,12}(/[a-z0-9][a-z0-9._-]{0,12}){0,2}", fullmatch=True)
+# Keys travel through `state(**entries)` with "/" spelled "__", so no key holds "__" itself.
+_KEYS = st.from_regex(
+    r"[a-z][a-z0-9_-]{0,12}(/[a-z0-9][a-z0-9._-]{0,12}){0,2}", fullmatch=True
+).filter(lambda key: "__" not in key)
 _TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
 
 
