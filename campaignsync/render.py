@@ -26,6 +26,10 @@ _COLOURS = {"+": "\x1b[32m", "~": "\x1b[33m", "-": "\x1b[31m", "!": "\x1b[1;33m"
 _RESET = "\x1b[0m"
 _SENSITIVE_CONTACT_FIELDS = frozenset({"name", "email", "phone"})
 _TEXT_VALUE_LIMIT = 120
+# json.dumps(value, ensure_ascii=False), without building an encoder for every value shown;
+# text, most of what a plan shows, goes straight to the encoder's own string function.
+_JSON_VALUE = json.JSONEncoder(ensure_ascii=False).encode
+_JSON_TEXT = json.encoder.encode_basestring
 
 
 def summary_line(plan: Plan) -> str:
@@ -110,7 +114,12 @@ def request_line(request: Request) -> str:
 
 def plain(field: str, value: Any) -> str:
     del field
-    return short(json.dumps(value, ensure_ascii=False))
+    return short(json_value(value))
+
+
+def json_value(value: Any) -> str:
+    """A value as one line of JSON, non-ASCII text kept as it is."""
+    return _JSON_TEXT(value) if isinstance(value, str) else _JSON_VALUE(value)
 
 
 def short(text: str, limit: int = _TEXT_VALUE_LIMIT) -> str:
@@ -169,7 +178,7 @@ def _item_lines(field: str, items: ListDiff, show: Show, indent: str) -> Iterato
 
 def _identity_shower(field: str, show: Show) -> Callable[[str], str]:
     if field != "contacts":
-        return lambda identity: short(json.dumps(identity, ensure_ascii=False))
+        return lambda identity: short(json_value(identity))
     return lambda identity: show("contact", identity)
 
 

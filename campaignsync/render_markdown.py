@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,6 +14,7 @@ from campaignsync.render import (
     Show,
     cell,
     change_lines,
+    json_value,
     longest_backtick_run,
     plain,
     plan_drift_lines,
@@ -250,7 +250,7 @@ def _markdown_changes(item: CampaignPlan, show: Show) -> Iterator[tuple[str, str
 def _masked(field: str, value: Any) -> str:
     masker = _MASKERS.get(field)
     if masker is not None and isinstance(value, str):
-        return json.dumps(masker(value), ensure_ascii=False)
+        return json_value(masker(value))
     return plain(field, value)
 
 
