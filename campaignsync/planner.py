@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
+from campaignsync.campaign import CampaignFile
 from campaignsync.diff import FieldChange, Kind, cleared, diff_fields
 from campaignsync.drift import RemoteCampaign, classify
 from campaignsync.errors import PlanError
-from campaignsync.loader import CampaignFile
 from campaignsync.ontora_models import (
     CREATE_FIELDS,
     CREATE_ONLY_FIELDS,

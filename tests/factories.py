@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from campaignsync.loader import CampaignFile
+from campaignsync.campaign import CampaignFile
 from campaignsync.spec import Campaign, managed_fields
 from campaignsync.state import Entry, State
 

@@ -27,6 +27,7 @@ from campaignsync.cli import cli
 from campaignsync.state import read_state
 from tests.conftest import REPO
 from tests.emulator_harness import TOKEN, WORKSPACE, Emulator
+from tests.mutations import mutated_bytes
 
 EXAMPLES = {
     path.relative_to(REPO / "campaigns").as_posix(): path.read_bytes()
@@ -105,25 +106,6 @@ class Case:
 
 
 # --- Generating hostile inputs ------------------------------------------------------------
-
-
-@st.composite
-def mutated_bytes(draw: st.DrawFn, original: bytes) -> bytes:
-    data = bytearray(original)
-    for _ in range(draw(st.integers(min_value=1, max_value=4))):
-        position = draw(st.integers(min_value=0, max_value=len(data)))
-        chunk = draw(
-            st.binary(min_size=1, max_size=6)
-            | st.sampled_from([b":", b"- ", b"\n  ", b"&a ", b"*a", b"{", b"[", b'"', b"\t"])
-        )
-        action = draw(st.sampled_from(["delete", "insert", "replace"]))
-        if action == "delete":
-            del data[position : position + len(chunk)]
-        elif action == "insert":
-            data[position:position] = chunk
-        else:
-            data[position : position + len(chunk)] = chunk
-    return bytes(data)
 
 
 @st.composite

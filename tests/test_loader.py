@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from campaignsync import __version__
+from campaignsync.campaign import CampaignFile, source_digest
 from campaignsync.errors import ConfigError, Problem, ValidationFailed
-from campaignsync.loader import CampaignFile, load_campaigns, source_digest
+from campaignsync.loader import load_campaigns
 from campaignsync.state import Entry
 from tests.conftest import WriteCampaign
 
@@ -400,6 +401,21 @@ class TestUnchangedSinceApplied:
         now = source_digest(b"name: A\n")
         assert source_digest(b"name: A\n", version=__version__) == now
         assert source_digest(b"name: A\n", version="999.0.0") != now
+
+    def test_a_digest_of_another_version_means_a_full_load(
+        self, project: Path, write_campaign: WriteCampaign
+    ) -> None:
+        write_campaign("a.yaml", "name: A\n")
+        (first,) = load(project)
+        older = source_digest(b"name: A\n", version="0.0.1")
+        record = Entry(
+            interview_id="11111111-1111-4111-8111-111111111111",
+            last_applied={"name": "as recorded"},
+            source_digest=older,
+        )
+        (again,) = load_campaigns(project / "campaigns", project, applied={"a": record})
+        assert again.managed == {"name": "A"}
+        assert again.source_digest == first.source_digest != older
 
 
 class TestFilesThatAreNotWhatTheySeem:

@@ -14,6 +14,7 @@ from campaignsync.errors import ValidationFailed
 from campaignsync.loader import load_campaigns
 from campaignsync.spec import Campaign
 from tests.conftest import REPO
+from tests.mutations import mutated_bytes
 
 FIELDS = sorted(Campaign.model_fields)
 EXAMPLE_TEXTS = [path.read_text() for path in sorted((REPO / "campaigns").rglob("*.yaml"))]
@@ -74,38 +75,11 @@ def test_generated_documents_never_crash_the_loader(document: dict[str, Any]) ->
     check_loader_survives(dump(document))
 
 
-@st.composite
-def mutated_examples(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(EXAMPLE_TEXTS)).encode())
-    for _ in range(draw(st.integers(min_value=1, max_value=6))):
-        position = draw(st.integers(min_value=0, max_value=len(data)))
-        action = draw(st.sampled_from(["delete", "insert", "replace"]))
-        chunk = draw(
-            st.binary(min_size=1, max_size=8)
-            | st.sampled_from(
-                [
-                    b":",
-                    b"- ",
-                    b"\n  ",
-                    b"&a ",
-                    b"*a",
-                    b"<<: *a\n",
-                    b"{",
-                    b"[",
-                    b"'",
-                    b'"',
-                    b"\t",
-                    b"#",
-                ]
-            )
-        )
-        if action == "delete":
-            del data[position : position + len(chunk)]
-        elif action == "insert":
-            data[position:position] = chunk
-        else:
-            data[position : position + len(chunk)] = chunk
-    return bytes(data)
+def mutated_examples() -> st.SearchStrategy[bytes]:
+    """An example campaign with a few bytes deleted, inserted or replaced."""
+    return st.sampled_from(EXAMPLE_TEXTS).flatmap(
+        lambda text: mutated_bytes(text.encode(), max_edits=6)
+    )
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])

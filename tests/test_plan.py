@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from campaignsync.campaign import CampaignFile
 from campaignsync.diff import ListDiff
 from campaignsync.drift import read_remote
 from campaignsync.errors import PlanError
-from campaignsync.loader import CampaignFile
 from campaignsync.plan import INTERVIEW_ID, Action, Plan, content_digest
 from campaignsync.planner import build_plan
 from campaignsync.state import Entry, PendingCreate, State

@@ -11,8 +11,9 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from campaignsync.loader import discover, load_campaigns
+from campaignsync.loader import load_campaigns
 from campaignsync.spec import campaign_json_schema
+from campaignsync.survey import discover
 from tests.conftest import REPO
 
 SCHEMA_PATH = REPO / "schemas" / "campaign.schema.json"

@@ -7,6 +7,7 @@ import os
 import click
 from pydantic import TypeAdapter, ValidationError
 
+from campaignsync.campaign import CampaignFile
 from campaignsync.commands.wiring import (
     configured_store,
     fetch_remote,
@@ -19,10 +20,11 @@ from campaignsync.commands.wiring import (
 )
 from campaignsync.config import Settings
 from campaignsync.errors import ConfigError, StateError, ValidationFailed
-from campaignsync.loader import SUFFIXES, CampaignFile, load_file
+from campaignsync.loader import load_file
 from campaignsync.ontora_models import READABLE_FIELDS, UNREADABLE_FIELDS, Uuid
 from campaignsync.spec import FIELD_ORDER
 from campaignsync.state import Entry, atomic_write, now
+from campaignsync.survey import SUFFIXES
 from campaignsync.terminal import echo
 from campaignsync.textfile import display_path
 from campaignsync.yamldoc import render_campaign_yaml

@@ -1,0 +1,112 @@
+"""The walk of the campaigns folder: which files are campaigns, and what must not be
+passed over without a word (unreadable or linked folders, other-case suffixes)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from campaignsync.errors import ConfigError, Problem
+from campaignsync.textfile import display_path, escaped
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What a walk of the campaigns folder found: campaign files, files and folders it
+    must not leave out without an error, and hidden files it skips with a warning."""
+
+    paths: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
+
+
+def discover(campaigns_dir: Path) -> list[Path]:
+    """Every campaign file under the folder, in a stable order."""
+    return survey(campaigns_dir).paths
+
+
+def survey(campaigns_dir: Path) -> Survey:
+    """Walk the campaigns folder; nothing that looks like a campaign is passed over silently.
+
+    Hidden folders (`.git`) are not searched. Hidden `*.yaml` files are skipped with a
+    warning. Unreadable folders, linked folders and other-case suffixes (`*.YAML`) are
+    problems: their campaigns would otherwise be missing from the plan without a word.
+    """
+    if not campaigns_dir.is_dir():
+        problem = "is not a folder" if campaigns_dir.exists() else "does not exist"
+        raise ConfigError(
+            f"The campaigns folder {display_path(campaigns_dir)} {problem}. "
+            "Create it, or point --dir (or CAMPAIGNSYNC_DIR) at your campaigns."
+        )
+    found = Survey()
+
+    def unreadable(error: OSError) -> None:
+        reason = error.strerror or str(error)
+        found.problems.append(
+            Problem(
+                display_path(error.filename or campaigns_dir),
+                None,
+                None,
+                f"cannot read this folder ({reason}), so its campaigns would be left out; "
+                "fix its permissions or move it out of the campaigns folder",
+            )
+        )
+
+    for directory, subdirs, files in os.walk(campaigns_dir, onerror=unreadable):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        for name in list(subdirs):
+            try:
+                linked = Path(directory, name).is_symlink()
+            except OSError as error:  # e.g. a path longer than the system allows
+                subdirs.remove(name)
+                unreadable(error)
+                continue
+            if linked:
+                subdirs.remove(name)
+                found.problems.append(_linked_folder(Path(directory, name)))
+        for name in files:
+            _sort_file(Path(directory, name), found)
+    found.paths.sort()
+    return found
+
+
+def _sort_file(path: Path, found: Survey) -> None:
+    name = path.name
+    if not name.lower().endswith(SUFFIXES):
+        return
+    if name.startswith("."):
+        found.skipped.append(
+            Problem(
+                display_path(path),
+                None,
+                None,
+                "skipped: a hidden file is not a campaign; remove the leading '.' to load it",
+            )
+        )
+    elif name.endswith(SUFFIXES):
+        found.paths.append(path)
+    else:
+        suffix = escaped(path.suffix)
+        found.problems.append(
+            Problem(
+                display_path(path),
+                None,
+                None,
+                f"the suffix {suffix!r} is not lower case, so this file would be left out; "
+                f"rename it to end in {suffix.lower()!r} (only .yaml and .yml files are "
+                "campaigns)",
+            )
+        )
+
+
+def _linked_folder(path: Path) -> Problem:
+    return Problem(
+        display_path(path),
+        None,
+        None,
+        "is a link to a folder, and linked folders are not followed (their campaigns would "
+        "have a second key, or lie outside the repository); move the folder here instead",
+    )
