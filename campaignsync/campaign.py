@@ -6,7 +6,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,19 @@ class CampaignFile:
     managed: dict[str, Any]
     source_digest: str
     interview_id: str | None = None
-    contacts_file: str | None = None
+    contacts_file: str | None = None  # relative to the campaign file's folder
+    # Each field a folder's defaults file supplied, with that file as users see it.
+    inherited: dict[str, str] = field(default_factory=dict)
+
+    def from_defaults(self, fields: Iterable[str]) -> str:
+        """Which of `fields` a defaults file supplied, and which file, for a plan's reason:
+        ` (channel from campaigns/_defaults.yaml)`, or nothing."""
+        sources: dict[str, list[str]] = {}
+        for name in fields:
+            if name in self.inherited:
+                sources.setdefault(self.inherited[name], []).append(name)
+        told = "; ".join(f"{', '.join(names)} from {source}" for source, names in sources.items())
+        return f" ({told})" if told else ""
 
 
 @functools.cache
@@ -35,8 +49,23 @@ def _digest_scheme(version: str) -> bytes:
     return f"campaignsync-source/1 {version} {hashlib.sha256(schema).hexdigest()}".encode()
 
 
-def source_digest(yaml_bytes: bytes, csv_bytes: bytes = b"", *, version: str = __version__) -> str:
-    """The digest of a campaign's inputs, its file and its contacts CSV if any, as read by
+def source_digest(
+    yaml_bytes: bytes,
+    csv_bytes: bytes = b"",
+    *,
+    defaults: Sequence[tuple[str, bytes]] = (),
+    environment: Sequence[str] = (),
+    version: str = __version__,
+) -> str:
+    """The digest of a campaign's inputs: its file, its contacts CSV if any, the defaults
+    files it inherits (where each lies from the campaign, and its bytes, in order), and
+    the environment it is read for (the selected name, then the declared ones), as read by
     campaignsync `version`."""
-    scheme = _digest_scheme(version)
-    return hashlib.sha256(scheme + b"\0" + yaml_bytes + b"\0" + csv_bytes).hexdigest()
+    digest = hashlib.sha256(_digest_scheme(version))
+    digest.update(b"\0" + yaml_bytes + b"\0" + csv_bytes)
+    # Lengths first, so that no two different inputs run together into the same bytes.
+    for where, raw in defaults:
+        digest.update(b"\0defaults %d %s %d\0" % (len(where), os.fsencode(where), len(raw)) + raw)
+    for name in environment:
+        digest.update(b"\0environment %d %s" % (len(name), name.encode("utf-8", "surrogatepass")))
+    return digest.hexdigest()

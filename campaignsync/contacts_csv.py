@@ -1,16 +1,20 @@
-"""`contacts_file`: contacts read from a CSV whose header row names contact fields."""
+"""A campaign's contacts: inline ones, then those of its `contacts_file`, a CSV whose
+header row names contact fields, read relative to the file that set it."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from campaignsync.errors import Problem
+from campaignsync.layers import Layered
 from campaignsync.messages import error_message, format_loc, unknown_field
 from campaignsync.ontora_models import Contact
 from campaignsync.textfile import NotReadable, decode, display_path, read_regular_file
@@ -109,3 +113,54 @@ def _csv_contact(
 def _cell(cell: str) -> str:
     """A cell short enough to quote in a message."""
     return cell if len(cell) <= 20 else cell[:20] + "…"
+
+
+@dataclass
+class CampaignContacts:
+    """A campaign's contacts as read: the inline ones, and its CSV's bytes, contacts, the
+    line of each, and its problems."""
+
+    path: Path | None = None
+    raw: bytes = b""
+    contacts: list[Contact] | None = None
+    lines: list[int] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    inline: list[Any] = field(default_factory=list)
+    unreadable: str | None = None  # why the CSV cannot be read at all
+
+    def problem_at(self, index: int, message: str) -> Problem:
+        assert self.path is not None
+        return Problem(display_path(self.path), self.lines[index], None, message)
+
+    def merged(self) -> list[Any]:
+        """Inline contacts first, then the CSV's, as the rules see them."""
+        return self.inline + [c.model_dump(exclude_unset=True) for c in self.contacts or []]
+
+
+def campaign_contacts(layered: Layered, repository_root: Path) -> CampaignContacts:
+    """The inline contacts, and the `contacts_file` read relative to the file that set it."""
+    contacts = CampaignContacts()
+    contacts_file = layered.data.get("contacts_file")
+    if isinstance(contacts_file, str) and contacts_file:
+        origin = layered.origin(("contacts_file",))
+        csv_path = origin.document.path.parent / contacts_file
+        result = read_contacts_csv(csv_path, repository_root)
+        if isinstance(result, Problem):
+            contacts = CampaignContacts(csv_path, unreadable=result.message)
+        else:
+            raw, read, lines, csv_problems = result
+            contacts = CampaignContacts(csv_path, raw, read, lines, csv_problems)
+    inline = layered.data.get("contacts")
+    contacts.inline = inline if isinstance(inline, list) else []
+    return contacts
+
+
+def contacts_file_from_campaign(layered: Layered) -> str | None:
+    """The contacts_file as a path from the campaign file's folder, wherever it was set."""
+    value = layered.data.get("contacts_file")
+    if not isinstance(value, str):
+        return None
+    document = layered.origin(("contacts_file",)).document
+    if document is layered.own:
+        return value
+    return os.path.relpath(document.path.parent / value, layered.own.path.parent)

@@ -13,36 +13,32 @@ The modules that take part, each for one reason:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
 from campaignsync.campaign import CampaignFile, source_digest
-from campaignsync.contacts_csv import read_contacts_csv
+from campaignsync.contacts_csv import campaign_contacts, contacts_file_from_campaign
 from campaignsync.errors import ConfigError, Problem, ValidationFailed
-from campaignsync.locate import csv_position, locate, located_problems
-from campaignsync.messages import describe, error_message
-from campaignsync.ontora_models import Contact
-from campaignsync.spec import (
-    Campaign,
-    Loc,
-    check_key,
-    managed_fields,
-    rule_violations,
-    unusable_values,
-)
-from campaignsync.survey import survey
+from campaignsync.layers import Document, layer, read_document
+from campaignsync.locate import locate
+from campaignsync.spec import Campaign, check_key, managed_fields
+from campaignsync.survey import defaults_above, survey
 from campaignsync.textfile import NotReadable, decode, display_path, escaped, read_regular_file
+from campaignsync.validation import (
+    check_model,
+    defaults_problems,
+    placed,
+    rule_problems,
+    undeclared_environments,
+)
 from campaignsync.yamldoc import YamlSyntaxError, parse_yaml
 
-__all__ = ["load_campaigns", "load_file", "read_yaml_mapping"]
+__all__ = ["load_campaigns", "load_file", "read_yaml_mapping", "validate_campaigns"]
 
 Warn = Callable[[Problem], None]
-# A problem found in a file's values: where, what, and whether it is about the key itself.
-Found = tuple[Loc, str, bool]
 
 
 class Applied(Protocol):
@@ -58,37 +54,92 @@ class Applied(Protocol):
     def last_applied(self) -> dict[str, Any]: ...
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What every campaign of one load is read with."""
+
+    campaigns_dir: Path
+    repository_root: Path
+    environment: str | None = None
+    environments: tuple[str, ...] = ()
+
+    def digest_environment(self) -> tuple[str, ...]:
+        return () if self.environment is None else (self.environment, *self.environments)
+
+
 def load_campaigns(
     campaigns_dir: Path,
     repository_root: Path,
     *,
     applied: Mapping[str, Applied] | None = None,
     warn: Warn | None = None,
+    environment: str | None = None,
+    environments: Sequence[str] = (),
 ) -> list[CampaignFile]:
     """Load and validate every campaign; raise ValidationFailed with all problems at once.
 
-    With `applied` (from state), a file whose bytes, and CSV, still hash to the digest
-    recorded when it was applied is neither parsed nor validated again: its fields are
-    exactly the ones last applied. Files skipped on purpose are passed to `warn`.
+    `environments` are the names campaignsync.yaml declares; with `environment`, each
+    campaign is read with that environment's overrides, and one that skips it is left out.
+    With `applied` (from state), a campaign whose inputs still hash to the digest recorded
+    when it was applied is neither parsed nor validated again: its fields are exactly the
+    ones last applied. Files skipped on purpose are passed to `warn`.
     """
+    context = _Context(campaigns_dir, repository_root, environment, tuple(environments))
+    if environment is not None and environment not in context.environments:
+        raise ConfigError(f"The environment {environment!r} is not declared in campaignsync.yaml.")
     found = survey(campaigns_dir)
     for skipped in found.skipped:
         if warn is not None:
             warn(skipped)
     problems = list(found.problems)
+    defaults = _read_defaults(sorted(found.defaults.values()), context, problems)
     loaded: list[CampaignFile] = []
     for key, path in _keyed(campaigns_dir, found.paths, problems):
+        above = defaults_above(campaigns_dir, path, found.defaults)
+        chain = [defaults[file] for file in above if file in defaults]
         record = applied.get(key) if applied else None
-        unchanged = _unchanged(path, key, record, repository_root) if record else None
-        result = unchanged or load_file(path, key, repository_root)
+        unchanged = _unchanged(path, key, chain, record, context) if record else None
+        result = unchanged or _load(path, key, chain, context)
         if isinstance(result, CampaignFile):
             loaded.append(result)
-        else:
+        elif result is not None:
             problems.extend(result)
     problems.extend(_adopted_twice(loaded))
     if problems:
-        raise ValidationFailed(problems)
+        # A problem of a defaults file or a shared CSV is found once per campaign: say it once.
+        raise ValidationFailed(list(dict.fromkeys(problems)))
     return loaded
+
+
+def validate_campaigns(
+    campaigns_dir: Path,
+    repository_root: Path,
+    *,
+    warn: Warn | None = None,
+    environment: str | None = None,
+    environments: Sequence[str] = (),
+) -> list[CampaignFile]:
+    """Check the campaigns for `environment`; with none selected, as written and in every
+    declared environment, so that no environment's overrides go unchecked."""
+    selected = [environment] if environment is not None else [None, *environments]
+    problems: list[Problem] = []
+    base: list[CampaignFile] = []
+    for index, name in enumerate(selected):
+        try:
+            loaded = load_campaigns(
+                campaigns_dir,
+                repository_root,
+                warn=warn if index == 0 else None,
+                environment=name,
+                environments=environments,
+            )
+        except ValidationFailed as failed:
+            problems.extend(failed.problems)
+            continue
+        base = base if index else loaded
+    if problems:
+        raise ValidationFailed(list(dict.fromkeys(problems)))
+    return base
 
 
 # --- Keys --------------------------------------------------------------------------------
@@ -151,154 +202,93 @@ def _adopted_twice(loaded: list[CampaignFile]) -> list[Problem]:
     return problems
 
 
-# --- One file ----------------------------------------------------------------------------
+# --- Folder defaults and one campaign -----------------------------------------------------
+
+
+def _read_defaults(
+    paths: Sequence[Path], context: _Context, problems: list[Problem]
+) -> dict[Path, Document]:
+    """Every defaults file, read and checked once on its own: its problems are told once,
+    however many campaigns inherit from it. One that cannot be read is left out."""
+    documents: dict[Path, Document] = {}
+    for path in paths:
+        document = read_document(path, context.repository_root, defaults=True)
+        if isinstance(document, Problem):
+            problems.append(document)
+            continue
+        documents[path] = document
+        problems.extend(defaults_problems(document, context.environments))
+    return documents
 
 
 def load_file(path: Path, key: str, repository_root: Path) -> CampaignFile | list[Problem]:
-    """Read one campaign file; return it, or every problem found in it."""
-    document = _read_document(path, repository_root)
-    if isinstance(document, Problem):
-        return [document]
-    raw, text, data = document
-    campaign, problems = _validate(data)
-    contacts = _contacts_of(data, path, repository_root, problems)
-    problems.extend(_rule_problems(data, contacts))
-    if problems or contacts.problems or campaign is None:
-        return located_problems(path, text, problems) + contacts.problems
+    """Read one campaign file on its own; return it, or every problem found in it."""
+    result = _load(path, key, (), _Context(path.parent, repository_root))
+    assert result is not None  # only an environment's overrides skip a campaign
+    return result
+
+
+def _load(
+    path: Path, key: str, chain: Sequence[Document], context: _Context
+) -> CampaignFile | list[Problem] | None:
+    """The campaign of one file and the defaults above it, or every problem found in
+    them; None when the selected environment leaves it out."""
+    own = read_document(path, context.repository_root)
+    if isinstance(own, Problem):
+        return [own]
+    layered = layer(chain, own, context.environment)
+    problems = undeclared_environments(own, context.environments)
+    campaign, invalid = check_model(layered.data, Campaign, problems)
+    problems += invalid
+    contacts = campaign_contacts(layered, context.repository_root)
+    rules = rule_problems(layered.data, contacts)
+    if problems or rules or contacts.problems or contacts.unreadable or campaign is None:
+        return placed(layered, problems, rules, contacts)
+    if layered.skip:
+        return None
+    assert isinstance(campaign, Campaign)
     return CampaignFile(
         key=key,
         path=path,
         source=display_path(path),
         managed=managed_fields(campaign, contacts.contacts),
-        source_digest=source_digest(raw, contacts.raw),
+        source_digest=_digest(own, chain, contacts.raw, context),
         interview_id=campaign.interview_id,
-        contacts_file=campaign.contacts_file,
+        contacts_file=contacts_file_from_campaign(layered),
+        inherited=layered.inherited(),
     )
 
 
-def _read_document(
-    path: Path, repository_root: Path
-) -> tuple[bytes, str, dict[Any, Any]] | Problem:
-    """The file's bytes, text and top-level mapping, or the one problem that stops there."""
-    shown = display_path(path)
-    try:
-        raw = read_regular_file(path, repository_root)
-    except NotReadable as exc:
-        return Problem(shown, None, None, f"the file {exc.reason}")
-    text = decode(raw, shown)
-    if isinstance(text, Problem):
-        return text
-    try:
-        data = parse_yaml(text)
-    except YamlSyntaxError as exc:
-        return Problem(shown, exc.line, exc.column, exc.message)
-    if data is None:
-        return Problem(shown, 1, 1, "the file is empty; a campaign needs at least a name")
-    if not isinstance(data, dict):
-        kind = describe(data)
-        return Problem(shown, 1, 1, f"a campaign file must be a mapping of fields, not {kind}")
-    return raw, text, data
-
-
-def _validate(data: dict[Any, Any]) -> tuple[Campaign | None, list[Found]]:
-    """The campaign model of the mapping, and every problem in its values."""
-    problems: list[Found] = [(loc, message, False) for loc, message in unusable_values(data)]
-    try:
-        return Campaign.model_validate(data), problems
-    except ValidationError as exc:
-        reported = {loc for loc, _, _ in problems}
-        return None, problems + _validation_problems(exc, reported)
-
-
-def _validation_problems(exc: ValidationError, reported: set[Loc]) -> list[Found]:
-    """The model's errors, less those `unusable_values` already reported better: keys
-    that are not text, and values at a location already reported."""
-    problems: list[Found] = []
-    for error in exc.errors():
-        loc = error["loc"]
-        if error["type"] == "invalid_key" or loc[-1:] == ("[key]",) or loc in reported:
-            continue
-        if error["type"] == "missing":
-            # Point at the mapping the field is missing from, not at nothing.
-            problems.append((loc[:-1], error_message(error), False))
-        else:
-            problems.append((loc, error_message(error), error["type"] == "extra_forbidden"))
-    return problems
-
-
-# --- Contacts and the rules across fields ------------------------------------------------
-
-
-@dataclass
-class _ContactsFile:
-    """A campaign's contacts CSV as read: its bytes, contacts, their lines, its problems."""
-
-    path: Path | None = None
-    raw: bytes = b""
-    contacts: list[Contact] | None = None
-    lines: list[int] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    inline: list[Any] = field(default_factory=list)
-
-    def problem_at(self, index: int, message: str) -> Problem:
-        assert self.path is not None
-        return Problem(display_path(self.path), self.lines[index], None, message)
-
-    def merged(self) -> list[Any]:
-        """Inline contacts first, then the CSV's, as the rules see them."""
-        return self.inline + [c.model_dump(exclude_unset=True) for c in self.contacts or []]
-
-
-def _contacts_of(
-    data: dict[Any, Any], path: Path, repository_root: Path, problems: list[Found]
-) -> _ContactsFile:
-    """The inline contacts and the `contacts_file` (relative to the campaign file), if any."""
-    contacts = _ContactsFile()
-    contacts_file = data.get("contacts_file")
-    if isinstance(contacts_file, str) and contacts_file:
-        contacts = _read_contacts(path.parent / contacts_file, repository_root, problems)
-    inline = data.get("contacts")
-    contacts.inline = inline if isinstance(inline, list) else []
-    return contacts
-
-
-def _read_contacts(csv_path: Path, repository_root: Path, problems: list[Found]) -> _ContactsFile:
-    result = read_contacts_csv(csv_path, repository_root)
-    if isinstance(result, Problem):
-        problems.append((("contacts_file",), result.message, False))
-        return _ContactsFile(csv_path)
-    raw, contacts, lines, csv_problems = result
-    return _ContactsFile(csv_path, raw, contacts, lines, csv_problems)
-
-
-def _rule_problems(data: dict[Any, Any], contacts: _ContactsFile) -> list[Found]:
-    """Rules across fields; a broken rule about a CSV contact is told at its CSV row."""
-    problems: list[Found] = []
-    for loc, message in rule_violations(data, contacts.merged()):
-        row = csv_position(loc, len(contacts.inline))
-        if row is None:
-            problems.append((loc, message, False))
-        else:
-            contacts.problems.append(contacts.problem_at(row, f"{loc[-1]}: {message}"))
-    return problems
+def _digest(own: Document, chain: Sequence[Document], csv: bytes, context: _Context) -> str:
+    return source_digest(
+        own.raw,
+        csv,
+        defaults=[(os.path.relpath(d.path, own.path.parent), d.raw) for d in chain],
+        environment=context.digest_environment(),
+    )
 
 
 # --- Unchanged since applied -------------------------------------------------------------
 
 
-def _unchanged(path: Path, key: str, record: Applied, repository_root: Path) -> CampaignFile | None:
-    """The campaign as last applied, if its inputs are byte for byte what was applied."""
+def _unchanged(
+    path: Path, key: str, chain: Sequence[Document], record: Applied, context: _Context
+) -> CampaignFile | None:
+    """The campaign as last applied, if its inputs are byte for byte what was applied:
+    its file, its CSV, and the defaults it inherits."""
     if not record.source_digest:
         return None
     try:
-        yaml_bytes = read_regular_file(path, repository_root)
+        yaml_bytes = read_regular_file(path, context.repository_root)
         csv_bytes = b""
         if record.contacts_file:
             csv_path = path.parent / record.contacts_file
-            csv_bytes = read_regular_file(csv_path, repository_root, what="a contacts file")
+            what = "a contacts file"
+            csv_bytes = read_regular_file(csv_path, context.repository_root, what=what)
     except NotReadable:
         return None  # the full load says what is wrong
-    if source_digest(yaml_bytes, csv_bytes) != record.source_digest:
+    own = Document(path, yaml_bytes, "", {})
+    if _digest(own, chain, csv_bytes, context) != record.source_digest:
         return None
     return CampaignFile(
         key=key,

@@ -131,19 +131,19 @@ def _update(
     # Only draft fields go into a PATCH, and none of them is a list, so `new` is the value.
     changed = {change.field: change.new for change in changes}
     finalize_only = [name for name in changed if name in FINALIZE_ONLY_FIELDS]
-    again = ""
+    notes = campaign.from_defaults(changed)
     if entry.unconfirmed:
-        again = f" (sent again: {', '.join(sorted(entry.unconfirmed))}: its answer never came)"
+        notes += f" (sent again: {', '.join(sorted(entry.unconfirmed))}: its answer never came)"
     if not finalize_only:
         return CampaignPlan(
             action=Action.PATCH,
-            reason=f"patch: {', '.join(changed)} changed{again}",
+            reason=f"patch: {', '.join(changed)} changed{notes}",
             requests=(Request(method="PATCH", path=draft_path(interview_id), body=changed),),
             **common,
         )
     return CampaignPlan(
         action=Action.FINALIZE,
-        reason=f"finalize: {', '.join(finalize_only)} changed{again}",
+        reason=f"finalize: {', '.join(finalize_only)} changed{notes}",
         requests=_finalize_requests(campaign.managed, entry, interview_id, changed),
         **common,
     )

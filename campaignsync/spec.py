@@ -7,7 +7,6 @@ what the file sets, normalised, and never invents a default.
 
 from __future__ import annotations
 
-import math
 import re
 import typing
 import zoneinfo
@@ -46,13 +45,13 @@ def _known_time_zone(value: str) -> str:
 TimeZone = Annotated[str, AfterValidator(_known_time_zone)]
 
 
-class Campaign(BaseModel):
-    """One campaign file. Every field but `name` is optional; what is left out is unmanaged."""
+class CampaignLayer(BaseModel):
+    """The fields any layer of a campaign may set: its file, a folder's `_defaults.yaml`,
+    or an environment's overrides. All optional; what is left out is unmanaged."""
 
     model_config = USER_INPUT
 
     # Draft and finalize scalars.
-    name: Text = Field(description="Campaign name shown in Ontora. Required.")
     description: str | None = Field(None, description="Short description of the campaign.")
     goal: str | None = Field(None, description="What the campaign should find out.")
     project_context: str | None = Field(
@@ -119,18 +118,57 @@ class Campaign(BaseModel):
     folder: str | None = Field(None, description="Folder in Ontora (create only).")
 
     # campaignsync's own.
-    interview_id: Uuid | None = Field(
-        None, description="Adopt this existing campaign instead of creating a new one."
-    )
     contacts_file: Text | None = Field(
         None,
-        description="CSV of contacts (header row of contact field names), relative to this "
-        "file and inside the repository; merged with inline contacts.",
+        description="CSV of contacts (header row of contact field names), relative to the "
+        "file that sets it and inside the repository; merged with inline contacts.",
     )
 
 
+_NAME = "Campaign name shown in Ontora."
+_INTERVIEW_ID = "Adopt this existing campaign instead of creating a new one."
+_SKIP = "true leaves the campaign out of this environment."
+_ENVIRONMENTS = (
+    "Values for one environment only (by its name in campaignsync.yaml), applied on top of "
+    "the file and its folder defaults."
+)
+
+
+class DefaultsOverlay(CampaignLayer):
+    """What a `_defaults.yaml` sets for one environment only."""
+
+    skip: bool | None = Field(None, description=_SKIP)
+
+
+class Defaults(CampaignLayer):
+    """A folder's `_defaults.yaml`: fields every campaign in the folder and below inherits.
+    `name` and `interview_id` belong to one campaign, so a defaults file cannot set them."""
+
+    environments: dict[str, DefaultsOverlay] | None = Field(None, description=_ENVIRONMENTS)
+
+
+class EnvironmentOverlay(DefaultsOverlay):
+    """What a campaign file sets for one environment only."""
+
+    name: Text | None = Field(None, description=_NAME)
+    interview_id: Uuid | None = Field(None, description=_INTERVIEW_ID)
+
+
+class Campaign(CampaignLayer):
+    """One campaign file. Every field but `name` is optional; what is left out is unmanaged."""
+
+    name: Text = Field(description=f"{_NAME} Required.")
+    interview_id: Uuid | None = Field(None, description=_INTERVIEW_ID)
+    environments: dict[str, EnvironmentOverlay] | None = Field(None, description=_ENVIRONMENTS)
+
+
+# Fields that belong to one campaign, never to a folder's defaults.
+NOT_IN_DEFAULTS = ("name", "interview_id")
+
 # Fields in the order a campaign file is read, for showing changes in that order.
-FIELD_ORDER: dict[str, int] = {name: index for index, name in enumerate(Campaign.model_fields)}
+FIELD_ORDER: dict[str, int] = {
+    name: index for index, name in enumerate(dict.fromkeys(["name", *Campaign.model_fields]))
+}
 
 # List fields: `null` is refused for them, since it would send null, not an empty list.
 LIST_FIELDS = tuple(
@@ -140,18 +178,19 @@ LIST_FIELDS = tuple(
 )
 
 # Fields that describe how campaignsync finds the campaign, not the campaign itself.
-OWN_FIELDS = frozenset({"interview_id", "contacts_file"})
+OWN_FIELDS = frozenset({"interview_id", "contacts_file", "environments"})
 
 
 def managed_fields(campaign: Campaign, csv_contacts: list[Contact] | None = None) -> dict[str, Any]:
-    """The fields the file sets, as JSON values in canonical form, CSV contacts merged in."""
+    """The fields the file sets, as JSON values in canonical form, CSV contacts merged in,
+    in FIELD_ORDER (the order requests carry them)."""
     fields = campaign.model_dump(mode="json", exclude_unset=True, exclude=set(OWN_FIELDS))
     if csv_contacts is not None:
         inline = fields.get("contacts") or []
         fields["contacts"] = inline + [
             contact.model_dump(mode="json", exclude_unset=True) for contact in csv_contacts
         ]
-    return fields
+    return dict(sorted(fields.items(), key=lambda item: FIELD_ORDER[item[0]]))
 
 
 # --- Campaign keys ---------------------------------------------------------------------
@@ -224,7 +263,6 @@ def rule_violations(
     start, end = _instant(data.get("timeframe_start")), _instant(data.get("timeframe_end"))
     if start is not None and end is not None and end <= start:
         yield ("timeframe_end",), "timeframe_end must be after timeframe_start"
-
     yield from _topic_violations(data.get("topics"))
     yield from _question_violations(data.get("questions"), _topic_names(data.get("topics")))
     yield from _contact_violations(contacts)
@@ -277,45 +315,6 @@ def _contact_violations(contacts: Sequence[Mapping[str, Any]]) -> Iterator[tuple
         identities.add(identity)
 
 
-MAX_DEPTH = 32  # no campaign field nests deeper than a few levels
-
-
-def unusable_values(data: Mapping[Any, Any]) -> Iterator[tuple[Loc, str]]:
-    """Yield (location, message) for every value a parser accepts but a campaign cannot use.
-
-    NaN and infinity (JSON has no such numbers: they would be sent as null), keys that are
-    not text (lists, mappings, numbers: every key in a campaign is a name), and nesting
-    past MAX_DEPTH. Each container is visited once, however many aliases share it.
-    """
-    seen: set[int] = set()
-    stack: list[tuple[object, Loc]] = [(data, ())]
-    while stack:
-        value, loc = stack.pop()
-        if isinstance(value, float) and not math.isfinite(value):
-            yield loc, "NaN and infinity are not numbers a campaign can use; write a finite number"
-        if not isinstance(value, dict | list) or id(value) in seen:
-            continue
-        seen.add(id(value))
-        if len(loc) >= MAX_DEPTH:
-            message = f"values are nested more than {MAX_DEPTH} levels deep; no campaign field is"
-            yield loc[:1], f"{message} that deep"
-            continue
-        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
-        for key, item in reversed(items):
-            if isinstance(value, list) or isinstance(key, str):
-                stack.append((item, (*loc, key)))
-            else:
-                yield loc, _key_problem(key)
-
-
-def _key_problem(key: object) -> str:
-    if isinstance(key, tuple | list | dict | frozenset | set):
-        kind = "a mapping" if isinstance(key, dict) else "a list"
-        return f"a key must be text, not {kind}"
-    written = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
-    return f"a key must be text, not {written}; write it in quotes: '{written}'"
-
-
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(DateTime)
 
 
@@ -351,3 +350,11 @@ def campaign_json_schema() -> dict[str, Any]:
     return published_schema(
         "campaign", Campaign.model_json_schema(), title="campaignsync campaign"
     ) | {"description": "One Ontora interview campaign, managed as code by campaignsync."}
+
+
+def defaults_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a folder's `_defaults.yaml`: every campaign field optional, but
+    none that belongs to one campaign (`name`, `interview_id`)."""
+    return published_schema(
+        "defaults", Defaults.model_json_schema(), title="campaignsync folder defaults"
+    ) | {"description": "Fields every campaign in this folder and below inherits."}

@@ -11,6 +11,8 @@ from campaignsync.errors import ConfigError, Problem
 from campaignsync.textfile import display_path, escaped
 
 SUFFIXES = (".yaml", ".yml")
+# A folder's defaults: not a campaign, but fields for every campaign in the folder and below.
+DEFAULTS_NAMES = ("_defaults.yaml", "_defaults.yml")
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class Survey:
     must not leave out without an error, and hidden files it skips with a warning."""
 
     paths: list[Path] = field(default_factory=list)
+    defaults: dict[Path, Path] = field(default_factory=dict)  # folder -> its defaults file
     problems: list[Problem] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
 
@@ -86,6 +89,8 @@ def _sort_file(path: Path, found: Survey) -> None:
                 "skipped: a hidden file is not a campaign; remove the leading '.' to load it",
             )
         )
+    elif name in DEFAULTS_NAMES:
+        _add_defaults(path, found)
     elif name.endswith(SUFFIXES):
         found.paths.append(path)
     else:
@@ -100,6 +105,30 @@ def _sort_file(path: Path, found: Survey) -> None:
                 "campaigns)",
             )
         )
+
+
+def _add_defaults(path: Path, found: Survey) -> None:
+    other = found.defaults.setdefault(path.parent, path)
+    if other != path:
+        first, second = sorted((other, path))
+        found.defaults[path.parent] = first
+        found.problems.append(
+            Problem(
+                display_path(second),
+                None,
+                None,
+                f"a folder has one defaults file, and {display_path(first)} is already this "
+                "folder's; merge the two into one",
+            )
+        )
+
+
+def defaults_above(campaigns_dir: Path, path: Path, defaults: dict[Path, Path]) -> list[Path]:
+    """The defaults files a campaign file inherits from, the farthest folder first."""
+    inside = path.parent.relative_to(campaigns_dir)
+    folders = [campaigns_dir / folder for folder in reversed(inside.parents)] + [path.parent]
+    folders = list(dict.fromkeys(folders))
+    return [defaults[folder] for folder in folders if folder in defaults]
 
 
 def _linked_folder(path: Path) -> Problem:

@@ -184,7 +184,7 @@ def test_a_corrupt_state_fails_and_is_left_alone(examples: Path, run_cli: RunCli
 
 
 def test_schemas_are_published(run_cli: RunCli) -> None:
-    for kind in ("campaign", "state", "plan"):
+    for kind in ("campaign", "defaults", "state", "plan"):
         committed = json.loads((REPO / "schemas" / f"{kind}.schema.json").read_text())
         assert json.loads(run_cli("schema", kind).output) == committed, (
             f"schemas/{kind}.schema.json is stale: run "

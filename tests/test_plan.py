@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -165,6 +166,22 @@ class TestPatch:
         assert requests(plan) == [
             ("PATCH", f"/v1/campaign-creation/{ID_A}/draft", {"goal": "new", "voice_id": "v2"})
         ]
+
+    def test_the_reason_names_the_defaults_file_a_change_came_from(self) -> None:
+        before = campaign("a", goal="old", channel="phone", voice_id="v1")
+        after = dataclasses.replace(
+            campaign("a", goal="new", channel="phone", voice_id="v2"),
+            inherited={
+                "goal": "campaigns/_defaults.yaml",
+                "channel": "campaigns/_defaults.yaml",
+                "voice_id": "campaigns/hr/_defaults.yaml",
+            },
+        )
+        plan = plan_of([after], state(a=applied(ID_A, before)))
+        assert only(plan).reason == (
+            "patch: goal, voice_id changed (goal from campaigns/_defaults.yaml; "
+            "voice_id from campaigns/hr/_defaults.yaml)"
+        )
 
     def test_a_removed_scalar_is_sent_as_null(self) -> None:
         before = campaign("a", goal="old", description="D")

@@ -14,12 +14,13 @@ from campaignsync.errors import Problem, ValidationFailed
 from campaignsync.loader import load_campaigns
 from campaignsync.plan import plan_json_schema
 from campaignsync.scrub import untrusted
-from campaignsync.spec import campaign_json_schema
+from campaignsync.spec import campaign_json_schema, defaults_json_schema
 from campaignsync.state import state_json_schema
 from campaignsync.terminal import echo
 
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "campaign": campaign_json_schema,
+    "defaults": defaults_json_schema,
     "state": state_json_schema,
     "plan": plan_json_schema,
 }
