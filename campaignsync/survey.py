@@ -123,6 +123,11 @@ def _add_defaults(path: Path, found: Survey) -> None:
         )
 
 
+def names_defaults(key: str) -> bool:
+    """Whether a campaign key would name a folder's defaults file instead of a campaign."""
+    return f"{key.rpartition('/')[2]}.yaml" in DEFAULTS_NAMES
+
+
 def defaults_above(campaigns_dir: Path, path: Path, defaults: dict[Path, Path]) -> list[Path]:
     """The defaults files a campaign file inherits from, the farthest folder first."""
     inside = path.parent.relative_to(campaigns_dir)

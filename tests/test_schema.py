@@ -12,7 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from campaignsync.loader import load_campaigns
-from campaignsync.spec import campaign_json_schema
+from campaignsync.spec import campaign_json_schema, defaults_json_schema
 from campaignsync.survey import discover
 from tests.conftest import REPO
 
@@ -89,3 +89,24 @@ def test_independent_validator_rejects_what_the_loader_rejects() -> None:
     ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
+
+
+def test_the_defaults_schema_makes_every_field_optional_and_refuses_name() -> None:
+    schema = defaults_json_schema()
+    assert "required" not in schema
+    assert schema["additionalProperties"] is False
+    assert set(schema["properties"]) == (
+        set(campaign_json_schema()["properties"]) - {"name", "interview_id"}
+    )
+    with pytest.raises(jsonschema.ValidationError, match="'name' was unexpected"):
+        jsonschema.validate({"name": "Everyone"}, schema)
+    overrides = schema["$defs"]["DefaultsOverlay"]["properties"]
+    assert "name" not in overrides
+    assert "skip" in overrides
+
+
+def test_the_example_defaults_pass_an_independent_validator() -> None:
+    path = REPO / "campaigns" / "_defaults.yaml"
+    jsonschema.validate(as_json(YAML(typ="safe").load(path.read_text())), defaults_json_schema())
+    first_line = path.read_text().splitlines()[0]
+    assert first_line == "# yaml-language-server: $schema=../schemas/defaults.schema.json"

@@ -11,7 +11,7 @@ import click
 from campaignsync.commands.wiring import format_option, warn, with_settings
 from campaignsync.config import Settings
 from campaignsync.errors import Problem, ValidationFailed
-from campaignsync.loader import load_campaigns
+from campaignsync.loader import validate_campaigns
 from campaignsync.plan import plan_json_schema
 from campaignsync.scrub import untrusted
 from campaignsync.spec import campaign_json_schema, defaults_json_schema
@@ -37,7 +37,7 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
 def validate(settings: Settings, format_: str) -> int:
     """Check every campaign file offline; exit 1 if any is invalid."""
     try:
-        campaigns = load_campaigns(settings.campaigns_dir, settings.repository_root, warn=warn)
+        campaigns = validate_campaigns(settings.campaigns_dir, settings.repository_root, warn=warn)
     except ValidationFailed as exc:
         print_problems(exc.problems, format_)
         return 1

@@ -19,6 +19,7 @@ from campaignsync.planner import build_plan
 from campaignsync.spec import KEY_CHARACTERS, check_key
 from campaignsync.state import State
 from campaignsync.store import StateStore, open_store
+from campaignsync.survey import names_defaults
 from campaignsync.terminal import echo
 
 if TYPE_CHECKING:
@@ -170,6 +171,11 @@ def require_key(key: str) -> None:
         raise ConfigError(
             f"{key!r} is not a campaign key: {problem}. Use {KEY_CHARACTERS}, with '/' between "
             "parts, like hr/onboarding."
+        )
+    if names_defaults(key):
+        raise ConfigError(
+            f"{key!r} is not a campaign key: its file, {key}.yaml, would be a folder's "
+            "defaults file, not a campaign. Choose another name."
         )
 
 
