@@ -1,11 +1,15 @@
-"""Load campaigns: survey the folder, key each file, read, parse, validate, merge contacts,
-and locate every problem at `path:line:column`.
+"""Load campaigns: survey the folder, key each file, read and parse it with the folder
+defaults above it, layer them, validate, merge contacts, and locate every problem at
+`path:line:column`.
 
 The modules that take part, each for one reason:
-- `survey`: which files under the campaigns folder are campaigns;
+- `survey`: which files under the campaigns folder are campaigns, which are defaults;
 - `textfile`: safe reading (regular files inside the repository, under a size cap, UTF-8);
 - `yamlread`: the one YAML 1.2 reader that decides what a file means;
-- `spec`: the campaign model and the rules across its fields;
+- `layers`: folder defaults, the file and an environment's overrides as one mapping,
+  with the file each field came from;
+- `spec` and `validation`: the campaign model, the rules across its fields, and each
+  problem at the file that supplied the value;
 - `contacts_csv`: contacts read from a `contacts_file`;
 - `yamldoc` and `locate`: positions only, asked for only when a file has a problem;
 - `campaign`: the loaded result and the digest of its inputs.
@@ -58,7 +62,6 @@ class Applied(Protocol):
 class _Context:
     """What every campaign of one load is read with."""
 
-    campaigns_dir: Path
     repository_root: Path
     environment: str | None = None
     environments: tuple[str, ...] = ()
@@ -84,9 +87,13 @@ def load_campaigns(
     when it was applied is neither parsed nor validated again: its fields are exactly the
     ones last applied. Files skipped on purpose are passed to `warn`.
     """
-    context = _Context(campaigns_dir, repository_root, environment, tuple(environments))
+    context = _Context(repository_root, environment, tuple(environments))
     if environment is not None and environment not in context.environments:
-        raise ConfigError(f"The environment {environment!r} is not declared in campaignsync.yaml.")
+        declared = ", ".join(environments) or "none"
+        raise ConfigError(
+            f"The environment {environment!r} is not declared in campaignsync.yaml (declared: "
+            f"{declared}). Choose a declared one, or declare it under environments: there."
+        )
     found = survey(campaigns_dir)
     for skipped in found.skipped:
         if warn is not None:
@@ -136,7 +143,8 @@ def validate_campaigns(
         except ValidationFailed as failed:
             problems.extend(failed.problems)
             continue
-        base = base if index else loaded
+        if name == environment:
+            base = loaded
     if problems:
         raise ValidationFailed(list(dict.fromkeys(problems)))
     return base
@@ -223,7 +231,7 @@ def _read_defaults(
 
 def load_file(path: Path, key: str, repository_root: Path) -> CampaignFile | list[Problem]:
     """Read one campaign file on its own; return it, or every problem found in it."""
-    result = _load(path, key, (), _Context(path.parent, repository_root))
+    result = _load(path, key, (), _Context(repository_root))
     assert result is not None  # only an environment's overrides skip a campaign
     return result
 

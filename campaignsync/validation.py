@@ -62,6 +62,7 @@ def _validation_problems(exc: ValidationError, reported: set[Loc]) -> list[Found
 
 
 def undeclared_environments(document: Document, declared: Sequence[str]) -> list[Found]:
+    """Each environment the file's `environments` block names that is not declared."""
     return [(loc, message, True) for loc, message in environment_problems(document, declared)]
 
 
