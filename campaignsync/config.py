@@ -1,5 +1,8 @@
 """Settings from flags, the environment and campaignsync.yaml, in that order of precedence.
 
+With `environments:` declared in campaignsync.yaml, the chosen environment's block sits
+between the environment variables and the file's top level.
+
 Secrets (the bearer token and API key) come only from the environment and are kept out
 of every repr, so they cannot leak into output, logs, state or plan files.
 """
@@ -14,36 +17,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
+from campaignsync.configfile import CONFIG_FILE, ConfigFile, read_config_file
 from campaignsync.errors import ConfigError
-from campaignsync.loader import read_yaml_mapping
 from campaignsync.scrub import remember_secret, untrusted
-from campaignsync.store import DEFAULT_LEASE, DEFAULT_STATE_NAME, is_state_url, url_password
+from campaignsync.store import (
+    DEFAULT_LEASE,
+    DEFAULT_STATE_NAME,
+    is_state_url,
+    shown_url,
+    url_password,
+)
 
-CONFIG_FILE = "campaignsync.yaml"
+DEFAULT_STATE = "campaignsync.state.json"
 DEFAULT_API_URL = "https://api.ontora.com"
 
 # setting -> (environment variable, default)
 _SOURCES: dict[str, tuple[str, str | None]] = {
     "dir": ("CAMPAIGNSYNC_DIR", "campaigns"),
-    "state": ("CAMPAIGNSYNC_STATE", "campaignsync.state.json"),
+    "state": ("CAMPAIGNSYNC_STATE", DEFAULT_STATE),
     "state_name": ("CAMPAIGNSYNC_STATE_NAME", DEFAULT_STATE_NAME),
     "api_url": ("ONTORA_API_URL", DEFAULT_API_URL),
     "workspace_id": ("ONTORA_WORKSPACE_ID", None),
 }
 _STATE_NAME = re.compile(r"[A-Za-z0-9._/-]{1,100}")
-_SECRET_KEYS = frozenset({"token", "api_token", "api_key", "ontora_api_token", "ontora_api_key"})
-
-
-class _ConfigFile(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-    dir: str | None = None
-    state: str | None = None
-    state_name: str | None = None
-    api_url: str | None = None
-    workspace_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,17 +58,30 @@ class Settings:
     state_url: str | None = field(default=None, repr=False)
     state_name: str = DEFAULT_STATE_NAME
     lock_lease: float = DEFAULT_LEASE
+    # The chosen environment, and every one campaignsync.yaml declares, in its order.
+    environment: str | None = None
+    environments: tuple[str, ...] = ()
 
 
 def resolve_settings(
     flags: Mapping[str, str | None],
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    *,
+    needs_environment: bool = True,
 ) -> Settings:
-    """Combine flag > environment > campaignsync.yaml > default for every setting."""
+    """Combine flag > environment > campaignsync.yaml > default for every setting.
+
+    With environments declared, the chosen one's block comes between the environment and
+    the file's top level; `needs_environment` (every command reading state or talking to
+    Ontora) makes choosing one compulsory.
+    """
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
-    from_file = _read_config_file(cwd / CONFIG_FILE)
+    config = read_config_file(cwd / CONFIG_FILE)
+    _refuse_shared_states(config, cwd)
+    environment = select_environment(config, flags, env, needs_environment)
+    from_file = config.for_environment(environment)
 
     def pick(name: str) -> str | None:
         variable, default = _SOURCES[name]
@@ -87,11 +96,11 @@ def resolve_settings(
     }
     api_url = check_api_url(pick("api_url") or DEFAULT_API_URL)
     _refuse_credentials_in_url(api_url, credentials)
-    state = _path_setting("state", pick("state") or "campaignsync.state.json")
+    state = _path_setting("state", pick("state") or DEFAULT_STATE)
     state_url = check_state_url(state, in_file=from_file.get("state") == state)
     return Settings(
         campaigns_dir=campaigns_dir,
-        state_path=cwd / "campaignsync.state.json" if state_url else _state_path(cwd / state),
+        state_path=cwd / DEFAULT_STATE if state_url else _state_path(cwd / state),
         state_url=state_url,
         state_name=check_state_name(pick("state_name") or DEFAULT_STATE_NAME, state_url),
         lock_lease=read_lock_lease(env),
@@ -100,7 +109,58 @@ def resolve_settings(
         repository_root=find_repository_root(campaigns_dir, cwd),
         token=credentials["ONTORA_API_TOKEN"],
         api_key=credentials["ONTORA_API_KEY"],
+        environment=environment,
+        environments=tuple(config.environments),
     )
+
+
+def select_environment(
+    config: ConfigFile, flags: Mapping[str, str | None], env: Mapping[str, str], needed: bool
+) -> str | None:
+    """The environment --env (else CAMPAIGNSYNC_ENV) chooses, checked against those declared."""
+    names = tuple(config.environments)
+    listed = ", ".join(names)
+    chosen, source = flags.get("env"), "--env"
+    if not chosen:
+        chosen, source = env.get("CAMPAIGNSYNC_ENV"), "CAMPAIGNSYNC_ENV"
+    if not chosen:
+        if names and needed:
+            raise ConfigError(
+                f"{CONFIG_FILE} declares the environments {listed}, and each has its own "
+                f"workspace and state: choose one with --env NAME (or CAMPAIGNSYNC_ENV), "
+                f"like --env {names[0]}."
+            )
+        return None
+    if not names:
+        raise ConfigError(
+            f"{source} chooses the environment {untrusted(chosen)!r}, but {CONFIG_FILE} "
+            f"declares no environments. Declare it under `environments:` in {CONFIG_FILE}, "
+            f"or unset {source}."
+        )
+    if chosen not in names:
+        raise ConfigError(
+            f"{source} chooses the environment {untrusted(chosen)!r}, which {CONFIG_FILE} "
+            f"does not declare; choose one of {listed}."
+        )
+    return chosen
+
+
+def _refuse_shared_states(config: ConfigFile, cwd: Path) -> None:
+    """Each environment keeps its own state (its own lineage), never another's."""
+    owners: dict[tuple[str, str], str] = {}
+    for name in config.environments:
+        settings = config.for_environment(name)
+        state = settings.get("state") or DEFAULT_STATE
+        where = state if is_state_url(state) else os.path.normpath(cwd / state)
+        owner = owners.setdefault((where, settings.get("state_name") or DEFAULT_STATE_NAME), name)
+        if owner != name:
+            shown = shown_url(state) if is_state_url(state) else state
+            raise ConfigError(
+                f"The environments {owner} and {name} in {CONFIG_FILE} share the state "
+                f"{untrusted(shown)}, but each environment needs its own state, with its own "
+                "lineage: give each its own `state:` file, or its own `state_name:` in one "
+                "PostgreSQL database."
+            )
 
 
 def check_state_url(value: str, *, in_file: bool) -> str | None:
@@ -261,27 +321,3 @@ def find_repository_root(campaigns_dir: Path, cwd: Path) -> Path:
 
 def _checkout(start: Path) -> Path | None:
     return next((folder for folder in (start, *start.parents) if (folder / ".git").exists()), None)
-
-
-def _read_config_file(path: Path) -> dict[str, str]:
-    if not path.is_file():
-        return {}
-    data = read_yaml_mapping(path)
-    secrets = sorted(str(key) for key in data if str(key).lower() in _SECRET_KEYS)
-    if secrets:
-        raise ConfigError(
-            f"{CONFIG_FILE} sets {', '.join(secrets)}. Secrets come only from the environment "
-            "(ONTORA_API_TOKEN or ONTORA_API_KEY); remove them from the file and rotate them "
-            "if the file was ever committed."
-        )
-    try:
-        parsed = _ConfigFile.model_validate(data)
-    except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()
-        )
-        raise ConfigError(
-            f"{CONFIG_FILE} is not valid ({details}). It takes dir, state, state_name, "
-            "api_url and workspace_id."
-        ) from exc
-    return {key: value for key, value in parsed.model_dump().items() if value is not None}

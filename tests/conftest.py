@@ -34,6 +34,7 @@ RunCli = Callable[..., Result]
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty campaigns repository as the working directory, free of outside settings."""
     for variable in (
+        "CAMPAIGNSYNC_ENV",
         "CAMPAIGNSYNC_DIR",
         "CAMPAIGNSYNC_STATE",
         "CAMPAIGNSYNC_STATE_NAME",

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from campaignsync.commands.wiring import format_option, warn, with_settings
+from campaignsync.commands.wiring import format_option, warn, with_offline_settings
 from campaignsync.config import Settings
 from campaignsync.errors import Problem, ValidationFailed
 from campaignsync.loader import validate_campaigns
@@ -27,7 +27,7 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
 
 
 @click.command()
-@with_settings
+@with_offline_settings
 @format_option(
     "text",
     "github",

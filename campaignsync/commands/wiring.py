@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from campaignsync.config import Settings, resolve_settings
-from campaignsync.errors import ConfigError, Problem
+from campaignsync.errors import ConfigError, Problem, StateError
 from campaignsync.loader import load_campaigns
 from campaignsync.plan import Plan
 from campaignsync.planner import build_plan
@@ -32,11 +32,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --dir, --state, --state-name, --api-url and --workspace-id; pass `settings`."""
+    """Add --env, --dir, --state, --state-name, --api-url and --workspace-id; pass `settings`.
 
+    With environments declared, the command needs one chosen: it reads state or talks to
+    Ontora, and each environment has its own of both.
+    """
+    return _settings_options(command, needs_environment=True)
+
+
+def with_offline_settings(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Like with_settings, for a command that reads only the files: no environment needed."""
+    return _settings_options(command, needs_environment=False)
+
+
+def _settings_options(
+    command: Callable[..., Any], *, needs_environment: bool
+) -> Callable[..., Any]:
     @functools.wraps(command)
     def resolved(
         *args: Any,
+        env: str | None,
         dir_: str | None,
         state: str | None,
         state_name: str | None,
@@ -45,37 +60,44 @@ def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
         **kwargs: Any,
     ) -> Any:
         flags = {
+            "env": env,
             "dir": dir_,
             "state": state,
             "state_name": state_name,
             "api_url": api_url,
             "workspace_id": workspace_id,
         }
-        return command(*args, settings=resolve_settings(flags), **kwargs)
+        settings = resolve_settings(flags, needs_environment=needs_environment)
+        return command(*args, settings=settings, **kwargs)
 
-    options = [
-        click.option(
-            "--dir", "dir_", metavar="DIR", help="Campaigns folder [env CAMPAIGNSYNC_DIR]."
-        ),
-        click.option(
-            "--state",
-            metavar="FILE|URL",
-            help="State file, or a postgresql:// URL [env CAMPAIGNSYNC_STATE].",
-        ),
-        click.option(
-            "--state-name",
-            metavar="NAME",
-            help="Which state in the PostgreSQL database [env CAMPAIGNSYNC_STATE_NAME].",
-        ),
-        click.option("--api-url", metavar="URL", help="Ontora API base URL [env ONTORA_API_URL]."),
-        click.option(
-            "--workspace-id", metavar="UUID", help="Ontora workspace [env ONTORA_WORKSPACE_ID]."
-        ),
-    ]
     wrapped: Callable[..., Any] = resolved
-    for option in reversed(options):
+    for option in reversed(_SETTINGS_OPTIONS):
         wrapped = option(wrapped)
     return wrapped
+
+
+_SETTINGS_OPTIONS = [
+    click.option(
+        "--env",
+        metavar="NAME",
+        help="Environment declared in campaignsync.yaml [env CAMPAIGNSYNC_ENV].",
+    ),
+    click.option("--dir", "dir_", metavar="DIR", help="Campaigns folder [env CAMPAIGNSYNC_DIR]."),
+    click.option(
+        "--state",
+        metavar="FILE|URL",
+        help="State file, or a postgresql:// URL [env CAMPAIGNSYNC_STATE].",
+    ),
+    click.option(
+        "--state-name",
+        metavar="NAME",
+        help="Which state in the PostgreSQL database [env CAMPAIGNSYNC_STATE_NAME].",
+    ),
+    click.option("--api-url", metavar="URL", help="Ontora API base URL [env ONTORA_API_URL]."),
+    click.option(
+        "--workspace-id", metavar="UUID", help="Ontora workspace [env ONTORA_WORKSPACE_ID]."
+    ),
+]
 
 
 def format_option(*choices: str, help: str) -> Callable[[F], F]:
@@ -146,7 +168,14 @@ def read_configured_state(settings: Settings, store: StateStore | None = None) -
     if store is None:
         with configured_store(settings) as opened:
             return read_configured_state(settings, opened)
-    return store.read(api_url=settings.api_url, workspace_id=settings.workspace_id)
+    try:
+        return store.read(api_url=settings.api_url, workspace_id=settings.workspace_id)
+    except StateError as exc:
+        if settings.environment is None:
+            raise
+        # Say which environment's settings the state was checked against: a state of
+        # another environment is the likely cause, and the message is read in CI logs.
+        raise type(exc)(f"In environment {settings.environment}: {exc}") from exc
 
 
 def make_client(
@@ -214,6 +243,7 @@ def make_plan(
         current,
         api_url=settings.api_url,
         workspace_id=settings.workspace_id or current.workspace_id,
+        environment=settings.environment,
         targets=targets,
         remote=remote,
     )
