@@ -99,8 +99,7 @@ def _environments(blocks: Mapping[str, _Environment | None]) -> dict[str, dict[s
                 f"{ENVIRONMENT_CHARACTERS}, like staging or production."
             )
     return {
-        name: block.model_dump(exclude_none=True) if block else {}
-        for name, block in blocks.items()
+        name: block.model_dump(exclude_none=True) if block else {} for name, block in blocks.items()
     }
 
 

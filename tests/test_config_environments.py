@@ -137,9 +137,7 @@ def test_without_environments_nothing_changes(tmp_path: Path) -> None:
         ("environments:\n  -x: {}\n", "'-x' is not an environment name"),
     ],
 )
-def test_a_malformed_environments_block_is_refused(
-    tmp_path: Path, text: str, message: str
-) -> None:
+def test_a_malformed_environments_block_is_refused(tmp_path: Path, text: str, message: str) -> None:
     config(tmp_path, text)
     with pytest.raises(ConfigError, match=message):
         resolve_settings({}, env={}, cwd=tmp_path, needs_environment=False)
