@@ -134,6 +134,11 @@ class Plan(BaseModel):
     tool_version: str = __version__
     api_url: str
     workspace_id: str | None
+    environment: str | None = Field(
+        None,
+        description="The environment of campaignsync.yaml it was made for; apply refuses it "
+        "in any other (or with none chosen, if it has one).",
+    )
     state_lineage: str | None
     state_serial: int
     targets: tuple[str, ...] = Field((), description="--target patterns; empty for everything.")
@@ -229,8 +234,12 @@ _OBSERVED: dict[str, Any] = {
 
 def content_digest(plan: Plan) -> str:
     """sha256 of the plan's JSON but for its digest and what --refresh observed: the
-    requests, the state lineage and serial, and the target. The same after a save-and-load."""
-    body = plan.model_dump_json(by_alias=True, exclude=_OBSERVED)
+    requests, the state lineage and serial, the target and the environment. The same after
+    a save-and-load."""
+    # A plan of no environment digests as it did before environments existed, so a plan
+    # saved by an earlier version still reads as unchanged.
+    exclude = _OBSERVED if plan.environment else {**_OBSERVED, "environment": True}
+    body = plan.model_dump_json(by_alias=True, exclude=exclude)
     return hashlib.sha256(body.encode()).hexdigest()
 
 

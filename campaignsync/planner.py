@@ -35,6 +35,7 @@ def build_plan(
     *,
     api_url: str,
     workspace_id: str | None,
+    environment: str | None = None,
     targets: Iterable[str] = (),
     remote: Mapping[str, RemoteCampaign] | None = None,
 ) -> Plan:
@@ -54,6 +55,7 @@ def build_plan(
     return Plan(
         api_url=api_url,
         workspace_id=workspace_id,
+        environment=environment,
         state_lineage=state.lineage,
         state_serial=state.serial,
         targets=patterns,

@@ -56,7 +56,7 @@ def render_json(plan: Plan) -> str:
 def render_text(plan: Plan, *, colour: bool = False) -> str:
     """Terraform-like: one block per campaign that needs attention, then a summary line."""
     paint = painter(colour)
-    lines: list[str] = []
+    lines: list[str] = [f"Environment: {plan.environment}", ""] if plan.environment else []
     if plan.partial:
         lines += [
             f"Note: partial plan (--target {' '.join(plan.targets)}); campaigns outside it "

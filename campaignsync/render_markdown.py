@@ -86,9 +86,13 @@ _SUMMARY_REASON_CHARS = 150
 
 def _markdown_head(plan: Plan) -> list[str]:
     """The marker, title, summary, targets and warnings: bounded whatever the plan holds."""
+    # The marker is what the workflows look for; environment names are [a-z0-9_-] only.
+    environment = f"env={plan.environment} " if plan.environment else ""
+    title = f": environment `{plan.environment}`" if plan.environment else ""
     head = [
-        f"<!-- campaignsync-plan digest={plan.digest} overwrites={plan.overwrites_digest} -->",
-        "### campaignsync plan",
+        f"<!-- campaignsync-plan {environment}digest={plan.digest} "
+        f"overwrites={plan.overwrites_digest} -->",
+        f"### campaignsync plan{title}",
         "",
         f"**{summary_line(plan)}**",
         "",
