@@ -86,6 +86,8 @@ def apply(
     if planfile is not None and targets:
         raise ConfigError("--target goes with planning; a saved plan already has its targets.")
     saved = read_plan_file(planfile) if planfile is not None else None
+    if saved is not None:
+        check_plan_environment(saved, settings.environment)
     halt = Halt(abandon=_exit_at_once)
     with (
         make_client(settings, max_retries, stop=halt.no_new_requests) as client,
@@ -249,6 +251,28 @@ def read_plan_file(path: Path) -> Plan:
     except ValidationError as exc:
         raise ConfigError(_why_not_a_plan(path, text, exc)) from exc
     return the_plan
+
+
+def check_plan_environment(plan: Plan, environment: str | None) -> None:
+    """Refuse a saved plan made for another environment (or for one, when none is chosen)."""
+    if plan.environment == environment:
+        return
+    if plan.environment is None:
+        raise StalePlan(
+            f"The plan was made for no environment, not {environment}. Make one for it with "
+            f"`campaignsync plan --env {environment} --out FILE`, review it, and apply that."
+        )
+    if environment is None:
+        raise StalePlan(
+            f"The plan was made for environment {plan.environment}, but no environment is "
+            f"chosen here. Apply it with --env {plan.environment} where campaignsync.yaml "
+            "declares it."
+        )
+    raise StalePlan(
+        f"The plan was made for environment {plan.environment}, not {environment}. Apply it "
+        f"with --env {plan.environment}, or make a plan for {environment} with `campaignsync "
+        f"plan --env {environment} --out FILE`, review it, and apply that."
+    )
 
 
 def _why_not_a_plan(path: Path, text: bytes, error: ValidationError) -> str:
