@@ -1,0 +1,101 @@
+"""Two environments on two workspaces of one emulator, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.emulator_harness import Trial
+
+STAGING = "7d1c0b6e-3f0a-4c55-9d1e-0a6b2c3d4e5f"
+PRODUCTION = "2b9e4f1a-6c3d-4e8f-a0b1-c2d3e4f5a6b7"
+CONFIG = f"""environments:
+  staging:
+    workspace_id: {STAGING}
+    state: campaignsync.staging.state.json
+  production:
+    workspace_id: {PRODUCTION}
+    state: campaignsync.production.state.json
+"""
+
+
+@pytest.fixture
+def two(trial: Trial) -> Trial:
+    """The example campaigns with staging and production declared; no workspace outside."""
+    (trial.root / "campaignsync.yaml").write_text(CONFIG)
+    del trial.env["ONTORA_WORKSPACE_ID"]
+    return trial
+
+
+def state_of(trial: Trial, environment: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(
+        (trial.root / f"campaignsync.{environment}.state.json").read_text()
+    )
+    return document
+
+
+def in_workspace(trial: Trial, workspace: str) -> dict[str, dict[str, Any]]:
+    return {
+        interview_id: campaign
+        for interview_id, campaign in trial.emulator.campaigns().items()
+        if campaign["workspace_id"] == workspace
+    }
+
+
+def test_applying_staging_touches_only_its_workspace_and_its_state(two: Trial) -> None:
+    result = two.apply("--env", "staging")
+    assert result.returncode == 0, result.stdout + result.stderr
+    creates = [body for method, path, body in two.sent() if path == "/v1/interviews"]
+    assert len(creates) == 3
+    assert {body["workspace_id"] for body in creates} == {STAGING}
+    assert len(in_workspace(two, STAGING)) == 3
+    assert in_workspace(two, PRODUCTION) == {}
+    staging = state_of(two, "staging")
+    assert staging["workspace_id"] == STAGING
+    assert set(staging["campaigns"]) == {
+        "hr/onboarding",
+        "ops/warehouse-safety",
+        "product/pricing-feedback",
+    }
+    assert not (two.root / "campaignsync.production.state.json").exists()
+    assert not (two.root / "campaignsync.state.json").exists()
+
+    production = two.cli("plan", "--env", "production", "--detailed-exitcode")
+    assert production.returncode == 2, production.stdout + production.stderr
+    assert "3 to create" in production.stdout
+    result = two.apply("--env", "production")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(in_workspace(two, PRODUCTION)) == 3
+    assert state_of(two, "production")["lineage"] != staging["lineage"]
+    assert state_of(two, "staging") == staging
+    for environment in ("staging", "production"):
+        converged = two.cli("plan", "--env", environment, "--detailed-exitcode")
+        assert converged.returncode == 0, converged.stdout + converged.stderr
+
+
+def test_a_staging_plan_applied_in_production_exits_3_and_sends_nothing(two: Trial) -> None:
+    assert two.apply("--env", "staging").returncode == 0
+    assert two.apply("--env", "production").returncode == 0
+    two.edit("product/pricing-feedback.yaml", "Learn why", "Find out why")
+    saved = two.cli("plan", "--env", "staging", "--out", "plan.json")
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    before = {name: state_of(two, name) for name in ("staging", "production")}
+    remote = two.emulator.campaigns()
+    seen = len(two.emulator.requests())
+
+    result = two.cli("apply", "--env", "production", "plan.json")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "made for environment staging, not production" in result.stderr
+    assert len(two.emulator.requests()) == seen
+    assert two.emulator.campaigns() == remote
+    assert {name: state_of(two, name) for name in ("staging", "production")} == before
+
+    result = two.cli("apply", "--env", "staging", "plan.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    goals = {c["goal"] for c in in_workspace(two, STAGING).values()}
+    assert any(goal.startswith("Find out why") for goal in goals)
+    assert not any(
+        c["goal"].startswith("Find out why") for c in in_workspace(two, PRODUCTION).values()
+    )
