@@ -64,6 +64,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "emulator",
         "Serve a local Ontora emulator for trials and tests (needs campaignsync[emulator]).",
     ),
+    "environments": (
+        "environments",
+        "environments",
+        "List the environments campaignsync.yaml declares, in order (none: no output).",
+    ),
 }
 
 

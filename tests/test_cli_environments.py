@@ -146,3 +146,21 @@ def test_a_saved_plan_whose_environment_was_edited_is_refused(
     result = run_cli("apply", "--env", "production", "plan.json")
     assert result.exit_code == 1
     assert "changed after it was made" in result.output
+
+
+def test_environments_lists_the_declared_names_in_order(
+    environments: Path, run_cli: RunCli
+) -> None:
+    result = run_cli("environments")
+    assert result.exit_code == 0, result.output
+    assert result.output == "staging\nproduction\n"
+    described = json.loads(run_cli("environments", "--format", "json").output)
+    assert [(e["name"], e["workspace_id"], e["state_file"]) for e in described] == [
+        ("staging", STAGING, "campaignsync.staging.state.json"),
+        ("production", PRODUCTION, "campaignsync.production.state.json"),
+    ]
+
+
+def test_environments_prints_nothing_when_none_is_declared(project: Path, run_cli: RunCli) -> None:
+    assert run_cli("environments").output == ""
+    assert json.loads(run_cli("environments", "--format", "json").output) == []
