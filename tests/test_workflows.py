@@ -282,7 +282,11 @@ def test_the_workflow_commits_state_with_the_script_and_keeps_it_when_that_fails
     keep = step(document, "Keep the state file as an artifact")
     assert keep["if"].startswith("failure()")
     assert keep["uses"].startswith("actions/upload-artifact@")
-    assert keep["with"]["path"] == "campaignsync.state.json"
+    # The files commit-state.sh names (each environment's), the one state file failing that.
+    assert commit["id"] == "commit"
+    assert keep["with"]["path"] == (
+        "${{ steps.commit.outputs.state-files || 'campaignsync.state.json' }}"
+    )
     assert "When the state cannot be pushed" in (REPO / "README.md").read_text()
 
 
@@ -440,11 +444,15 @@ def test_the_apply_workflow_passes_on_the_reviewed_overwrites_and_the_overwrite_
     pulls = [{"number": 7, "merged_at": "2026-11-01T10:00:00Z", "labels": [label]}]
     ran = run_github_script(found["with"]["script"], pulls=pulls, comments=comments)
     assert ran["result"] == "cccc"
-    assert ran["outputs"] == {"overwrites": "ba9876543210", "allow-overwrites": "true"}
+    assert ran["outputs"] == {
+        "overwrites": "ba9876543210",
+        "allow-overwrites": "true",
+        "environments": "",
+    }
     unlabelled = [{"number": 7, "merged_at": "2026-11-01T10:00:00Z", "labels": []}]
     ran = run_github_script(found["with"]["script"], pulls=unlabelled, comments=comments[:1])
     assert ran["result"] == ""
-    assert ran["outputs"] == {"overwrites": "", "allow-overwrites": ""}
+    assert ran["outputs"] == {"overwrites": "", "allow-overwrites": "", "environments": ""}
 
 
 def test_the_plan_workflow_updates_only_its_own_comment(tmp_path: Path) -> None:
