@@ -85,9 +85,7 @@ def apply(
     """
     if planfile is not None and targets:
         raise ConfigError("--target goes with planning; a saved plan already has its targets.")
-    saved = read_plan_file(planfile) if planfile is not None else None
-    if saved is not None:
-        check_plan_environment(saved, settings.environment)
+    saved = read_plan_file(planfile, settings.environment) if planfile is not None else None
     halt = Halt(abandon=_exit_at_once)
     with (
         make_client(settings, max_retries, stop=halt.no_new_requests) as client,
@@ -238,8 +236,9 @@ def _confirm() -> None:
         raise CampaignsyncError("Apply cancelled; nothing was sent.")
 
 
-def read_plan_file(path: Path) -> Plan:
-    """A saved plan, checked to be one of ours and unchanged since it was written."""
+def read_plan_file(path: Path, environment: str | None) -> Plan:
+    """A saved plan, checked to be one of ours, unchanged since it was written, and made
+    for `environment`."""
     try:
         # Never a plain read: a FIFO or a link to /dev/zero would block or read forever.
         text = read_regular_file(path, what="a saved plan", limit=MAX_STATE_BYTES)
@@ -250,6 +249,7 @@ def read_plan_file(path: Path) -> Plan:
         the_plan = Plan.model_validate_json(text)
     except ValidationError as exc:
         raise ConfigError(_why_not_a_plan(path, text, exc)) from exc
+    check_plan_environment(the_plan, environment)
     return the_plan
 
 
