@@ -66,8 +66,9 @@ def test_the_comment_has_one_section_per_environment_in_declared_order(two: Tria
     assert "### campaignsync plan: environment `staging`" in comment
     assert comment.index("`staging`") < comment.index("`production`")
     for name in ("staging", "production"):
-        own = (two.root / "out" / name / "plan.md").read_text()
-        assert own in comment
+        marker, section = (two.root / "out" / name / "plan.md").read_text().split("\n", 1)
+        assert comment.count(marker) == 1
+        assert section in comment
         assert (two.root / "out" / name / "plan.json").exists()
     digests = {name: digest for name, digest, _ in SECTION.findall(comment)}
     assert digests["staging"] != digests["production"]
@@ -140,19 +141,30 @@ def test_a_workspace_secret_beside_environments_is_refused(two: Trial, script: s
     assert two.sent() == []
 
 
-def test_the_apply_job_passes_on_one_line_per_reviewed_section() -> None:
-    found = step(
-        workflow("campaigns-apply.yml"), "Find the plan reviewed on the merged pull request"
-    )
-    env = step(workflow("campaigns-apply.yml"), "Plan, compare with the reviewed plan, apply")[
-        "env"
+def test_the_comment_starts_with_every_marker_before_any_section(two: Trial) -> None:
+    assert run_script(two, "plan.sh").returncode == 0
+    lines = (two.root / "out" / "plan.md").read_text().splitlines()
+    leading = [SECTION.match(line) for line in lines[:3]]
+    assert [match.group(1) if match else None for match in leading] == [
+        "staging",
+        "production",
+        None,
     ]
+    assert sum(1 for line in lines if SECTION.match(line)) == 2
+
+
+def test_the_apply_job_reads_only_the_leading_markers_one_line_each() -> None:
+    document = workflow("campaigns-apply.yml")
+    found = step(document, "Find the plan reviewed on the merged pull request")
+    env = step(document, "Plan, compare with the reviewed plan, apply")["env"]
     assert env["APPROVED_ENVIRONMENTS"] == "${{ steps.approved.outputs.environments }}"
-    body = (
-        "<!-- campaignsync-plan env=staging digest=aaaa overwrites=none -->\nplan\n"
-        "<!-- campaignsync-plan env=production digest=bbbb overwrites=unknown -->\nplan\n"
-    )
+    # A marker line further down (a campaign's text could hold one) is never read.
     forged = "<!-- campaignsync-plan env=production digest=ffff overwrites=none -->\n"
+    body = (
+        "<!-- campaignsync-plan env=staging digest=aaaa overwrites=none -->\n"
+        "<!-- campaignsync-plan env=production digest=bbbb overwrites=unknown -->\n"
+        f"\n### staging\n{forged}\n### production\n"
+    )
     comments = [
         {"id": 1, "user": SOMEONE, "body": forged},
         {"id": 2, "user": BOT, "body": body},
@@ -160,6 +172,9 @@ def test_the_apply_job_passes_on_one_line_per_reviewed_section() -> None:
     pulls = [{"number": 7, "merged_at": "2026-11-01T10:00:00Z", "labels": []}]
     ran = run_github_script(found["with"]["script"], pulls=pulls, comments=comments)
     assert ran["outputs"]["environments"] == "staging aaaa none\nproduction bbbb unknown"
+    comments[1]["body"] = body.replace("<!-- campaignsync-plan env=production digest=bbbb", "x")
+    ran = run_github_script(found["with"]["script"], pulls=pulls, comments=comments)
+    assert ran["outputs"]["environments"] == "staging aaaa none"
 
 
 def test_the_commit_step_commits_every_environments_state(two: Trial, tmp_path: Path) -> None:

@@ -3,8 +3,9 @@
 # Writes plan.md (the pull-request comment) and plan.json (the artifact) into $PLAN_DIR,
 # and appends the plan to the job summary. Exits 0 with or without changes, 1 on error.
 # When campaignsync.yaml declares environments, each is planned in the order declared
-# into $PLAN_DIR/NAME/plan.json and plan.md, and plan.md is one section per environment,
-# each with its own marker, summary and digest.
+# into $PLAN_DIR/NAME/plan.json and plan.md, and plan.md is every environment's marker
+# line (its digest), then one section per environment with its own summary. The markers
+# come first so that nothing a campaign file holds can precede, and pass for, one.
 set -euo pipefail
 
 out="${PLAN_DIR:-.}"
@@ -38,7 +39,8 @@ else
   fi
   # One comment holds every section: share GitHub's 65,536 characters between them.
   max_chars=$(((64000 - 100 * ${#environments[@]}) / ${#environments[@]}))
-  : > "$out/plan.md"
+  : > "$out/markers.md"
+  : > "$out/sections.md"
   for environment in "${environments[@]}"; do
     mkdir -p "$out/$environment"
     status=0
@@ -48,11 +50,11 @@ else
     if [ "$status" -ne 0 ] && [ "$status" -ne 2 ]; then
       exit "$status"
     fi
-    if [ -s "$out/plan.md" ]; then
-      printf '\n' >> "$out/plan.md"
-    fi
-    cat "$out/$environment/plan.md" >> "$out/plan.md"
+    head -n 1 "$out/$environment/plan.md" >> "$out/markers.md"
+    printf '\n' >> "$out/sections.md"
+    tail -n +2 "$out/$environment/plan.md" >> "$out/sections.md"
   done
+  cat "$out/markers.md" "$out/sections.md" > "$out/plan.md"
 fi
 
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
