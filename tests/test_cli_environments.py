@@ -164,3 +164,10 @@ def test_environments_lists_the_declared_names_in_order(
 def test_environments_prints_nothing_when_none_is_declared(project: Path, run_cli: RunCli) -> None:
     assert run_cli("environments").output == ""
     assert json.loads(run_cli("environments", "--format", "json").output) == []
+
+
+def test_a_saved_plan_says_how_to_apply_it_in_its_environment(
+    environments: Path, run_cli: RunCli
+) -> None:
+    result = run_cli("plan", "--env", "staging", "--out", "plan.json")
+    assert "run `campaignsync apply --env staging plan.json` to apply it" in result.output

@@ -105,7 +105,8 @@ def plan(
         echo(render_text(the_plan, colour=colour), nl=False, colour=colour)
     if out is not None:
         atomic_write(out, document.encode(), mode=0o600)
-        echo(f"Saved the plan to {out}; run `campaignsync apply {out}` to apply it.", err=True)
+        env = f"--env {settings.environment} " if settings.environment else ""
+        echo(f"Saved the plan to {out}; run `campaignsync apply {env}{out}` to apply it.", err=True)
     if detailed_exitcode and the_plan.has_changes:
         return 2
     return 0
