@@ -171,3 +171,42 @@ def test_a_saved_plan_says_how_to_apply_it_in_its_environment(
 ) -> None:
     result = run_cli("plan", "--env", "staging", "--out", "plan.json")
     assert "run `campaignsync apply --env staging plan.json` to apply it" in result.output
+
+
+OVERRIDDEN = """\
+name: Onboarding
+goal: Learn how the first week went
+environments:
+  staging:
+    goal: Try the questions on the team first
+  production:
+    skip: true
+"""
+
+
+def test_plan_reads_the_campaign_files_with_the_chosen_environments_overrides(
+    environments: Path, run_cli: RunCli, write_campaign: WriteCampaign
+) -> None:
+    write_campaign("hr/onboarding.yaml", OVERRIDDEN)
+    write_campaign("ops/safety.yaml", "name: Safety\ngoal: Check the warehouse\n")
+    staging = json.loads(run_cli("plan", "--env", "staging", "--format", "json").output)
+    goals = {c["key"]: c["requests"][0]["body"].get("goal") for c in staging["campaigns"]}
+    assert goals == {
+        "hr/onboarding": "Try the questions on the team first",
+        "ops/safety": "Check the warehouse",
+    }
+    production = json.loads(run_cli("plan", "--env", "production", "--format", "json").output)
+    assert [c["key"] for c in production["campaigns"]] == ["ops/safety"]
+
+
+def test_validate_knows_the_declared_environments(
+    environments: Path, run_cli: RunCli, write_campaign: WriteCampaign
+) -> None:
+    write_campaign("hr/onboarding.yaml", OVERRIDDEN)
+    for chosen in ([], ["--env", "staging"], ["--env", "production"]):
+        result = run_cli("validate", *chosen)
+        assert result.exit_code == 0, result.output
+    write_campaign("hr/onboarding.yaml", "name: Onboarding\nenvironments:\n  prod: {}\n")
+    result = run_cli("validate")
+    assert result.exit_code == 1
+    assert "staging, production" in result.output

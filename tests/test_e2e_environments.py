@@ -99,3 +99,24 @@ def test_a_staging_plan_applied_in_production_exits_3_and_sends_nothing(two: Tri
     assert not any(
         c["goal"].startswith("Find out why") for c in in_workspace(two, PRODUCTION).values()
     )
+
+
+def test_an_environments_overrides_are_what_it_applies_and_what_drift_compares(
+    two: Trial,
+) -> None:
+    path = two.root / "campaigns" / "product" / "pricing-feedback.yaml"
+    path.write_text(
+        path.read_text() + "environments:\n  staging:\n    goal: Try it on the team first\n"
+    )
+    assert two.apply("--env", "staging").returncode == 0
+    assert two.apply("--env", "production").returncode == 0
+    goals = {
+        workspace: {c["goal"] for c in in_workspace(two, workspace).values()}
+        for workspace in (STAGING, PRODUCTION)
+    }
+    assert "Try it on the team first" in goals[STAGING]
+    assert "Try it on the team first" not in goals[PRODUCTION]
+    for environment in ("staging", "production"):
+        drift = two.cli("drift", "--env", environment, "--detailed-exitcode")
+        assert drift.returncode == 0, drift.stdout + drift.stderr
+        assert "In sync" in drift.stdout

@@ -39,7 +39,12 @@ def drift(settings: Settings, format_: str, detailed_exitcode: bool) -> int:
     workspace = require_workspace(settings, current, "drift")
     desired = {
         campaign.key: campaign.managed
-        for campaign in load_campaigns(settings.campaigns_dir, settings.repository_root)
+        for campaign in load_campaigns(
+            settings.campaigns_dir,
+            settings.repository_root,
+            environment=settings.environment,
+            environments=settings.environments,
+        )
     }
     with make_client(settings) as client:
         remote = fetch_remote(client, workspace)

@@ -37,7 +37,13 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
 def validate(settings: Settings, format_: str) -> int:
     """Check every campaign file offline; exit 1 if any is invalid."""
     try:
-        campaigns = validate_campaigns(settings.campaigns_dir, settings.repository_root, warn=warn)
+        campaigns = validate_campaigns(
+            settings.campaigns_dir,
+            settings.repository_root,
+            warn=warn,
+            environment=settings.environment,
+            environments=settings.environments,
+        )
     except ValidationFailed as exc:
         print_problems(exc.problems, format_)
         return 1

@@ -236,7 +236,12 @@ def make_plan(
     remote: dict[str, RemoteCampaign] | None = None,
 ) -> Plan:
     campaigns = load_campaigns(
-        settings.campaigns_dir, settings.repository_root, applied=current.campaigns, warn=warn
+        settings.campaigns_dir,
+        settings.repository_root,
+        applied=current.campaigns,
+        warn=warn,
+        environment=settings.environment,
+        environments=settings.environments,
     )
     the_plan = build_plan(
         campaigns,
