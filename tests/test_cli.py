@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import click
+import pytest
+from click.testing import CliRunner
 
 from campaignsync.cli import COMMANDS, cli
 
@@ -95,3 +97,23 @@ def test_a_saved_plan_that_is_a_fifo_or_a_device_is_refused_unread(tmp_path: Pat
         )
         assert result.returncode == 1
         assert "not a regular file; a saved plan must be a plain file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "--out", "plan\0.json"],
+        ["apply", "plan\0.json"],
+        ["state", "push", "state\0.json"],
+        ["emulator", "--data", "data\0.json"],
+    ],
+)
+def test_a_path_with_a_nul_is_refused_with_a_message(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A NUL cannot reach argv from a shell, but can from any program calling the CLI.
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code != 0
+    assert "a path cannot hold a NUL character" in result.output
+    assert not isinstance(result.exception, ValueError)

@@ -22,6 +22,7 @@ from campaignsync.apply import (
     remotely_changed,
 )
 from campaignsync.commands.wiring import (
+    FilePath,
     configured_store,
     fetch_remote,
     lock_timeout_option,
@@ -50,7 +51,7 @@ INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT, as for an
 
 @click.command()
 @with_settings
-@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("planfile", required=False, type=FilePath())
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @targets_option("Without PLANFILE: apply only campaigns whose key matches (glob); repeatable.")
 @click.option(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from campaignsync.commands.wiring import FiniteFloatRange
+from campaignsync.commands.wiring import FilePath, FiniteFloatRange
 from campaignsync.config import is_loopback
 from campaignsync.errors import ConfigError
 from campaignsync.terminal import echo
@@ -18,9 +18,7 @@ from campaignsync.terminal import echo
 @click.option("--port", type=click.IntRange(1, 65535), default=8787, show_default=True)
 @click.option("--token", help="Accept only this bearer token or API key (default: any).")
 @click.option("--strict", is_flag=True, help="Reject fields an endpoint does not document.")
-@click.option(
-    "--data", type=click.Path(dir_okay=False, path_type=Path), help="Persist campaigns here."
-)
+@click.option("--data", type=FilePath(), help="Persist campaigns here.")
 @click.option("--latency-ms", type=click.IntRange(min=0), default=0, help="Delay every answer.")
 @click.option(
     "--error-rate", type=FiniteFloatRange(0, 1), default=0.0, help="Share of 503 answers."

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from campaignsync.commands.wiring import (
+    FilePath,
     fetch_remote,
     format_option,
     make_client,
@@ -42,7 +43,7 @@ from campaignsync.terminal import echo, use_colour
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FilePath(),
     help="Save the JSON plan for `campaignsync apply FILE`. It holds contact data "
     "(names, emails, phones): keep it out of git and share it like a secret.",
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from campaignsync.commands.wiring import (
+    FilePath,
     configured_store,
     format_option,
     lock_timeout_option,
@@ -113,7 +114,7 @@ def state_pull(settings: Settings) -> None:
 @with_settings
 @lock_timeout_option
 @click.option("--force", is_flag=True, help="Push even another lineage or a lower serial.")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=FilePath())
 def state_push(settings: Settings, lock_timeout: float, force: bool, file: Path) -> None:
     """Replace the stored state with FILE (a state file, as `state pull` prints it)."""
     if not file.is_file():

@@ -124,6 +124,18 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+class FilePath(click.Path):
+    """A path argument or option naming one file; a NUL, which no path can hold, is refused."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and "\0" in value:
+            self.fail("a path cannot hold a NUL character.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def lock_timeout_option(command: F) -> F:
     return click.option(
         "--lock-timeout",
