@@ -303,6 +303,9 @@ EDIT_ANSWER_FIELDS: tuple[str, ...] = ("id", "status", "updated_at")
 # Campaign lifecycle [doc]: draft -> active -> paused, active|paused -> completed.
 STATUSES: tuple[str, ...] = ("draft", "active", "paused", "completed")
 
+# Statuses with no documented call that sets them: start only moves draft to active.
+UNSETTABLE_STATUSES: tuple[str, ...] = ("paused", "completed")
+
 # --- Paths [doc] ------------------------------------------------------------------------
 
 API_PREFIX = "/v1"

@@ -42,6 +42,7 @@ class Action(StrEnum):
     ADOPT = "adopt"
     PATCH = "patch"
     FINALIZE = "finalize"
+    START = "start"
     NO_OP = "no-op"
     ORPHAN = "orphan"
 
@@ -62,6 +63,16 @@ class Request(BaseModel):
         description="Key of an interrupted create to resume; otherwise minted and recorded "
         "in state just before the create is sent.",
     )
+    starts: bool = Field(
+        False,
+        description="True for the start: sent without a body, it launches the campaign "
+        "and Ontora begins contacting its people.",
+    )
+
+    @property
+    def sets(self) -> dict[str, Any]:
+        """The campaign fields this request sets: its body, or the status a start moves to."""
+        return {"status": "active"} if self.starts else self.body
 
 
 class CampaignPlan(BaseModel):
@@ -93,6 +104,37 @@ class CampaignPlan(BaseModel):
     overwrites: tuple[str, ...] = Field(
         (), description="With --refresh: fields edited in Ontora that these requests overwrite."
     )
+    people: int = Field(0, description="How many contacts the campaign file declares.")
+    status: str | None = Field(
+        None,
+        description="Ontora's status of the campaign before this plan: as listed with "
+        "--refresh, else as last applied (draft until a start succeeded); null when unknown.",
+    )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _derived_values_agree(
+        cls, data: Any, handler: ValidatorFunctionWrapHandler
+    ) -> CampaignPlan:
+        """A saved campaign's derived values are checked against its content, then dropped."""
+        item: CampaignPlan = _checked(data, handler, _CAMPAIGN_DERIVED)
+        return item
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="True when a start request launches the campaign."
+    )
+    @property
+    def launches(self) -> bool:
+        return any(request.starts for request in self.requests)
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="True when the campaign is past draft in Ontora and these requests edit "
+        "it: Ontora may refuse them (409 campaign_locked)."
+    )
+    @property
+    def edits_may_be_locked(self) -> bool:
+        edits = any(request.method in ("PATCH", "PUT") for request in self.requests)
+        return edits and self.status not in (None, "draft")
 
     @property
     def has_changes(self) -> bool:
@@ -117,6 +159,7 @@ class Counts(BaseModel):
     adopt: int = 0
     patch: int = 0
     finalize: int = 0
+    start: int = 0
     no_op: int = Field(0, alias="no-op")
     orphan: int = 0
 
@@ -146,7 +189,25 @@ class Plan(BaseModel):
     refreshed: bool = Field(
         False, description="Made with --refresh: each campaign records the remote it saw."
     )
+    launches_held: tuple[str, ...] = Field(
+        (), description="Campaigns whose launch `apply --no-launch` leaves for a later apply."
+    )
     campaigns: tuple[CampaignPlan, ...]
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="Keys of the campaigns this plan launches (starts), in key order."
+    )
+    @property
+    def launches(self) -> tuple[str, ...]:
+        return tuple(campaign.key for campaign in self.campaigns if campaign.launches)
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="How many people Ontora starts contacting: the contacts that the files "
+        "of the launched campaigns declare."
+    )
+    @property
+    def people_contacted(self) -> int:
+        return sum(campaign.people for campaign in self.campaigns if campaign.launches)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -171,24 +232,14 @@ class Plan(BaseModel):
     @classmethod
     def _derived_values_agree(
         cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
-    ) -> Plan:
+    ) -> Any:
         """A saved plan's derived values are checked against its content, then dropped."""
-        saved: dict[str, Any] = {}
-        if isinstance(data, dict):
-            if info.mode == "json" and "digest" not in data:
-                # Read from a file: without its digest nothing shows it is unchanged.
-                raise PydanticCustomError(
-                    "plan_digest_missing", "it has no digest, so it cannot be checked"
-                )
-            saved = {name: data[name] for name in _DERIVED if name in data}
-            data = {name: value for name, value in data.items() if name not in _DERIVED}
-        plan: Plan = handler(data)
-        if saved and plan.model_dump(mode="json", by_alias=True, include=set(saved)) != saved:
+        if isinstance(data, dict) and info.mode == "json" and "digest" not in data:
+            # Read from a file: without its digest nothing shows it is unchanged.
             raise PydanticCustomError(
-                "plan_digest_mismatch",
-                "it was changed after it was made (its digest does not match)",
+                "plan_digest_missing", "it has no digest, so it cannot be checked"
             )
-        return plan
+        return _checked(data, handler, _DERIVED)
 
     @property
     def partial(self) -> bool:
@@ -216,11 +267,46 @@ class Plan(BaseModel):
         kept = tuple(item for item in self.campaigns if item.key not in dropped)
         return self.model_copy(update={"campaigns": kept})
 
+    def without_launches(self) -> Plan:
+        """The same plan with every start left out, for `apply --no-launch`: a campaign
+        that only launched is a no-op, and `launches_held` names them all."""
+        campaigns = tuple(_held(item) if item.launches else item for item in self.campaigns)
+        return self.model_copy(update={"campaigns": campaigns, "launches_held": self.launches})
+
     def document(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
 
 
-_DERIVED = ("has_changes", "counts", "digest")
+_DERIVED = ("has_changes", "counts", "launches", "people_contacted", "digest")
+_CAMPAIGN_DERIVED = ("launches", "edits_may_be_locked")
+
+
+def _checked(data: Any, handler: ValidatorFunctionWrapHandler, derived: tuple[str, ...]) -> Any:
+    """Validate `data` without its derived values, then refuse it if those it held differ
+    from the ones computed: a plan edited after it was made."""
+    saved: dict[str, Any] = {}
+    if isinstance(data, dict):
+        saved = {name: data[name] for name in derived if name in data}
+        data = {name: value for name, value in data.items() if name not in derived}
+    made = handler(data)
+    if saved and made.model_dump(mode="json", by_alias=True, include=set(saved)) != saved:
+        raise PydanticCustomError(
+            "plan_digest_mismatch",
+            "it was changed after it was made (its digest does not match)",
+        )
+    return made
+
+
+def _held(item: CampaignPlan) -> CampaignPlan:
+    """A campaign as planned, but for its start: left for a later apply."""
+    requests = tuple(request for request in item.requests if not request.starts)
+    changes = tuple(change for change in item.changes if change.field != "status")
+    # No proof of full apply: the file's status is not applied yet.
+    update: dict[str, Any] = {"requests": requests, "changes": changes, "source_digest": None}
+    if not requests:
+        update |= {"action": Action.NO_OP, "reason": "launch left for later (--no-launch)"}
+    return item.model_copy(update=update)
+
 
 # What a --refresh observed in Ontora. Shown to the reviewer and checked by apply's
 # remote-change guard, it is never part of what was approved: an offline plan (a pull
@@ -228,7 +314,7 @@ _DERIVED = ("has_changes", "counts", "digest")
 _OBSERVED: dict[str, Any] = {
     "digest": True,
     "refreshed": True,
-    "campaigns": {"__all__": {"drift", "overwrites"}},
+    "campaigns": {"__all__": {"drift", "overwrites", "status", "edits_may_be_locked"}},
 }
 
 

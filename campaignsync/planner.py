@@ -15,6 +15,7 @@ from campaignsync.campaign import CampaignFile
 from campaignsync.diff import FieldChange, Kind, cleared, diff_fields
 from campaignsync.drift import RemoteCampaign, classify
 from campaignsync.errors import PlanError
+from campaignsync.launch import STATUS, with_launch
 from campaignsync.ontora_models import (
     CREATE_FIELDS,
     CREATE_ONLY_FIELDS,
@@ -25,6 +26,7 @@ from campaignsync.ontora_models import (
     draft_path,
     finalize_path,
 )
+from campaignsync.orphans import with_orphans
 from campaignsync.plan import INTERVIEW_ID, Action, CampaignPlan, Plan, Request
 from campaignsync.state import Entry, PendingCreate, State
 
@@ -45,10 +47,12 @@ def build_plan(
     Ontora drifted, and which remote edits its requests would overwrite.
     """
     patterns = tuple(targets)
-    planned = _plan_files([c for c in campaigns if _targeted(c.key, patterns)], state, workspace_id)
+    targeted = [campaign for campaign in campaigns if _targeted(campaign.key, patterns)]
+    listed = {id_: seen.status for id_, seen in (remote or {}).items() if seen.status}
+    planned = _plan_files(targeted, state, workspace_id, listed)
     names = {campaign.key: campaign.managed.get("name") for campaign in campaigns}
     gone = {k: v for k, v in state.campaigns.items() if k not in names and _targeted(k, patterns)}
-    planned = _with_orphans(planned, gone, names)
+    planned = with_orphans(planned, gone, names)
     if remote is not None:
         desired = {campaign.key: campaign.managed for campaign in campaigns}
         planned = [_with_drift(item, state, desired, remote) for item in planned]
@@ -70,9 +74,13 @@ def _targeted(key: str, patterns: Sequence[str]) -> bool:
 
 
 def _plan_files(
-    campaigns: Sequence[CampaignFile], state: State, workspace_id: str | None
+    campaigns: Sequence[CampaignFile],
+    state: State,
+    workspace_id: str | None,
+    listed: Mapping[str, str],
 ) -> list[CampaignPlan]:
-    """Each file's campaign plan; the refusals of all of them are raised together."""
+    """Each file's campaign plan, launched if it says so (`listed`: the statuses a --refresh
+    read, by interview id); the refusals of all of them are raised together."""
     managed_ids = {
         entry.interview_id: key for key, entry in state.campaigns.items() if entry.interview_id
     }
@@ -81,7 +89,9 @@ def _plan_files(
     for campaign in campaigns:
         entry = state.campaigns.get(campaign.key)
         try:
-            planned.append(_plan_campaign(campaign, entry, workspace_id, managed_ids))
+            item = _plan_campaign(campaign, entry, workspace_id, managed_ids)
+            status = listed.get(item.interview_id) if item.interview_id else None
+            planned.append(with_launch(item, campaign, entry, status))
         except PlanError as exc:
             refusals.append(str(exc))
     if refusals:
@@ -189,7 +199,8 @@ def _refuse_create_only_changes(campaign: CampaignFile, changes: Sequence[FieldC
 def _changes(entry: Entry, desired: dict[str, Any]) -> list[FieldChange]:
     """Field changes from last applied to the file, and every unconfirmed field again:
     Ontora may hold its last-applied value or the one sent, so it is sent whatever the
-    file says (its value, or a clearing one if the file dropped it)."""
+    file says (its value, or a clearing one if the file dropped it). The status is not a
+    field any edit sends: `with_launch` plans it."""
     known = {k: v for k, v in entry.last_applied.items() if k not in entry.unconfirmed}
     changes = diff_fields(known, desired)
     for field in sorted(entry.unconfirmed.keys() - desired.keys() - {c.field for c in changes}):
@@ -197,7 +208,7 @@ def _changes(entry: Entry, desired: dict[str, Any]) -> list[FieldChange]:
         old = entry.last_applied.get(field, sent)
         clearing = FieldChange(field=field, kind=Kind.REMOVE, old=old, new=cleared(sent))
         changes += diff_fields({field: old}, {}) or [clearing]  # with list items if it can
-    return changes
+    return [change for change in changes if change.field != STATUS]
 
 
 def _create(
@@ -307,66 +318,6 @@ def _adopt(
         changes=tuple(diff_fields({}, desired)),
         requests=tuple(request for request in requests if request.body),
         **common,
-    )
-
-
-def _with_orphans(
-    planned: list[CampaignPlan], gone: Mapping[str, Entry], names: Mapping[str, Any]
-) -> list[CampaignPlan]:
-    """The planned campaigns and the orphans, in key order; a create that looks like an
-    orphan renamed without `state mv` says so, and so does the orphan."""
-    created = [item.key for item in planned if item.action is Action.CREATE]
-    moves = _likely_renames(gone, created, names)
-    moved_to = {old: new for new, old in sorted(moves.items(), reverse=True)}
-    kept = [
-        item.model_copy(update={"moved_from": moves[item.key]}) if item.key in moves else item
-        for item in planned
-    ]
-    kept += [_orphan(key, entry, moved_to.get(key)) for key, entry in gone.items()]
-    return sorted(kept, key=lambda item: item.key)
-
-
-def _likely_renames(
-    gone: Mapping[str, Entry], created: Sequence[str], names: Mapping[str, Any]
-) -> dict[str, str]:
-    """New key -> the one orphaned key it was probably renamed from without `state mv`:
-    the same campaign name as last applied, or else the same file name."""
-    moves = {}
-    for key in created:
-        name = names.get(key)
-        by_name = [old for old in gone if name is not None and _applied_name(gone[old]) == name]
-        by_file = [old for old in gone if old.rsplit("/", 1)[-1] == key.rsplit("/", 1)[-1]]
-        unique = next((found for found in (by_name, by_file) if len(found) == 1), None)
-        if unique is not None:
-            moves[key] = unique[0]
-    return moves
-
-
-def _applied_name(entry: Entry) -> Any:
-    pending = entry.pending_create
-    sent = (pending.body or {}) if pending else {}
-    return entry.last_applied.get("name", sent.get("name"))
-
-
-def _orphan(key: str, entry: Entry, moved_to: str | None) -> CampaignPlan:
-    reason = (
-        f"the file is gone; Ontora has no delete endpoint, so the campaign stays. "
-        f"Run `campaignsync state rm {key}` to forget it."
-    )
-    if entry.interview_id is None:
-        reason = (
-            "the file is gone while its create was pending; a campaign may exist in Ontora "
-            f"without an id in state. Run `campaignsync state rm {key}` to forget it."
-        )
-    if moved_to is not None:
-        reason = (
-            f"the file is gone, and {moved_to} looks like it under a new name: run "
-            f"`campaignsync state mv {key} {moved_to}` to follow it, so that its campaign is "
-            f"kept instead of a new one created. If it is no longer wanted, `campaignsync "
-            f"state rm {key}` forgets it."
-        )
-    return CampaignPlan(
-        key=key, action=Action.ORPHAN, reason=reason, interview_id=entry.interview_id
     )
 
 

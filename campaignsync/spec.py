@@ -12,11 +12,19 @@ import typing
 import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 from campaignsync.ontora_models import (
+    UNSETTABLE_STATUSES,
     USER_INPUT,
     Contact,
     DateTime,
@@ -43,6 +51,19 @@ def _known_time_zone(value: str) -> str:
 
 
 TimeZone = Annotated[str, AfterValidator(_known_time_zone)]
+
+
+def _settable_status(value: object) -> object:
+    # Ontora documents paused and completed, but no call that moves a campaign there.
+    if value in UNSETTABLE_STATUSES:
+        raise ValueError(
+            f"{value} has no documented call in Ontora's API, so campaignsync cannot "
+            "set it; write draft or active (pause or complete the campaign in Ontora)"
+        )
+    return value
+
+
+Status = Annotated[Literal["draft", "active"], BeforeValidator(_settable_status)]
 
 
 class CampaignLayer(BaseModel):
@@ -116,6 +137,13 @@ class CampaignLayer(BaseModel):
         None, description="Weekly availability windows (create only)."
     )
     folder: str | None = Field(None, description="Folder in Ontora (create only).")
+
+    # The lifecycle: a draft becomes active when it is started (launched).
+    status: Status = Field(
+        "draft",
+        description="draft (the default) or active: active launches the campaign, and "
+        "Ontora starts contacting its contacts. There is no way back to draft.",
+    )
 
     # campaignsync's own.
     contacts_file: Text | None = Field(

@@ -464,6 +464,7 @@ class TestDocument:
             "adopt": 0,
             "patch": 0,
             "finalize": 0,
+            "start": 0,
             "no-op": 0,
             "orphan": 0,
         }
