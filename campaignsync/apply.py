@@ -18,7 +18,6 @@ it never sent back off. `apply_plan` returns only once every success is on disk.
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 import uuid
@@ -30,6 +29,8 @@ from typing import Any, Protocol
 
 from campaignsync.drift import RemoteCampaign
 from campaignsync.errors import ApiError, Cancelled, StalePlan
+from campaignsync.launch import send_start
+from campaignsync.marks import Marks
 from campaignsync.ontora_models import canonical_uuid
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
 from campaignsync.recorder import StateRecorder
@@ -48,10 +49,13 @@ class Sender(Protocol):
         idempotency_key: str | None = None,
     ) -> Any: ...
 
+    def list_interviews(self, workspace_id: str) -> list[dict[str, Any]]: ...
+
 
 class Outcome(StrEnum):
     APPLIED = "applied"
     FAILED = "failed"
+    REFUSED = "refused"  # Ontora refused to edit the campaign in its status (campaign_locked)
     INTERRUPTED = "interrupted"
     NOT_ATTEMPTED = "not attempted"
 
@@ -140,21 +144,26 @@ def apply_plan(
     parallelism: int = 4,
     progress: Progress = lambda line: None,
     halt: Halt | None = None,
+    workspace_id: str | None = None,
 ) -> ApplyReport:
-    """Send every request of every changed campaign; return what happened to each."""
+    """Send every request of every changed campaign; return what happened to each.
+
+    `workspace_id` (the plan's by default) lists campaigns to check a start refused as done.
+    """
     halt = halt or Halt()
+    workspace_id = workspace_id or plan.workspace_id
     work = [item for item in plan.campaigns if item.has_changes]
     total = sum(len(item.requests) for item in work)
     counter = _Counter(total, progress)
     started = time.monotonic()
-    marks = {item.key: _Marks(item.key, recorder) for item in work}
+    marks = {item.key: Marks(item.key, recorder) for item in work}
     for item in work:
         if item.interview_id is not None:  # a create marks the rest once its id is on disk
             marks[item.key].mark(item.interview_id, item.requests)
     recorder.flush()  # every mark on disk, in one write, before the first request
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
         futures = [
-            pool.submit(_apply_campaign, item, client, marks[item.key], halt, counter)
+            pool.submit(_apply_campaign, item, client, marks[item.key], halt, counter, workspace_id)
             for item in work
         ]
         _wait_interruptibly(futures, halt)
@@ -188,7 +197,12 @@ class _Counter:
 
 
 def _apply_campaign(
-    item: CampaignPlan, client: Sender, marks: _Marks, halt: Halt, counter: _Counter
+    item: CampaignPlan,
+    client: Sender,
+    marks: Marks,
+    halt: Halt,
+    counter: _Counter,
+    workspace_id: str | None,
 ) -> CampaignResult:
     recorder = marks.recorder
     if halt.no_new_campaigns.is_set():
@@ -204,6 +218,9 @@ def _apply_campaign(
         try:
             if request.creates:
                 interview_id = _create(item, request, client, recorder, marks)
+            elif request.starts:
+                assert interview_id is not None, "only a create can precede its own id"
+                send_start(client, path, interview_id, workspace_id)
             else:
                 assert interview_id is not None, "only a create can precede its own id"
                 client.send(request.method, path, request.body)
@@ -211,10 +228,12 @@ def _apply_campaign(
             marks.release(item.requests, index + 1 if exc.attempted else index)
             return CampaignResult(item.key, Outcome.INTERRUPTED, index)
         except ApiError as exc:
-            halt.no_new_campaigns.set()
             # A request that may have taken effect keeps its fields unconfirmed.
             marks.release(item.requests, index + 1 if _outcome_unknown(exc) else index)
             error = located_error(item, request, exc, path)
+            if exc.code == "campaign_locked":  # this campaign only: the others go on
+                return CampaignResult(item.key, Outcome.REFUSED, index, error)
+            halt.no_new_campaigns.set()
             return CampaignResult(item.key, Outcome.FAILED, index, error)
         except BaseException:
             # State could not be written (or worse): send nothing more that it cannot record.
@@ -226,64 +245,12 @@ def _apply_campaign(
     return CampaignResult(item.key, Outcome.APPLIED, len(item.requests))
 
 
-class _Marks:
-    """A campaign's fields marked unconfirmed, on disk, before the requests that send them.
-
-    `mark` queues the mark; the caller flushes every campaign's mark at once.
-
-    Successes are written in the background, so a process killed after a request succeeded
-    may not have recorded it: the mark makes the next plan send its fields again. A stop
-    that knows a request was never sent (or refused) takes its fields back off the mark.
-    """
-
-    def __init__(self, key: str, recorder: StateRecorder) -> None:
-        self.key, self.recorder = key, recorder
-        self.made = False
-        self.before: Entry | None = None  # the entry as it was before the mark
-
-    def marked(self, entry: Entry | None, interview_id: str, requests: Sequence[Request]) -> Entry:
-        """`entry` with every field `requests` send unconfirmed, and no proof of full apply."""
-        self.made, self.before = True, entry
-        entry = entry or Entry(interview_id=interview_id)  # an adopt's first request
-        sent = {name: value for request in requests for name, value in request.body.items()}
-        sent.pop("workspace_id", None)
-        update = {"unconfirmed": entry.unconfirmed | sent, "source_digest": None}
-        return entry.model_copy(update=update | {"contacts_file": None})
-
-    def mark(self, interview_id: str, requests: Sequence[Request]) -> None:
-        if any(request.body for request in requests):
-            marked = functools.partial(self.marked, interview_id=interview_id, requests=requests)
-            self.recorder.update(self.key, marked)
-
-    def release(self, requests: Sequence[Request], first_unsent: int) -> None:
-        """Take back the mark of the requests from `first_unsent` on, known never to have
-        taken effect, but for fields a request before them sent too."""
-        before, unsent = self.before, requests[first_unsent:]
-        if not self.made or not any(request.body for request in unsent):
-            return
-        if first_unsent == 0:  # nothing changed in Ontora: the entry is as it was
-            self.recorder.update(self.key, lambda entry: before)
-            return
-        was = before.unconfirmed if before is not None else {}
-        sent = {name for request in requests[:first_unsent] for name in request.body}
-        names = {name for request in unsent for name in request.body} - sent
-
-        def change(entry: Entry | None) -> Entry | None:
-            if entry is None:
-                return None
-            kept = {k: v for k, v in entry.unconfirmed.items() if k not in names}
-            kept |= {k: v for k, v in was.items() if k in names}
-            return entry.model_copy(update={"unconfirmed": kept})
-
-        self.recorder.update(self.key, change)
-
-
 def _create(
     item: CampaignPlan,
     request: Request,
     client: Sender,
     recorder: StateRecorder,
-    marks: _Marks,
+    marks: Marks,
 ) -> str:
     key = request.idempotency_key or str(uuid.uuid4())
 
@@ -329,13 +296,13 @@ def _record(recorder: StateRecorder, item: CampaignPlan, interview_id: str, inde
     request, last = item.requests[index], index == len(item.requests) - 1
     if request.creates and not last:
         return  # the create's fields are on disk already, with its id
-    later = {name for again in item.requests[index + 1 :] for name in again.body}
+    later = {name for again in item.requests[index + 1 :] for name in again.sets}
 
     def change(entry: Entry | None) -> Entry:
         entry = entry or Entry(interview_id=interview_id)
         last_applied = entry.last_applied
         if not request.creates:
-            last_applied = _fields_applied(last_applied, request.body, item.cleared)
+            last_applied = _fields_applied(last_applied, request.sets, item.cleared)
         # The proof that the file was fully applied is set by the campaign's last request
         # only, so a campaign left part-way is never mistaken for its file (old or new).
         return entry.model_copy(
@@ -348,7 +315,7 @@ def _record(recorder: StateRecorder, item: CampaignPlan, interview_id: str, inde
                 "unconfirmed": {
                     name: value
                     for name, value in entry.unconfirmed.items()
-                    if name not in request.body or name in later
+                    if name not in request.sets or name in later
                 },
                 "pending_create": None,
             }

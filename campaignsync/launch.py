@@ -7,12 +7,13 @@ the campaign, so it starts with what the file says. Nothing moves a campaign bac
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Any, Protocol
 
 from campaignsync.campaign import CampaignFile
 from campaignsync.diff import FieldChange, Kind
-from campaignsync.errors import PlanError
-from campaignsync.ontora_models import start_path
+from campaignsync.errors import ApiError, PlanError
+from campaignsync.ontora_models import canonical_uuid, start_path
 from campaignsync.plan import INTERVIEW_ID, Action, CampaignPlan, Request
 from campaignsync.state import Entry
 
@@ -75,3 +76,61 @@ def _refuse_back_to_draft(campaign: CampaignFile, status: str | None) -> None:
             "to draft. Run `campaignsync plan --refresh` to see its status in Ontora, or set "
             f"`status: active` again in {campaign.source}."
         )
+
+
+class Starter(Protocol):
+    """What sending a start needs of an API client."""
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Any: ...
+
+    def list_interviews(self, workspace_id: str) -> list[dict[str, Any]]: ...
+
+
+def send_start(client: Starter, path: str, interview_id: str, workspace_id: str | None) -> None:
+    """POST the start, without a body. A 409 (not a draft) is a start already done, once
+    the list endpoint shows the campaign active: a start whose answer never came, sent again."""
+    try:
+        client.send("POST", path, idempotency_key=str(uuid.uuid4()))
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
+        status = _listed_status(client, interview_id, workspace_id, path)
+        if status != "active":
+            shown = "no longer lists it" if status is None else f"lists it as {status}"
+            raise ApiError(
+                f"POST {path} answered 409 (the campaign is not a draft), and Ontora {shown}, "
+                "not active, so it was not launched. Check the campaign in Ontora's web app; "
+                "`campaignsync plan --refresh` shows its status.",
+                status=409,
+                detail=exc.detail,
+            ) from exc
+
+
+def _listed_status(
+    client: Starter, interview_id: str, workspace_id: str | None, path: str
+) -> str | None:
+    if workspace_id is None:
+        raise ApiError(
+            f"POST {path} answered 409 (the campaign is not a draft), and without a workspace "
+            "campaignsync cannot check that it is active. Set ONTORA_WORKSPACE_ID and apply again."
+        )
+    for item in client.list_interviews(workspace_id):
+        listed = item.get("id")
+        if isinstance(listed, str) and _same_id(listed, interview_id):
+            status = item.get("status")
+            return status if isinstance(status, str) else None
+    return None
+
+
+def _same_id(listed: str, interview_id: str) -> bool:
+    try:
+        return canonical_uuid(listed) == interview_id
+    except ValueError:
+        return False

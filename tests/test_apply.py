@@ -278,7 +278,8 @@ def test_a_request_that_may_have_taken_effect_is_recorded_unconfirmed(
         max_retries=0,
     )
     report = apply_plan(plan, client=client, recorder=StateRecorder(path, current))
-    assert [r.outcome for r in report.results] == [Outcome.FAILED]
+    locked = isinstance(answer, httpx.Response) and answer.status_code == 409
+    assert [r.outcome for r in report.results] == [Outcome.REFUSED if locked else Outcome.FAILED]
     entry = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns["a"]
     assert entry.unconfirmed == unconfirmed
     assert entry.last_applied["project_context"] == "old"
@@ -400,3 +401,57 @@ def test_a_refused_create_keeps_its_pending_marker(tmp_path: Path) -> None:
     assert [r.outcome for r in report.results] == [Outcome.FAILED]
     entry = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns["a"]
     assert entry.pending_create is not None
+
+
+def test_a_created_and_launched_campaign_records_its_status_after_the_start(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    new = campaign("a", goal="G", status="active", contacts=[{"name": "Ann"}])
+    current = State(api_url=API_URL, workspace_id=WORKSPACE)
+    plan = build_plan([new], current, api_url=API_URL, workspace_id=WORKSPACE)
+    fake = FakeOntora(path)
+    assert run(plan, path, fake, current).ok
+    *_, start = fake.seen
+    assert len(fake.seen) == 3
+    assert (start[0], start[1]) == ("POST", f"/v1/interviews/{NEW_ID}/start")
+    # Before the start is sent, state says it may have happened.
+    assert start[3]["campaigns"]["a"]["unconfirmed"]["status"] == "active"
+    final = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    entry = final.campaigns["a"]
+    assert (entry.last_applied["status"], entry.unconfirmed) == ("active", {})
+    replan = build_plan([new], final, api_url=API_URL, workspace_id=WORKSPACE)
+    assert not replan.has_changes
+
+
+def test_a_campaign_locked_refusal_stops_only_its_own_campaign(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    files = [campaign(key, goal="new") for key in ("a", "b", "c")]
+    ids = {"a": ID_A, "b": "22222222-2222-4222-8222-222222222222", "c": NEW_ID}
+    current = write_state(
+        path, state(**{key: applied(ids[key], campaign(key, goal="old")) for key in ids})
+    )
+    plan = build_plan(files, current, api_url=API_URL, workspace_id=WORKSPACE)
+
+    def ontora(request: httpx.Request) -> httpx.Response:
+        if ID_A in request.url.path:
+            return httpx.Response(
+                409, json={"detail": "Campaign is active", "code": "campaign_locked"}
+            )
+        return httpx.Response(200, json={"id": "x"})
+
+    client = OntoraClient(
+        API_URL,
+        token="t",
+        transport=httpx.MockTransport(ontora),
+        sleep=lambda _: None,
+        max_retries=0,
+    )
+    report = apply_plan(plan, client=client, recorder=StateRecorder(path, current), parallelism=1)
+    assert [(r.key, r.outcome) for r in report.results] == [
+        ("a", Outcome.REFUSED),
+        ("b", Outcome.APPLIED),
+        ("c", Outcome.APPLIED),
+    ]
+    assert "campaign_locked" in (report.results[0].error or "")
+    assert not report.ok

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
 from campaignsync.campaign import CampaignFile
 from campaignsync.drift import read_remote
-from campaignsync.errors import PlanError
+from campaignsync.errors import ApiError, PlanError
+from campaignsync.launch import known_status, send_start
+from campaignsync.ontora import OntoraClient
 from campaignsync.plan import INTERVIEW_ID, Action, Plan
 from campaignsync.planner import build_plan
 from campaignsync.spec import Campaign
@@ -168,10 +171,64 @@ def test_paused_and_completed_are_refused_as_undocumented(status: str) -> None:
 
 
 def test_the_status_of_a_state_entry_is_the_last_applied_one() -> None:
-    from campaignsync.launch import known_status
-
     assert known_status(None, None) == "draft"
     assert known_status(Entry(interview_id=ID_A, last_applied={"status": "active"}), None) == (
         "active"
     )
     assert known_status(Entry(interview_id=ID_A), "paused") == "paused"
+
+
+class StartingOntora:
+    """Answers a start with `start_status`, and lists campaign ID_A as `listed_status`."""
+
+    def __init__(self, start_status: int, listed_status: str | None) -> None:
+        self.start_status, self.listed_status = start_status, listed_status
+        self.seen: list[tuple[str, str, bytes, str | None]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        key = request.headers.get("Idempotency-Key")
+        self.seen.append((request.method, request.url.path, request.content, key))
+        if request.method == "GET":
+            listing = [] if self.listed_status is None else [listed(ID_A, self.listed_status)]
+            return httpx.Response(200, json=listing)
+        if self.start_status == 409:
+            detail = {"detail": "Campaign is active, not draft", "code": "campaign_locked"}
+            return httpx.Response(409, json=detail)
+        return httpx.Response(self.start_status, json={"interview": {}, "scheduled_count": 2})
+
+
+def start_with(fake: StartingOntora, workspace_id: str | None = WORKSPACE) -> None:
+    client = OntoraClient(
+        API_URL, token="t", transport=httpx.MockTransport(fake), sleep=lambda _: None, max_retries=0
+    )
+    send_start(client, f"/v1/interviews/{ID_A}/start", ID_A, workspace_id)
+
+
+def test_a_start_is_a_post_without_a_body() -> None:
+    fake = StartingOntora(200, None)
+    start_with(fake)
+    ((method, path, content, key),) = fake.seen
+    assert (method, path, content) == ("POST", f"/v1/interviews/{ID_A}/start", b"")
+    assert key  # a POST is retried only with an Idempotency-Key
+
+
+def test_a_409_start_of_a_campaign_listed_active_is_done() -> None:
+    fake = StartingOntora(409, "active")
+    start_with(fake)
+    assert [(method, path) for method, path, _, _ in fake.seen] == [
+        ("POST", f"/v1/interviews/{ID_A}/start"),
+        ("GET", "/v1/interviews"),
+    ]
+
+
+@pytest.mark.parametrize(("listed_status", "shown"), [("paused", "as paused"), (None, "no longer")])
+def test_a_409_start_of_a_campaign_not_active_is_an_error(
+    listed_status: str | None, shown: str
+) -> None:
+    with pytest.raises(ApiError, match=f"409.*{shown}.*not launched"):
+        start_with(StartingOntora(409, listed_status))
+
+
+def test_a_409_start_without_a_workspace_says_what_to_set() -> None:
+    with pytest.raises(ApiError, match="ONTORA_WORKSPACE_ID"):
+        start_with(StartingOntora(409, "active"), workspace_id=None)

@@ -1,0 +1,66 @@
+"""A campaign's fields marked unconfirmed in state before the requests that send them.
+
+Apply marks every field a campaign's requests set before the first is sent, so a process
+killed at any moment leaves whatever may have changed in Ontora to be sent again.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from campaignsync.plan import Request
+from campaignsync.recorder import StateRecorder
+from campaignsync.state import Entry
+
+
+class Marks:
+    """A campaign's fields marked unconfirmed, on disk, before the requests that send them.
+
+    `mark` queues the mark; the caller flushes every campaign's mark at once.
+
+    Successes are written in the background, so a process killed after a request succeeded
+    may not have recorded it: the mark makes the next plan send its fields again. A stop
+    that knows a request was never sent (or refused) takes its fields back off the mark.
+    """
+
+    def __init__(self, key: str, recorder: StateRecorder) -> None:
+        self.key, self.recorder = key, recorder
+        self.made = False
+        self.before: Entry | None = None  # the entry as it was before the mark
+
+    def marked(self, entry: Entry | None, interview_id: str, requests: Sequence[Request]) -> Entry:
+        """`entry` with every field `requests` send unconfirmed, and no proof of full apply."""
+        self.made, self.before = True, entry
+        entry = entry or Entry(interview_id=interview_id)  # an adopt's first request
+        sent = {name: value for request in requests for name, value in request.sets.items()}
+        sent.pop("workspace_id", None)
+        update = {"unconfirmed": entry.unconfirmed | sent, "source_digest": None}
+        return entry.model_copy(update=update | {"contacts_file": None})
+
+    def mark(self, interview_id: str, requests: Sequence[Request]) -> None:
+        if any(request.sets for request in requests):
+            marked = functools.partial(self.marked, interview_id=interview_id, requests=requests)
+            self.recorder.update(self.key, marked)
+
+    def release(self, requests: Sequence[Request], first_unsent: int) -> None:
+        """Take back the mark of the requests from `first_unsent` on, known never to have
+        taken effect, but for fields a request before them sent too."""
+        before, unsent = self.before, requests[first_unsent:]
+        if not self.made or not any(request.sets for request in unsent):
+            return
+        if first_unsent == 0:  # nothing changed in Ontora: the entry is as it was
+            self.recorder.update(self.key, lambda entry: before)
+            return
+        was = before.unconfirmed if before is not None else {}
+        sent = {name for request in requests[:first_unsent] for name in request.sets}
+        names = {name for request in unsent for name in request.sets} - sent
+
+        def change(entry: Entry | None) -> Entry | None:
+            if entry is None:
+                return None
+            kept = {k: v for k, v in entry.unconfirmed.items() if k not in names}
+            kept |= {k: v for k, v in was.items() if k in names}
+            return entry.model_copy(update={"unconfirmed": kept})
+
+        self.recorder.update(self.key, change)
