@@ -2,8 +2,9 @@
 campaign creation (draft, finalize).
 
 Bodies are validated into models built from `ontora_models`, with FastAPI's 422 shape;
-every route authenticates first, as the real service does, and refuses a completed
-campaign with 409 `campaign_locked`.
+every route authenticates first, as the real service does. Draft and finalize edits of a
+campaign in a locked status (completed, unless a trial locks others such as active) and
+a start of anything but a draft answer 409 `campaign_locked`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from campaignsync.emulator_state import ApiFailure, State, Store, now
+from campaignsync.emulator_state import ApiFailure, EmulatorState, State, Store, now
 from campaignsync.ontora_models import (
     CREATE_FIELDS,
     CREATE_REQUIRED,
@@ -200,23 +201,23 @@ async def start_interview(interview_id: InterviewId, state: State) -> dict[str, 
 
 @campaign_creation.patch(draft_path("{interview_id}"))
 async def update_draft(interview_id: InterviewId, body: DraftBody, state: State) -> dict[str, Any]:
-    return _save_edit(state.store, interview_id, body)
+    return _save_edit(state, interview_id, body)
 
 
 @campaign_creation.put(finalize_path("{interview_id}"))
 async def finalize_campaign(
     interview_id: InterviewId, body: FinalizeBody, state: State
 ) -> dict[str, Any]:
-    return _save_edit(state.store, interview_id, body)
+    return _save_edit(state, interview_id, body)
 
 
-def _save_edit(store: Store, interview_id: uuid.UUID, body: BaseModel) -> dict[str, Any]:
+def _save_edit(state: EmulatorState, interview_id: uuid.UUID, body: BaseModel) -> dict[str, Any]:
     """Draft and finalize both store the fields the body sets, if the campaign is editable."""
-    campaign = store.get(interview_id)
-    if campaign["status"] == "completed":
+    campaign = state.store.get(interview_id)
+    if campaign["status"] in state.config.faults.locked_statuses:
         raise ApiFailure(
             409,
             "campaign_locked",
-            f"Campaign {campaign['id']} is completed and cannot be edited",
+            f"Campaign {campaign['id']} is {campaign['status']} and cannot be edited",
         )
-    return store.update(campaign, body.model_dump(mode="json", exclude_unset=True))
+    return state.store.update(campaign, body.model_dump(mode="json", exclude_unset=True))

@@ -14,11 +14,11 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from campaignsync.ontora_models import API_PREFIX
+from campaignsync.ontora_models import API_PREFIX, EDIT_LOCKED_STATUSES
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -42,6 +42,9 @@ class Faults:
     # Rehearse a server-side 422: any body holding one of these dotted paths
     # (e.g. "topics.name") is refused with FastAPI's 422 shape, pointing at each item.
     reject_fields: list[str] = field(default_factory=list)
+    # Draft and finalize edits of a campaign in one of these statuses answer 409
+    # campaign_locked, as the real service may (which statuses it locks is undocumented).
+    locked_statuses: list[str] = field(default_factory=lambda: list(EDIT_LOCKED_STATUSES))
 
 
 class FaultsUpdate(BaseModel):
@@ -59,6 +62,7 @@ class FaultsUpdate(BaseModel):
     drop_rate: Annotated[float, Field(ge=0, le=1)] | None = None
     drop_next: Annotated[int, Field(ge=0)] | None = None
     reject_fields: list[str] | None = None
+    locked_statuses: list[Literal["draft", "active", "paused", "completed"]] | None = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> FaultsUpdate:

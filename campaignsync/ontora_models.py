@@ -306,6 +306,11 @@ STATUSES: tuple[str, ...] = ("draft", "active", "paused", "completed")
 # Statuses with no documented call that sets them: start only moves draft to active.
 UNSETTABLE_STATUSES: tuple[str, ...] = ("paused", "completed")
 
+# The statuses in which Ontora refuses draft and finalize edits with 409 campaign_locked
+# [assumed: which edits each status allows is not documented]. The emulator refuses edits
+# in these by default; trials can lock other statuses too, such as active.
+EDIT_LOCKED_STATUSES: tuple[str, ...] = ("completed",)
+
 # --- Paths [doc] ------------------------------------------------------------------------
 
 API_PREFIX = "/v1"

@@ -164,6 +164,53 @@ def test_start_moves_a_draft_to_active_once() -> None:
     assert api.post(f"/v1/interviews/{interview_id}/start", headers=AUTH).status_code == 409
 
 
+def test_start_answers_the_interview_the_count_it_scheduled_and_a_message() -> None:
+    api = client()
+    interview_id = create(api).json()["id"]
+    finalize = f"/v1/campaign-creation/{interview_id}/finalize"
+    api.put(finalize, json={"contacts": [{"name": "Ann"}]}, headers=AUTH).raise_for_status()
+    started = api.post(f"/v1/interviews/{interview_id}/start", headers=AUTH)
+    assert started.status_code == 200
+    answer = started.json()
+    assert set(answer) == {"interview", "scheduled_count", "message"}
+    assert set(answer["interview"]) == set(INTERVIEW_OUT_FIELDS)
+    assert answer["scheduled_count"] == 1
+    again = api.post(f"/v1/interviews/{interview_id}/start", headers=AUTH)
+    assert (again.status_code, again.json()["code"]) == (409, "campaign_locked")
+    api.put(f"/_emulator/campaigns/{interview_id}/status", json={"status": "paused"})
+    paused = api.post(f"/v1/interviews/{interview_id}/start", headers=AUTH)
+    assert paused.status_code == 409
+
+
+def test_an_active_campaign_is_editable_unless_a_trial_locks_active() -> None:
+    api = client()
+    interview_id = create(api).json()["id"]
+    api.post(f"/v1/interviews/{interview_id}/start", headers=AUTH).raise_for_status()
+    base = f"/v1/campaign-creation/{interview_id}"
+    assert api.patch(f"{base}/draft", json={"goal": "x"}, headers=AUTH).status_code == 200
+    faults = api.put("/_emulator/faults", json={"locked_statuses": ["active", "completed"]})
+    assert faults.json()["locked_statuses"] == ["active", "completed"]
+    for method, path in (("PATCH", f"{base}/draft"), ("PUT", f"{base}/finalize")):
+        locked = api.request(method, path, json={"goal": "y"}, headers=AUTH)
+        assert (locked.status_code, locked.json()["code"]) == (409, "campaign_locked")
+        assert "active" in locked.json()["detail"]
+    stored = api.get(f"/_emulator/campaigns/{interview_id}").json()
+    assert stored["goal"] == "x"
+
+
+def test_locked_statuses_are_documented_ones() -> None:
+    answer = client().put("/_emulator/faults", json={"locked_statuses": ["frozen"]})
+    assert answer.status_code == 422
+
+
+def test_locked_statuses_can_be_given_when_the_emulator_starts() -> None:
+    api = client(faults=Faults(locked_statuses=["active"]))
+    interview_id = create(api).json()["id"]
+    api.post(f"/v1/interviews/{interview_id}/start", headers=AUTH).raise_for_status()
+    draft = f"/v1/campaign-creation/{interview_id}/draft"
+    assert api.patch(draft, json={"goal": "x"}, headers=AUTH).status_code == 409
+
+
 def test_data_file_keeps_campaigns_across_restarts(tmp_path: Path) -> None:
     data = tmp_path / "emulator.json"
     interview_id = create(client(data_path=data)).json()["id"]

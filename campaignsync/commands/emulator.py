@@ -10,6 +10,7 @@ import click
 from campaignsync.commands.wiring import FilePath, FiniteFloatRange
 from campaignsync.config import is_loopback
 from campaignsync.errors import ConfigError
+from campaignsync.ontora_models import STATUSES
 from campaignsync.terminal import echo
 
 
@@ -36,6 +37,14 @@ from campaignsync.terminal import echo
     help="Share of requests whose connection is closed without an answer (after they apply).",
 )
 @click.option("--seed", type=int, help="Seed for the fault dice, for repeatable rehearsals.")
+@click.option(
+    "--locked-status",
+    "locked_statuses",
+    multiple=True,
+    type=click.Choice(STATUSES),
+    help="Refuse draft and finalize edits in this status with 409 campaign_locked; "
+    "repeatable (default: completed).",
+)
 def emulator(
     host: str,
     port: int,
@@ -47,6 +56,7 @@ def emulator(
     rate_limit: float,
     drop_rate: float,
     seed: int | None,
+    locked_statuses: tuple[str, ...],
 ) -> None:
     """Serve a local Ontora emulator for trials and tests (needs campaignsync[emulator])."""
     if not is_loopback(host):
@@ -65,6 +75,8 @@ def emulator(
     faults = Faults(
         latency_ms=latency_ms, error_rate=error_rate, rate_limit=rate_limit, drop_rate=drop_rate
     )
+    if locked_statuses:
+        faults.locked_statuses = list(locked_statuses)
     config = EmulatorConfig(token=token, strict=strict, faults=faults, data_path=data, seed=seed)
     echo(
         f"Ontora emulator on http://{host}:{port} (try: export ONTORA_API_URL=http://{host}:{port})",
