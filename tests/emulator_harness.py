@@ -38,6 +38,7 @@ class Emulator:
             drop_rate=0,
             drop_next=0,
             reject_fields=[],
+            locked_statuses=["completed"],
         )
 
     def set_faults(self, **faults: Any) -> None:

@@ -66,6 +66,12 @@ INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT, as for an
     is_flag=True,
     help="Apply a --refresh plan even to campaigns edited in Ontora since it was made.",
 )
+@click.option(
+    "--allow-launch",
+    is_flag=True,
+    help="Without PLANFILE: allow launching campaigns (Ontora starts contacting people).",
+)
+@click.option("--no-launch", is_flag=True, help="Apply everything but launches, left for later.")
 @max_retries_option
 @lock_timeout_option
 def apply(
@@ -75,6 +81,8 @@ def apply(
     targets: tuple[str, ...],
     parallelism: int,
     allow_remote_changes: bool,
+    allow_launch: bool,
+    no_launch: bool,
     max_retries: int,
     lock_timeout: float,
 ) -> int:
@@ -82,7 +90,7 @@ def apply(
 
     With PLANFILE (from `plan --out`), run exactly that plan, refusing it if state moved
     since, and (for a --refresh plan) skipping campaigns edited in Ontora since. Without
-    it, plan, show the plan and ask before applying.
+    it, plan, show the plan and ask before applying; a launch then needs --allow-launch.
     """
     if planfile is not None and targets:
         raise ConfigError("--target goes with planning; a saved plan already has its targets.")
@@ -99,10 +107,10 @@ def apply(
             the_plan, edited_remotely = _checked_saved_plan(
                 settings, saved, current, client, allow_remote_changes
             )
+            the_plan = _held_back(the_plan, no_launch, saved=True)
         else:
-            the_plan, edited_remotely = make_plan(settings, targets, current), []
-            colour = use_colour(sys.stdout)
-            echo(render_text(the_plan, colour=colour), nl=False, colour=colour)
+            the_plan = _shown(make_plan(settings, targets, current), no_launch, allow_launch)
+            edited_remotely = []
         if not the_plan.has_changes and not edited_remotely:
             echo("Nothing to apply.")
             return 0
@@ -173,6 +181,32 @@ def _apply_stoppably(
             signal.signal(number, handler)
 
 
+def _held_back(the_plan: Plan, no_launch: bool, *, saved: bool) -> Plan:
+    """The plan without its launches for --no-launch; a saved one, not shown, says so here."""
+    if not no_launch or not the_plan.launches:
+        return the_plan
+    if saved:
+        echo(f"Not launching (--no-launch): {', '.join(the_plan.launches)}.")
+    return the_plan.without_launches()
+
+
+def _shown(the_plan: Plan, no_launch: bool, allow_launch: bool) -> Plan:
+    """A plan made now, shown (without its launches for --no-launch). A launch contacts
+    real people: unless the plan was reviewed, only --allow-launch lets it be sent."""
+    the_plan = _held_back(the_plan, no_launch, saved=False)
+    colour = use_colour(sys.stdout)
+    echo(render_text(the_plan, colour=colour), nl=False, colour=colour)
+    if the_plan.launches and not allow_launch:
+        raise ConfigError(
+            f"This apply would launch {', '.join(the_plan.launches)}, and Ontora would start "
+            f"contacting {the_plan.people_contacted} people; a typed yes is not enough for "
+            "that, and nothing was sent. Review a saved plan (`campaignsync plan --out "
+            "plan.json`, then `campaignsync apply plan.json`), or pass --allow-launch; "
+            "--no-launch applies everything else."
+        )
+    return the_plan
+
+
 def _print_report(report: ApplyReport) -> None:
     applied = report.keys(Outcome.APPLIED)
     if report.ok:
@@ -184,11 +218,14 @@ def _print_report(report: ApplyReport) -> None:
     echo("")
     for result in report.results:
         if result.error:
-            echo(f"Failed: {result.error}", err=True)
+            word = "Refused" if result.outcome is Outcome.REFUSED else "Failed"
+            echo(f"{word}: {result.error}", err=True)
     left = report.keys(Outcome.NOT_ATTEMPTED) + report.keys(Outcome.INTERRUPTED)
+    refused = report.keys(Outcome.REFUSED)
     echo(
         f"Apply stopped: {len(applied)} applied, {len(report.keys(Outcome.FAILED))} failed, "
-        f"{len(report.keys(Outcome.INTERRUPTED))} interrupted, "
+        + (f"{len(refused)} refused by Ontora ({', '.join(refused)}), " if refused else "")
+        + f"{len(report.keys(Outcome.INTERRUPTED))} interrupted, "
         f"{len(report.keys(Outcome.NOT_ATTEMPTED))} not attempted."
         + (f" Not finished: {', '.join(left)}." if left else "")
         + " State holds every request that succeeded; run `campaignsync plan` to see what is left.",
