@@ -155,13 +155,29 @@ def test_a_kill_between_finalize_and_start_then_a_rerun_starts_once(trial: Trial
     trial.emulator.set_faults(latency_ms=0)
     entry = trial.state()["campaigns"][SAFETY]
     assert entry["unconfirmed"].get("status") == "active"  # the start may be under way
-    trial.sent()
     rerun = trial.apply("--allow-launch")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     interview_id = trial.interview_id(SAFETY)
-    sent = [(method, path) for method, path, _ in trial.sent()]
-    assert sent.count(("POST", f"/v1/interviews/{interview_id}/start")) == 1
-    # Whichever start reached Ontora first launched it; any other was answered 409.
+    # The re-run's plan is the start alone, and apply sends exactly its plan.
+    assert f"[1/1] {SAFETY}: POST /v1/interviews/{interview_id}/start done" in rerun.stdout
+    # The killed run's start may have been under way: whichever start reached Ontora
+    # first launched the campaign, and any other was answered 409.
     assert [r["status"] for r in starts(trial)].count(200) == 1
     assert len(trial.emulator.campaigns()) == 1
     trial.converged()
+
+
+def test_an_active_campaign_imported_says_so_and_plans_nothing_with_refresh(
+    trial: Trial,
+) -> None:
+    auth = {"Authorization": f"Bearer {trial.env['ONTORA_API_TOKEN']}"}
+    body = {"workspace_id": trial.env["ONTORA_WORKSPACE_ID"], "name": "Launched in the app"}
+    created = trial.emulator.http.post(
+        "/v1/interviews", json=body, headers=auth | {"Idempotency-Key": "web"}
+    ).json()
+    trial.emulator.http.post(f"/v1/interviews/{created['id']}/start", headers=auth)
+    result = trial.cli("import", created["id"], "imported/web")
+    assert result.returncode == 0, result.stderr
+    assert "status: active" in (trial.root / "campaigns/imported/web.yaml").read_text()
+    plan = trial.cli("plan", "--refresh", "--target", "imported/web", "--detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout + plan.stderr

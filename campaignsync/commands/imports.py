@@ -71,6 +71,8 @@ def import_(settings: Settings, interview_id: str, key: str, lock_timeout: float
             for name in sorted(READABLE_FIELDS, key=FIELD_ORDER.__getitem__)
             if remote.fields.get(name) is not None
         }
+        if remote.status == "active":  # launched already: a file saying draft would fail
+            fields["status"] = "active"
         depth = len(path.relative_to(settings.campaigns_dir).parts)
         text = render_campaign_yaml(
             fields,
