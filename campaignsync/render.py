@@ -18,6 +18,7 @@ SYMBOL = {
     Action.ADOPT: "~",
     Action.PATCH: "~",
     Action.FINALIZE: "~",
+    Action.START: "~",
     Action.NO_OP: " ",
     Action.ORPHAN: "-",
 }
