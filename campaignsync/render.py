@@ -41,14 +41,63 @@ def summary_line(plan: Plan) -> str:
     parts += [
         f"{counts.patch} to patch",
         f"{counts.finalize} to finalize",
+    ]
+    if counts.start:
+        parts.append(f"{counts.start} to start")
+    parts += [
         f"{counts.no_op} unchanged",
         f"{counts.orphan} orphaned",
     ]
     return f"Plan: {', '.join(parts)}."
 
 
+def launch_banner(plan: Plan) -> str | None:
+    """The sentence every format opens with when the plan launches campaigns."""
+    if not plan.launches:
+        return None
+    campaigns = _counted(len(plan.launches), "campaign", "campaigns")
+    people = _counted(plan.people_contacted, "person", "people")
+    return f"Launching {campaigns}: Ontora will start contacting {people}"
+
+
+def launched(plan: Plan) -> list[tuple[str, str]]:
+    """Each launched campaign's key, and the people its file declares, in key order."""
+    return [
+        (item.key, _counted(item.people, "person", "people"))
+        for item in plan.campaigns
+        if item.launches
+    ]
+
+
+def held_note(plan: Plan) -> str | None:
+    if not plan.launches_held:
+        return None
+    keys = ", ".join(untrusted(key) for key in plan.launches_held)
+    return f"Not launching (--no-launch): {keys}. A later apply launches them."
+
+
+def locked_warning(item: CampaignPlan) -> str | None:
+    if not item.edits_may_be_locked:
+        return None
+    return (
+        f"{untrusted(item.key)} is {untrusted(item.status or '')} in Ontora: it may refuse "
+        "these edits (409 campaign_locked)."
+    )
+
+
+def _counted(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def launches_first(items: list[CampaignPlan]) -> list[CampaignPlan]:
+    return sorted(items, key=lambda item: not item.launches)  # stable: keys stay in order
+
+
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan.document(), indent=2, ensure_ascii=False) + "\n"
+    """The plan document, its launches first."""
+    document = plan.document()
+    first = {name: document.pop(name) for name in ("launches", "people_contacted")}
+    return json.dumps(first | document, indent=2, ensure_ascii=False) + "\n"
 
 
 # --- Text -------------------------------------------------------------------------------
@@ -57,7 +106,17 @@ def render_json(plan: Plan) -> str:
 def render_text(plan: Plan, *, colour: bool = False) -> str:
     """Terraform-like: one block per campaign that needs attention, then a summary line."""
     paint = painter(colour)
-    lines: list[str] = [f"Environment: {plan.environment}", ""] if plan.environment else []
+    lines: list[str] = []
+    banner = launch_banner(plan)
+    if banner is not None:
+        lines += [paint("!", f"{banner}.")]
+        lines += [paint("!", f"  ! {untrusted(key)} ({people})") for key, people in launched(plan)]
+        lines.append("")
+    if plan.environment:
+        lines += [f"Environment: {plan.environment}", ""]
+    held = held_note(plan)
+    if held is not None:
+        lines += [held, ""]
     if plan.partial:
         lines += [
             f"Note: partial plan (--target {' '.join(plan.targets)}); campaigns outside it "
@@ -65,7 +124,7 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
             "",
         ]
     lines += [f"Warning: {warning}" for warning in plan.warnings]
-    shown = [item for item in plan.campaigns if item.action is not Action.NO_OP]
+    shown = launches_first([item for item in plan.campaigns if item.action is not Action.NO_OP])
     if not shown:
         lines += ["No changes. Ontora matches the campaign files.", ""]
     else:
@@ -87,6 +146,9 @@ def _text_block(item: CampaignPlan, paint: Callable[[str, str], str]) -> list[st
     lines = [paint(symbol, f"{symbol} {untrusted(item.key)}{source}"), f"    {item.reason}"]
     if item.rename_hint:
         lines.append(paint("!", f"    ! {untrusted(item.rename_hint)}"))
+    locked = locked_warning(item)
+    if locked is not None:
+        lines.append(paint("!", f"    ! {locked}"))
     for change in item.changes:
         lines += [paint(s, text) for s, text in change_lines(change, plain, "    ")]
     lines += [paint("!", text) for text in plan_drift_lines(item, "    ")]
@@ -107,6 +169,8 @@ def painter(colour: bool) -> Callable[[str, str], str]:
 def request_line(request: Request) -> str:
     count = len(request.body)
     fields = ", ".join(request.body) if count <= 4 else f"{count} fields"
+    if request.starts:
+        return f"{request.method} {request.path} (no body: launches the campaign)"
     line = f"{request.method} {request.path} ({fields or 'empty body'}"
     if request.creates:
         line += f"; Idempotency-Key {request.idempotency_key or 'minted at apply'}"

@@ -14,7 +14,12 @@ from campaignsync.render import (
     Show,
     cell,
     change_lines,
+    held_note,
     json_value,
+    launch_banner,
+    launched,
+    launches_first,
+    locked_warning,
     longest_backtick_run,
     plain,
     plan_drift_lines,
@@ -43,7 +48,7 @@ def render_markdown(
     """
     show: Show = plain if show_sensitive else _masked
     head = _markdown_head(plan)
-    shown = [item for item in plan.campaigns if item.action is not Action.NO_OP]
+    shown = launches_first([item for item in plan.campaigns if item.action is not Action.NO_OP])
     if not shown:
         head.append("No changes. Ontora matches the campaign files.")
         return "\n".join(head) + "\n"
@@ -81,6 +86,8 @@ _NOTES_RESERVE = 400  # the closing notes: at most three lines of under 200
 _HEAD_TARGETS_CHARS = 300
 _HEAD_WARNINGS_CHARS = 600
 _HEAD_RENAMES_CHARS = 1_200
+_HEAD_LAUNCHES_CHARS = 1_200
+_HEAD_LOCKED_CHARS = 600
 _SUMMARY_REASON_CHARS = 150
 
 
@@ -92,11 +99,15 @@ def _markdown_head(plan: Plan) -> list[str]:
     head = [
         f"<!-- campaignsync-plan {environment}digest={plan.digest} "
         f"overwrites={plan.overwrites_digest} -->",
+        *_launches(plan),
         f"### campaignsync plan{title}",
         "",
         f"**{summary_line(plan)}**",
         "",
     ]
+    held = held_note(plan)
+    if held is not None:
+        head += [f"> {cell(held)}", ""]
     if plan.partial:
         shown = _fit([f"`{cell(target)}`" for target in plan.targets], _HEAD_TARGETS_CHARS)
         more = len(plan.targets) - len(shown)
@@ -113,6 +124,14 @@ def _markdown_head(plan: Plan) -> list[str]:
     if len(warnings) < len(plan.warnings):
         more = len(plan.warnings) - len(warnings)
         head += [f"> {more} more warning(s); run `campaignsync plan` to see them.", ""]
+    locked = [text for text in map(locked_warning, plan.campaigns) if text is not None]
+    shown_locked = _fit(
+        [f"> **Edits may be refused:** {cell(text)}\n" for text in locked], _HEAD_LOCKED_CHARS
+    )
+    head += shown_locked
+    if len(shown_locked) < len(locked):
+        more = len(locked) - len(shown_locked)
+        head += [f"> {more} more campaign(s) whose edits may be refused.", ""]
     # Above the sections, which the budget may cut: a rename is cheaper to fix before apply.
     hints = [item.rename_hint for item in plan.campaigns if item.rename_hint]
     renames = _fit(
@@ -123,6 +142,17 @@ def _markdown_head(plan: Plan) -> list[str]:
         more = len(hints) - len(renames)
         head += [f"> {more} more likely rename(s); run `campaignsync plan` to see them.", ""]
     return head
+
+
+def _launches(plan: Plan) -> list[str]:
+    """The warning alert at the very top: how many campaigns launch and people are contacted."""
+    banner = launch_banner(plan)
+    if banner is None:
+        return []
+    names = [f"> - `{cell(key)}` ({people})" for key, people in launched(plan)]
+    listed = _fit(names, _HEAD_LAUNCHES_CHARS)
+    more = [f"> - and {len(names) - len(listed)} more"] if len(listed) < len(names) else []
+    return ["> [!WARNING]", f"> **{banner}.**", ">", *listed, *more, ""]
 
 
 def _size(lines: list[str]) -> int:
@@ -171,7 +201,8 @@ def _table_row(item: CampaignPlan) -> str:
     by_field = {change.field: change for change in item.changes}
     cells = [
         f"`{cell(item.key)}`",
-        f"{SYMBOL[item.action]} {item.action.value}".strip(),
+        f"{SYMBOL[item.action]} {item.action.value}".strip()
+        + (" + start" if item.launches and item.action is not Action.START else ""),
         ", ".join(request.method for request in item.requests) or "—",
     ]
     for field in ("topics", "questions", "contacts"):
