@@ -144,14 +144,11 @@ def apply_plan(
     parallelism: int = 4,
     progress: Progress = lambda line: None,
     halt: Halt | None = None,
-    workspace_id: str | None = None,
 ) -> ApplyReport:
-    """Send every request of every changed campaign; return what happened to each.
-
-    `workspace_id` (the plan's by default) lists campaigns to check a start refused as done.
-    """
+    """Send every request of every changed campaign; return what happened to each."""
     halt = halt or Halt()
-    workspace_id = workspace_id or plan.workspace_id
+    # Where a start answered 409 is looked up, to see whether the campaign is active.
+    workspace_id = plan.workspace_id or recorder.state.workspace_id
     work = [item for item in plan.campaigns if item.has_changes]
     total = sum(len(item.requests) for item in work)
     counter = _Counter(total, progress)
