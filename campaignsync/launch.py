@@ -56,8 +56,6 @@ def with_launch(
     update |= {"requests": (*item.requests, start), "changes": (*changes, launch)}
     if item.action is Action.NO_OP:
         update |= {"action": Action.START, "reason": "start: the file says active"}
-    else:
-        update["reason"] = f"{item.reason}; then start: the file says active"
     return item.model_copy(update=update)
 
 
