@@ -105,19 +105,17 @@ def apply(
         store.check_writable()
         if saved is not None:
             the_plan, edited_remotely = _checked_saved_plan(
-                settings, saved, current, client, allow_remote_changes
+                settings, saved, current, client, allow_remote_changes, no_launch
             )
-            the_plan = _held_back(the_plan, no_launch, saved=True)
         else:
-            the_plan = _shown(make_plan(settings, targets, current), no_launch, allow_launch)
-            edited_remotely = []
+            the_plan, edited_remotely = _shown(settings, targets, current, no_launch), []
         if not the_plan.has_changes and not edited_remotely:
             echo("Nothing to apply.")
             return 0
         if the_plan.warnings:
             raise ConfigError(" ".join(the_plan.warnings))
-        if planfile is None and not auto_approve:
-            _confirm()
+        if planfile is None:
+            _approve(the_plan, auto_approve, allow_launch)
         workspace_id = the_plan.workspace_id or current.workspace_id
         recorder = StateRecorder(
             settings.state_path,
@@ -148,12 +146,15 @@ def _checked_saved_plan(
     current: State,
     client: OntoraClient,
     allow_remote_changes: bool,
+    no_launch: bool,
 ) -> tuple[Plan, list[str]]:
     """A saved plan refused if state moved since, less (for a --refresh plan) the campaigns
-    edited in Ontora since it was made, and the keys of those."""
+    edited in Ontora since it was made, and the keys of those; less its launches for
+    --no-launch."""
     check_plan_is_current(
         saved, current, api_url=settings.api_url, workspace_id=settings.workspace_id
     )
+    saved = _held_back(saved, no_launch, saved=True)
     if not saved.refreshed or allow_remote_changes:
         return saved, []
     workspace = require_workspace(settings, current, "Checking for remote edits")
@@ -190,12 +191,17 @@ def _held_back(the_plan: Plan, no_launch: bool, *, saved: bool) -> Plan:
     return the_plan.without_launches()
 
 
-def _shown(the_plan: Plan, no_launch: bool, allow_launch: bool) -> Plan:
-    """A plan made now, shown (without its launches for --no-launch). A launch contacts
-    real people: unless the plan was reviewed, only --allow-launch lets it be sent."""
-    the_plan = _held_back(the_plan, no_launch, saved=False)
+def _shown(settings: Settings, targets: tuple[str, ...], current: State, no_launch: bool) -> Plan:
+    """A plan made now, shown: without its launches for --no-launch."""
+    the_plan = _held_back(make_plan(settings, targets, current), no_launch, saved=False)
     colour = use_colour(sys.stdout)
     echo(render_text(the_plan, colour=colour), nl=False, colour=colour)
+    return the_plan
+
+
+def _approve(the_plan: Plan, auto_approve: bool, allow_launch: bool) -> None:
+    """Approval of a plan no one reviewed: a yes typed (or --auto-approve), and for a
+    launch, which contacts real people, --allow-launch as well."""
     if the_plan.launches and not allow_launch:
         raise ConfigError(
             f"This apply would launch {', '.join(the_plan.launches)}, and Ontora would start "
@@ -204,7 +210,8 @@ def _shown(the_plan: Plan, no_launch: bool, allow_launch: bool) -> Plan:
             "plan.json`, then `campaignsync apply plan.json`), or pass --allow-launch; "
             "--no-launch applies everything else."
         )
-    return the_plan
+    if not auto_approve:
+        _confirm()
 
 
 def _print_report(report: ApplyReport) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import TypeAdapter, ValidationError
@@ -28,6 +29,9 @@ from campaignsync.survey import SUFFIXES
 from campaignsync.terminal import echo
 from campaignsync.textfile import display_path
 from campaignsync.yamldoc import render_campaign_yaml
+
+if TYPE_CHECKING:
+    from campaignsync.drift import RemoteCampaign
 
 _UUID: TypeAdapter[str] = TypeAdapter(Uuid)
 
@@ -66,13 +70,7 @@ def import_(settings: Settings, interview_id: str, key: str, lock_timeout: float
                 f"Ontora lists no campaign {interview_id} in workspace {workspace}. Check the "
                 "id (it is in the campaign's URL in the web app) and the workspace."
             )
-        fields = {"interview_id": remote.interview_id} | {
-            name: remote.fields[name]
-            for name in sorted(READABLE_FIELDS, key=FIELD_ORDER.__getitem__)
-            if remote.fields.get(name) is not None
-        }
-        if remote.status == "active":  # launched already: a file saying draft would fail
-            fields["status"] = "active"
+        fields = _imported_fields(remote)
         depth = len(path.relative_to(settings.campaigns_dir).parts)
         text = render_campaign_yaml(
             fields,
@@ -104,6 +102,19 @@ def import_(settings: Settings, interview_id: str, key: str, lock_timeout: float
         f"Imported campaign {remote.interview_id} as {key} into {display_path(path)}. "
         f"`campaignsync plan --target {key}` should show no changes."
     )
+
+
+def _imported_fields(remote: RemoteCampaign) -> dict[str, Any]:
+    """What the file of an imported campaign says: every field Ontora lets us read, and
+    its status if it was launched already (a file saying draft would fail its plan)."""
+    fields = {"interview_id": remote.interview_id} | {
+        name: remote.fields[name]
+        for name in sorted(READABLE_FIELDS, key=FIELD_ORDER.__getitem__)
+        if remote.fields.get(name) is not None
+    }
+    if remote.status == "active":
+        fields["status"] = "active"
+    return fields
 
 
 def _refuse_to_overwrite(
