@@ -170,6 +170,7 @@ def test_a_kill_between_finalize_and_start_then_a_rerun_starts_once(trial: Trial
 def test_an_active_campaign_imported_says_so_and_plans_nothing_with_refresh(
     trial: Trial,
 ) -> None:
+    (trial.root / "campaigns" / "_defaults.yaml").unlink()  # they would add fields to send
     auth = {"Authorization": f"Bearer {trial.env['ONTORA_API_TOKEN']}"}
     body = {"workspace_id": trial.env["ONTORA_WORKSPACE_ID"], "name": "Launched in the app"}
     created = trial.emulator.http.post(
