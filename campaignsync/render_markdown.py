@@ -124,14 +124,7 @@ def _markdown_head(plan: Plan) -> list[str]:
     if len(warnings) < len(plan.warnings):
         more = len(plan.warnings) - len(warnings)
         head += [f"> {more} more warning(s); run `campaignsync plan` to see them.", ""]
-    locked = [text for text in map(locked_warning, plan.campaigns) if text is not None]
-    shown_locked = _fit(
-        [f"> **Edits may be refused:** {cell(text)}\n" for text in locked], _HEAD_LOCKED_CHARS
-    )
-    head += shown_locked
-    if len(shown_locked) < len(locked):
-        more = len(locked) - len(shown_locked)
-        head += [f"> {more} more campaign(s) whose edits may be refused.", ""]
+    head += _locked(plan)
     # Above the sections, which the budget may cut: a rename is cheaper to fix before apply.
     hints = [item.rename_hint for item in plan.campaigns if item.rename_hint]
     renames = _fit(
@@ -142,6 +135,17 @@ def _markdown_head(plan: Plan) -> list[str]:
         more = len(hints) - len(renames)
         head += [f"> {more} more likely rename(s); run `campaignsync plan` to see them.", ""]
     return head
+
+
+def _locked(plan: Plan) -> list[str]:
+    """A warning for each campaign past draft whose edits Ontora may refuse, bounded."""
+    locked = [text for text in map(locked_warning, plan.campaigns) if text is not None]
+    shown = _fit(
+        [f"> **Edits may be refused:** {cell(text)}\n" for text in locked], _HEAD_LOCKED_CHARS
+    )
+    if len(shown) < len(locked):
+        shown += [f"> {len(locked) - len(shown)} more campaign(s) whose edits may be refused.", ""]
+    return shown
 
 
 def _launches(plan: Plan) -> list[str]:
