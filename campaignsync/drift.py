@@ -21,10 +21,18 @@ _DATETIME: TypeAdapter[datetime] = TypeAdapter(DateTime)
 _DATETIME_FIELDS = frozenset({"timeframe_start", "timeframe_end"})
 
 
-class RemoteCampaign(BaseModel):
-    """One campaign as GET /v1/interviews shows it, its values in campaignsync's canonical form."""
+class Reported(BaseModel):
+    """How many people Ontora reports for a campaign: read-only numbers, never planned."""
 
     model_config = FROZEN
+
+    contact_count: int | None = Field(None, description="Contacts the campaign holds in Ontora.")
+    scheduled_count: int | None = Field(None, description="Interviews Ontora has scheduled.")
+    completed_count: int | None = Field(None, description="Interviews already completed.")
+
+
+class RemoteCampaign(Reported):
+    """One campaign as GET /v1/interviews shows it, its values in campaignsync's canonical form."""
 
     interview_id: str
     status: str | None = None
@@ -45,6 +53,7 @@ def read_remote(items: Iterable[Mapping[str, Any]]) -> dict[str, RemoteCampaign]
             status=_text(item.get("status")),
             updated_at=_text(item.get("updated_at")),
             fields={name: canonical(name, item.get(name)) for name in READABLE_FIELDS},
+            **{name: _count(item.get(name)) for name in Reported.model_fields},
         )
     return remote
 
@@ -77,6 +86,11 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _count(value: Any) -> int | None:
+    """A number of people, or None for anything that is not one (a bool is not)."""
+    return value if type(value) is int and value >= 0 else None
+
+
 class DriftKind(StrEnum):
     THEIRS = "theirs"  # changed in Ontora only: someone edited it in the web app
     OURS = "ours"  # changed in git only: waiting to be applied
@@ -93,10 +107,9 @@ class FieldDrift(BaseModel):
     desired: Any = None
 
 
-class CampaignDrift(BaseModel):
-    """How one campaign in state differs between last applied, Ontora and its file."""
-
-    model_config = FROZEN
+class CampaignDrift(Reported):
+    """How one campaign in state differs between last applied, Ontora and its file, and
+    the numbers of people Ontora reports for it (never compared: Ontora alone moves them)."""
 
     key: str
     interview_id: str
@@ -153,6 +166,7 @@ def classify(
         status=remote.status,
         updated_at=remote.updated_at,
         fields=tuple(drift),
+        **remote.model_dump(include=set(Reported.model_fields)),
     )
 
 
