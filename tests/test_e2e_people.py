@@ -47,6 +47,24 @@ def test_a_refreshed_plan_counts_everyone_an_active_campaign_contacts(applied: T
     assert applied.sent() == []
 
 
+def test_text_and_markdown_say_it(applied: Trial) -> None:
+    launched_with_interviews_held(applied)
+    people = (
+        "people: affects 5 people (contacts: unchanged; active in Ontora: 5 contacts, "
+        "2 scheduled, 3 completed)"
+    )
+    warning = "! changes questions on a campaign with 3 completed interviews"
+    text = applied.cli("plan", "--refresh").stdout
+    assert f"    {people}\n    {warning}\n" in text
+    assert text.endswith("Affects 5 people.\n")
+    markdown = applied.cli("plan", "--refresh", "--format", "markdown").stdout
+    assert f"{people}\n{warning}\n" in markdown
+    assert "**Affects 5 people.**" in markdown
+    offline = applied.cli("plan").stdout
+    assert "    people: affects no one (contacts: unchanged)\n" in offline
+    assert "completed interviews" not in offline
+
+
 def test_contact_edits_are_counted_without_refresh(applied: Trial) -> None:
     applied.edit("hr/onboarding-contacts.csv", "Data Analyst", "Senior Data Analyst")
     document = json.loads(applied.cli("plan", "--format", "json").stdout)
