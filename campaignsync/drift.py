@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -21,23 +21,25 @@ _DATETIME: TypeAdapter[datetime] = TypeAdapter(DateTime)
 _DATETIME_FIELDS = frozenset({"timeframe_start", "timeframe_end"})
 
 
-class Reported(BaseModel):
-    """How many people Ontora reports for a campaign: read-only numbers, never planned."""
+# The numbers of people the list endpoint reports for a campaign: read, never planned.
+REPORTED = ("contact_count", "scheduled_count", "completed_count")
+ContactCount = Annotated[int | None, Field(description="Contacts the campaign holds in Ontora.")]
+ScheduledCount = Annotated[int | None, Field(description="Interviews Ontora has scheduled.")]
+CompletedCount = Annotated[int | None, Field(description="Interviews already completed.")]
+
+
+class RemoteCampaign(BaseModel):
+    """One campaign as GET /v1/interviews shows it, its values in campaignsync's canonical form."""
 
     model_config = FROZEN
-
-    contact_count: int | None = Field(None, description="Contacts the campaign holds in Ontora.")
-    scheduled_count: int | None = Field(None, description="Interviews Ontora has scheduled.")
-    completed_count: int | None = Field(None, description="Interviews already completed.")
-
-
-class RemoteCampaign(Reported):
-    """One campaign as GET /v1/interviews shows it, its values in campaignsync's canonical form."""
 
     interview_id: str
     status: str | None = None
     updated_at: str | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
+    contact_count: ContactCount = None
+    scheduled_count: ScheduledCount = None
+    completed_count: CompletedCount = None
 
 
 def read_remote(items: Iterable[Mapping[str, Any]]) -> dict[str, RemoteCampaign]:
@@ -53,7 +55,7 @@ def read_remote(items: Iterable[Mapping[str, Any]]) -> dict[str, RemoteCampaign]
             status=_text(item.get("status")),
             updated_at=_text(item.get("updated_at")),
             fields={name: canonical(name, item.get(name)) for name in READABLE_FIELDS},
-            **{name: _count(item.get(name)) for name in Reported.model_fields},
+            **{name: _count(item.get(name)) for name in REPORTED},
         )
     return remote
 
@@ -107,9 +109,11 @@ class FieldDrift(BaseModel):
     desired: Any = None
 
 
-class CampaignDrift(Reported):
+class CampaignDrift(BaseModel):
     """How one campaign in state differs between last applied, Ontora and its file, and
     the numbers of people Ontora reports for it (never compared: Ontora alone moves them)."""
+
+    model_config = FROZEN
 
     key: str
     interview_id: str
@@ -117,6 +121,9 @@ class CampaignDrift(Reported):
     updated_at: str | None = None
     missing: bool = Field(False, description="True when Ontora no longer lists the campaign.")
     fields: tuple[FieldDrift, ...] = ()
+    contact_count: ContactCount = None
+    scheduled_count: ScheduledCount = None
+    completed_count: CompletedCount = None
 
     @property
     def not_draft(self) -> bool:
@@ -166,7 +173,7 @@ def classify(
         status=remote.status,
         updated_at=remote.updated_at,
         fields=tuple(drift),
-        **remote.model_dump(include=set(Reported.model_fields)),
+        **remote.model_dump(include=set(REPORTED)),
     )
 
 

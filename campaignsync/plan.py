@@ -25,7 +25,13 @@ from pydantic_core import PydanticCustomError
 
 from campaignsync import __version__
 from campaignsync.diff import FieldChange, ListDiff
-from campaignsync.drift import CampaignDrift, Reported
+from campaignsync.drift import (
+    REPORTED,
+    CampaignDrift,
+    CompletedCount,
+    ContactCount,
+    ScheduledCount,
+)
 from campaignsync.ontora_models import (
     FROZEN,
 )
@@ -64,13 +70,15 @@ class Request(BaseModel):
     )
 
 
-class People(Reported):
+class People(BaseModel):
     """One campaign's effect on people, derived from its plan: never sent to Ontora.
 
     `added`, `removed` and `changed` count its contact entries by identity (a contact
     with several changed fields is one changed). With --refresh, for a campaign Ontora
     reports active, the counts are the list endpoint's numbers for it.
     """
+
+    model_config = FROZEN
 
     added: int = Field(0, description="Contacts the plan adds.")
     removed: int = Field(0, description="Contacts the plan removes.")
@@ -81,6 +89,9 @@ class People(Reported):
         "for a campaign Ontora reports active (--refresh), its contact_count plus the "
         "contacts added; otherwise the contacts added, removed or changed.",
     )
+    contact_count: ContactCount = None
+    scheduled_count: ScheduledCount = None
+    completed_count: CompletedCount = None
 
 
 class CampaignPlan(BaseModel):
@@ -298,7 +309,7 @@ def people_of(item: CampaignPlan) -> People:
     added, removed, changed = len(contacts.added), len(contacts.removed), len(contacts.changed)
     drift = item.drift
     active = drift is not None and drift.status == "active"
-    reported = drift.model_dump(include=set(Reported.model_fields)) if drift and active else {}
+    reported = drift.model_dump(include=set(REPORTED)) if drift and active else {}
     contacted = reported.get("contact_count")
     affected = 0
     if item.has_changes:
