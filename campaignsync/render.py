@@ -89,7 +89,7 @@ def _text_block(item: CampaignPlan, paint: Callable[[str, str], str]) -> list[st
     lines = [paint(symbol, f"{symbol} {untrusted(item.key)}{source}"), f"    {item.reason}"]
     if item.rename_hint:
         lines.append(paint("!", f"    ! {untrusted(item.rename_hint)}"))
-    lines += [paint(symbol, f"    {text}") for symbol, text in people_lines(item)]
+    lines += [paint(mark, f"    {text}") for mark, text in people_lines(item)]
     for change in item.changes:
         lines += [paint(s, text) for s, text in change_lines(change, plain, "    ")]
     lines += [paint("!", text) for text in plan_drift_lines(item, "    ")]
