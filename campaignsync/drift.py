@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -19,6 +19,13 @@ from campaignsync.ontora_models import FROZEN, READABLE_FIELDS, DateTime, canoni
 
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(DateTime)
 _DATETIME_FIELDS = frozenset({"timeframe_start", "timeframe_end"})
+
+
+# The numbers of people the list endpoint reports for a campaign: read, never planned.
+REPORTED = ("contact_count", "scheduled_count", "completed_count")
+ContactCount = Annotated[int | None, Field(description="Contacts the campaign holds in Ontora.")]
+ScheduledCount = Annotated[int | None, Field(description="Interviews Ontora has scheduled.")]
+CompletedCount = Annotated[int | None, Field(description="Interviews already completed.")]
 
 
 class RemoteCampaign(BaseModel):
@@ -30,6 +37,9 @@ class RemoteCampaign(BaseModel):
     status: str | None = None
     updated_at: str | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
+    contact_count: ContactCount = None
+    scheduled_count: ScheduledCount = None
+    completed_count: CompletedCount = None
 
 
 def read_remote(items: Iterable[Mapping[str, Any]]) -> dict[str, RemoteCampaign]:
@@ -45,6 +55,7 @@ def read_remote(items: Iterable[Mapping[str, Any]]) -> dict[str, RemoteCampaign]
             status=_text(item.get("status")),
             updated_at=_text(item.get("updated_at")),
             fields={name: canonical(name, item.get(name)) for name in READABLE_FIELDS},
+            **{name: _count(item.get(name)) for name in REPORTED},
         )
     return remote
 
@@ -77,6 +88,11 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _count(value: Any) -> int | None:
+    """A number of people, or None for anything that is not one (a bool is not)."""
+    return value if type(value) is int and value >= 0 else None
+
+
 class DriftKind(StrEnum):
     THEIRS = "theirs"  # changed in Ontora only: someone edited it in the web app
     OURS = "ours"  # changed in git only: waiting to be applied
@@ -94,7 +110,8 @@ class FieldDrift(BaseModel):
 
 
 class CampaignDrift(BaseModel):
-    """How one campaign in state differs between last applied, Ontora and its file."""
+    """How one campaign in state differs between last applied, Ontora and its file, and
+    the numbers of people Ontora reports for it (never compared: Ontora alone moves them)."""
 
     model_config = FROZEN
 
@@ -104,6 +121,9 @@ class CampaignDrift(BaseModel):
     updated_at: str | None = None
     missing: bool = Field(False, description="True when Ontora no longer lists the campaign.")
     fields: tuple[FieldDrift, ...] = ()
+    contact_count: ContactCount = None
+    scheduled_count: ScheduledCount = None
+    completed_count: CompletedCount = None
 
     @property
     def not_draft(self) -> bool:
@@ -153,6 +173,7 @@ def classify(
         status=remote.status,
         updated_at=remote.updated_at,
         fields=tuple(drift),
+        **remote.model_dump(include=set(REPORTED)),
     )
 
 

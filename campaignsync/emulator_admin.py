@@ -1,7 +1,8 @@
 """The emulator's `/_emulator/` endpoints, for tests and rehearsals (no auth).
 
 They show what it stores and every request it received, rehearse what happens outside
-the API (a campaign deleted or completed in the web app), and change faults while it runs.
+the API (a campaign deleted or completed in the web app, interviews held), and change
+faults while it runs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field
 
 from campaignsync.emulator_faults import FaultsUpdate, logged_requests
 from campaignsync.emulator_state import ApiFailure, State
@@ -47,6 +49,28 @@ async def set_status(
     if status not in STATUSES:
         raise ApiFailure(422, "invalid_status", f"status must be one of {', '.join(STATUSES)}")
     return state.store.update(state.store.get(interview_id), {"status": status})
+
+
+Count = Annotated[int, Field(ge=0, strict=True)]
+
+
+class InterviewsHeld(BaseModel):
+    """How many interviews of a campaign are scheduled and completed; contact_count is
+    always the number of its contacts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheduled_count: Count | None = None
+    completed_count: Count | None = None
+
+
+@admin.put("/campaigns/{interview_id}/interviews")
+async def set_interviews_held(
+    interview_id: InterviewId, held: InterviewsHeld, state: State
+) -> dict[str, Any]:
+    """Rehearse interviews held since launch: the list endpoint reports these numbers."""
+    campaign = state.store.get(interview_id)
+    return state.store.update(campaign, held.model_dump(exclude_unset=True))
 
 
 @admin.get("/requests")

@@ -108,8 +108,9 @@ async def authenticate(
 
 
 def interview_out(campaign: dict[str, Any]) -> dict[str, Any]:
-    """The documented InterviewOut: no voice_id, follow-ups or lists."""
-    counts = {"contact_count": len(campaign.get("contacts") or []), "completed_count": 0}
+    """The documented InterviewOut: no voice_id, follow-ups or lists. Interviews scheduled
+    and completed are what start and the admin API (or `--data`) set; 0 until then."""
+    counts = {"contact_count": len(campaign.get("contacts") or [])}
     return {
         name: counts.get(name, campaign.get(name, 0 if name.endswith("_count") else None))
         for name in INTERVIEW_OUT_FIELDS

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -24,8 +24,14 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from campaignsync import __version__
-from campaignsync.diff import FieldChange
-from campaignsync.drift import CampaignDrift
+from campaignsync.diff import FieldChange, ListDiff
+from campaignsync.drift import (
+    REPORTED,
+    CampaignDrift,
+    CompletedCount,
+    ContactCount,
+    ScheduledCount,
+)
 from campaignsync.ontora_models import (
     FROZEN,
 )
@@ -75,6 +81,31 @@ class Request(BaseModel):
         return {"status": "active"} if self.starts else self.body
 
 
+class People(BaseModel):
+    """One campaign's effect on people, derived from its plan: never sent to Ontora.
+
+    `added`, `removed` and `changed` count its contact entries by identity (a contact
+    with several changed fields is one changed). With --refresh, for a campaign Ontora
+    reports active, the counts are the list endpoint's numbers for it.
+    """
+
+    model_config = FROZEN
+
+    added: int = Field(0, description="Contacts the plan adds.")
+    removed: int = Field(0, description="Contacts the plan removes.")
+    changed: int = Field(0, description="Contacts the plan changes, each counted once.")
+    affected: int = Field(
+        0,
+        description="The people this campaign's requests affect: none without requests; "
+        "for a launch, every contact it declares; for a campaign Ontora reports active "
+        "(--refresh), its contact_count plus the contacts added; otherwise the contacts "
+        "added, removed or changed.",
+    )
+    contact_count: ContactCount = None
+    scheduled_count: ScheduledCount = None
+    completed_count: CompletedCount = None
+
+
 class CampaignPlan(BaseModel):
     """What will happen to one campaign, why, and the exact requests."""
 
@@ -117,7 +148,7 @@ class CampaignPlan(BaseModel):
         cls, data: Any, handler: ValidatorFunctionWrapHandler
     ) -> CampaignPlan:
         """A saved campaign's derived values are checked against its content, then dropped."""
-        item: CampaignPlan = _checked(data, handler, _CAMPAIGN_DERIVED)
+        item: CampaignPlan = checked_derived(data, handler, _CAMPAIGN_DERIVED)
         return item
 
     @computed_field(  # type: ignore[prop-decorator]
@@ -139,6 +170,14 @@ class CampaignPlan(BaseModel):
     @property
     def has_changes(self) -> bool:
         return bool(self.requests)
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="Its effect on people: contacts added, removed and changed, and with "
+        "--refresh, for a campaign Ontora reports active, the numbers Ontora reports."
+    )
+    @property
+    def audience(self) -> People:
+        return people_of(self)
 
     @property
     def rename_hint(self) -> str | None:
@@ -167,8 +206,9 @@ class Counts(BaseModel):
 class Plan(BaseModel):
     """The whole plan; saved as JSON by `plan --out` and run by `apply PLANFILE`.
 
-    has_changes, counts and digest are computed from the rest, so they always agree with
-    it; reading a saved plan checks them, so a plan edited after it was made is refused.
+    has_changes, counts, digest and people_affected are computed from the rest, so they
+    always agree with it; reading a saved plan checks them, so a plan edited after it was
+    made is refused.
     """
 
     model_config = FROZEN
@@ -228,6 +268,14 @@ class Plan(BaseModel):
     def digest(self) -> str:
         return content_digest(self)
 
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The people this plan affects: the sum of its campaigns' "
+        "audience.affected. Not in the digest, since --refresh moves it."
+    )
+    @property
+    def people_affected(self) -> int:
+        return sum(campaign.audience.affected for campaign in self.campaigns)
+
     @model_validator(mode="wrap")
     @classmethod
     def _derived_values_agree(
@@ -239,7 +287,8 @@ class Plan(BaseModel):
             raise PydanticCustomError(
                 "plan_digest_missing", "it has no digest, so it cannot be checked"
             )
-        return _checked(data, handler, _DERIVED)
+        plan: Plan = checked_derived(data, handler, _DERIVED)
+        return plan
 
     @property
     def partial(self) -> bool:
@@ -277,24 +326,8 @@ class Plan(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-_DERIVED = ("has_changes", "counts", "launches", "people_contacted", "digest")
-_CAMPAIGN_DERIVED = ("launches", "edits_may_be_locked")
-
-
-def _checked(data: Any, handler: ValidatorFunctionWrapHandler, derived: tuple[str, ...]) -> Any:
-    """Validate `data` without its derived values, then refuse it if those it held differ
-    from the ones computed: a plan edited after it was made."""
-    saved: dict[str, Any] = {}
-    if isinstance(data, dict):
-        saved = {name: data[name] for name in derived if name in data}
-        data = {name: value for name, value in data.items() if name not in derived}
-    made = handler(data)
-    if saved and made.model_dump(mode="json", by_alias=True, include=set(saved)) != saved:
-        raise PydanticCustomError(
-            "plan_digest_mismatch",
-            "it was changed after it was made (its digest does not match)",
-        )
-    return made
+_DERIVED = ("has_changes", "counts", "launches", "people_contacted", "people_affected", "digest")
+_CAMPAIGN_DERIVED = ("launches", "edits_may_be_locked", "audience")
 
 
 def _held(item: CampaignPlan) -> CampaignPlan:
@@ -311,11 +344,52 @@ def _held(item: CampaignPlan) -> CampaignPlan:
 # What a --refresh observed in Ontora. Shown to the reviewer and checked by apply's
 # remote-change guard, it is never part of what was approved: an offline plan (a pull
 # request from a fork has no credentials) and a refreshed plan of one change must agree.
+# The people derive from the changes (covered) and from what Ontora reports (not).
 _OBSERVED: dict[str, Any] = {
     "digest": True,
     "refreshed": True,
-    "campaigns": {"__all__": {"drift", "overwrites", "status", "edits_may_be_locked"}},
+    "people_affected": True,
+    "campaigns": {"__all__": {"drift", "overwrites", "status", "edits_may_be_locked", "audience"}},
 }
+
+
+def checked_derived(
+    data: Any, handler: ValidatorFunctionWrapHandler, names: Collection[str]
+) -> Any:
+    """Validate `data` without its derived values `names`, then check the ones it held
+    agree with what the result computes: a saved plan edited by hand is refused."""
+    saved: dict[str, Any] = {}
+    if isinstance(data, dict):
+        saved = {name: data[name] for name in names if name in data}
+        data = {name: value for name, value in data.items() if name not in names}
+    model: BaseModel = handler(data)
+    if saved and model.model_dump(mode="json", by_alias=True, include=set(saved)) != saved:
+        raise PydanticCustomError(
+            "plan_digest_mismatch",
+            "it was changed after it was made (its digest does not match)",
+        )
+    return model
+
+
+def people_of(item: CampaignPlan) -> People:
+    """Contact entries from the campaign's contacts diff; Ontora's numbers, and everyone
+    it contacts as affected, when --refresh saw it active; everyone it declares when it
+    launches."""
+    contacts = next(
+        (change.items for change in item.changes if change.field == "contacts" and change.items),
+        ListDiff(),
+    )
+    added, removed, changed = len(contacts.added), len(contacts.removed), len(contacts.changed)
+    drift = item.drift
+    active = drift is not None and drift.status == "active"
+    reported = drift.model_dump(include=set(REPORTED)) if drift and active else {}
+    contacted = reported.get("contact_count")
+    affected = 0
+    if item.launches:  # everyone it declares is contacted from now on
+        affected = item.people
+    elif item.has_changes:
+        affected = added + removed + changed if contacted is None else contacted + added
+    return People(added=added, removed=removed, changed=changed, affected=affected, **reported)
 
 
 def content_digest(plan: Plan) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from campaignsync.diff import FieldChange, Kind, ListDiff
 from campaignsync.drift import CampaignDrift, DriftKind, FieldDrift
 from campaignsync.plan import Action, CampaignPlan, Plan, Request
+from campaignsync.render_people import people_lines, total_line
 from campaignsync.scrub import untrusted
 
 SYMBOL = {
@@ -137,6 +138,8 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
         lines += _text_block(item, paint)
         lines.append("")
     lines.append(summary_line(plan))
+    if plan.has_changes:
+        lines.append(total_line(plan))
     return "\n".join(lines) + "\n"
 
 
@@ -149,6 +152,7 @@ def _text_block(item: CampaignPlan, paint: Callable[[str, str], str]) -> list[st
     locked = locked_warning(item)
     if locked is not None:
         lines.append(paint("!", f"    ! {locked}"))
+    lines += [paint(mark, f"    {text}") for mark, text in people_lines(item)]
     for change in item.changes:
         lines += [paint(s, text) for s, text in change_lines(change, plain, "    ")]
     lines += [paint("!", text) for text in plan_drift_lines(item, "    ")]

@@ -27,6 +27,7 @@ from campaignsync.render import (
     short,
     summary_line,
 )
+from campaignsync.render_people import people_lines, total_line
 from campaignsync.scrub import untrusted
 
 MARKDOWN_BUDGET = 65_000
@@ -55,8 +56,8 @@ def render_markdown(
 
     sections = [_Section(item, show) for item in shown]
     table = [
-        "| Campaign | Action | Requests | Topics | Questions | Contacts |",
-        "|---|---|---|---|---|---|",
+        "| Campaign | Action | Requests | Topics | Questions | Contacts | People |",
+        "|---|---|---|---|---|---|---|",
     ]
     # Reserve room for the closing notes, which are short and always fit.
     budget = max_chars - _size(head) - _size(table) - _NOTES_RESERVE
@@ -105,6 +106,8 @@ def _markdown_head(plan: Plan) -> list[str]:
         f"**{summary_line(plan)}**",
         "",
     ]
+    if plan.has_changes:
+        head += [f"**{total_line(plan)}**", ""]
     held = held_note(plan)
     if held is not None:
         head += [f"> {cell(held)}", ""]
@@ -212,6 +215,7 @@ def _table_row(item: CampaignPlan) -> str:
     for field in ("topics", "questions", "contacts"):
         change = by_field.get(field)
         cells.append(_list_counts(change.items) if change and change.items else "—")
+    cells.append(f"{item.audience.affected:,}" if item.has_changes else "—")
     return "| " + " | ".join(cells) + " |"
 
 
@@ -280,6 +284,7 @@ def _inline_code(text: str) -> str:
 def _markdown_changes(item: CampaignPlan, show: Show) -> Iterator[tuple[str, str]]:
     if item.rename_hint:
         yield "!", f"! {item.rename_hint}"
+    yield from people_lines(item)
     for change in item.changes:
         yield from change_lines(change, show, "")
     for line in plan_drift_lines(item, ""):

@@ -57,6 +57,12 @@ class Emulator:
             f"/_emulator/campaigns/{interview_id}/status", json={"status": status}
         ).raise_for_status()
 
+    def hold_interviews(self, interview_id: str, **counts: int) -> None:
+        """Rehearse interviews scheduled and completed since launch (the list's counts)."""
+        self.http.put(
+            f"/_emulator/campaigns/{interview_id}/interviews", json=counts
+        ).raise_for_status()
+
 
 class Trial:
     """A copy of the example campaigns repository, driven through the real CLI."""

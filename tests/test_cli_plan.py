@@ -59,6 +59,7 @@ def test_first_plan_of_the_examples_creates_each(examples: Path, run_cli: RunCli
     assert result.exit_code == 0
     assert result.output.endswith(
         "Plan: 3 to create, 0 to patch, 0 to finalize, 0 unchanged, 0 orphaned.\n"
+        "Affects 8 people.\n"  # 5 contacts of hr/onboarding, 3 of ops/warehouse-safety
     )
     assert "+ hr/onboarding (campaigns/hr/onboarding.yaml)" in result.output
     assert "\x1b[" not in result.output

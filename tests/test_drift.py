@@ -93,3 +93,18 @@ def test_report_counts_and_sync() -> None:
 
 def test_unknown_response_fields_are_ignored() -> None:
     assert remote(brand_new_field=1).fields["name"] == "A"
+
+
+def test_the_list_endpoints_counts_are_read_but_never_compared() -> None:
+    seen = remote(status="active", contact_count=60, scheduled_count=3, completed_count=57)
+    assert (seen.contact_count, seen.scheduled_count, seen.completed_count) == (60, 3, 57)
+    assert "completed_count" not in seen.fields
+    drift = classify("k", ID, {"name": "A"}, {"name": "A"}, seen)
+    assert (drift.contact_count, drift.scheduled_count, drift.completed_count) == (60, 3, 57)
+    assert not drift.differs
+
+
+def test_a_count_that_is_not_a_whole_number_is_not_a_count() -> None:
+    seen = remote(contact_count="60", scheduled_count=-1, completed_count=True)
+    assert (seen.contact_count, seen.scheduled_count, seen.completed_count) == (None, None, None)
+    assert remote().completed_count is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +231,56 @@ def test_data_file_keeps_what_start_scheduled(tmp_path: Path) -> None:
         "/v1/interviews", params={"workspace_id": WORKSPACE}, headers=AUTH
     )
     assert [item["scheduled_count"] for item in listed.json()] == [2]
+
+
+def listed_counts(api: TestClient) -> list[tuple[int, int, int]]:
+    listed = api.get("/v1/interviews", params={"workspace_id": WORKSPACE}, headers=AUTH).json()
+    names = ("contact_count", "scheduled_count", "completed_count")
+    return [tuple(item[name] for name in names) for item in listed]
+
+
+def test_interviews_held_are_set_through_the_admin_api_and_listed(tmp_path: Path) -> None:
+    data = tmp_path / "emulator.json"
+    api = client(data_path=data)
+    interview_id = create(api).json()["id"]
+    contacts = [{"name": "Ann"}, {"name": "Bo"}, {"name": "Cy"}]
+    finalize = f"/v1/campaign-creation/{interview_id}/finalize"
+    api.put(finalize, json={"contacts": contacts}, headers=AUTH).raise_for_status()
+    api.post(f"/v1/interviews/{interview_id}/start", headers=AUTH).raise_for_status()
+    assert listed_counts(api) == [(3, 3, 0)]
+    held = {"scheduled_count": 1, "completed_count": 2}
+    answer = api.put(f"/_emulator/campaigns/{interview_id}/interviews", json=held)
+    assert answer.status_code == 200
+    assert listed_counts(api) == [(3, 1, 2)]
+    assert listed_counts(client(data_path=data)) == [(3, 1, 2)]
+    only = api.put(f"/_emulator/campaigns/{interview_id}/interviews", json={"completed_count": 3})
+    assert only.status_code == 200
+    assert listed_counts(api) == [(3, 1, 3)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"completed_count": -1}, {"completed_count": "2"}, {"contact_count": 9}, [1]],
+)
+def test_interviews_held_must_be_counts(body: Any) -> None:
+    api = client()
+    interview_id = create(api).json()["id"]
+    answer = api.put(f"/_emulator/campaigns/{interview_id}/interviews", json=body)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"][0] == "body"
+    assert listed_counts(api) == [(0, 0, 0)]
+    unknown = "00000000-0000-4000-8000-000000000000"
+    gone = api.put(f"/_emulator/campaigns/{unknown}/interviews", json={"completed_count": 1})
+    assert gone.status_code == 404
+
+
+def test_a_data_file_can_hold_interviews_completed(tmp_path: Path) -> None:
+    data = tmp_path / "emulator.json"
+    interview_id = create(client(data_path=data)).json()["id"]
+    document = json.loads(data.read_text())
+    document["campaigns"][interview_id] |= {"status": "active", "completed_count": 57}
+    data.write_text(json.dumps(document))
+    assert listed_counts(client(data_path=data)) == [(0, 0, 57)]
 
 
 def test_faults_503_and_429_with_retry_after() -> None:

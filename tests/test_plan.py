@@ -483,6 +483,14 @@ class TestDocument:
             read_remote([{"id": ID_A, "updated_at": "2026-11-01T10:00:00Z", **seen}]),
             read_remote([{"id": ID_A, "updated_at": "2026-11-02T10:00:00Z", "name": "b"}]),
             read_remote([]),
+            # What Ontora reports of people: for an active campaign, in the plan's people.
+            *(
+                read_remote([{"id": ID_A, "status": "active", **counts, **seen}])
+                for counts in (
+                    {"contact_count": 60, "scheduled_count": 3, "completed_count": 57},
+                    {"contact_count": 61, "scheduled_count": 0, "completed_count": 61},
+                )
+            ),
         ):
             refreshed = plan_of(edited, current, remote=remote)
             assert refreshed.refreshed

@@ -12,7 +12,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from campaignsync.loader import load_campaigns
+from campaignsync.plan import plan_json_schema
 from campaignsync.spec import campaign_json_schema, defaults_json_schema
+from campaignsync.state import state_json_schema
 from campaignsync.survey import discover
 from tests.conftest import REPO
 
@@ -110,3 +112,13 @@ def test_the_example_defaults_pass_an_independent_validator() -> None:
     jsonschema.validate(as_json(YAML(typ="safe").load(path.read_text())), defaults_json_schema())
     first_line = path.read_text().splitlines()[0]
     assert first_line == "# yaml-language-server: $schema=../schemas/defaults.schema.json"
+
+
+@pytest.mark.parametrize("kind", ["state", "plan"])
+def test_committed_state_and_plan_schemas_are_what_the_code_generates(kind: str) -> None:
+    generate = {"state": state_json_schema, "plan": plan_json_schema}[kind]
+    committed = json.loads((REPO / "schemas" / f"{kind}.schema.json").read_text())
+    assert committed == generate(), (
+        f"schemas/{kind}.schema.json is stale: run "
+        f"`campaignsync schema {kind} > schemas/{kind}.schema.json`"
+    )
