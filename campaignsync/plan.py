@@ -24,17 +24,14 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from campaignsync import __version__
-from campaignsync.diff import FieldChange, ListDiff
+from campaignsync.diff import FieldChange
 from campaignsync.drift import (
-    REPORTED,
     CampaignDrift,
-    CompletedCount,
-    ContactCount,
-    ScheduledCount,
 )
 from campaignsync.ontora_models import (
     FROZEN,
 )
+from campaignsync.people import People, people_of
 from campaignsync.spec import published_schema
 
 PLAN_FORMAT_VERSION = 1
@@ -79,31 +76,6 @@ class Request(BaseModel):
     def sets(self) -> dict[str, Any]:
         """The campaign fields this request sets: its body, or the status a start moves to."""
         return {"status": "active"} if self.starts else self.body
-
-
-class People(BaseModel):
-    """One campaign's effect on people, derived from its plan: never sent to Ontora.
-
-    `added`, `removed` and `changed` count its contact entries by identity (a contact
-    with several changed fields is one changed). With --refresh, for a campaign Ontora
-    reports active, the counts are the list endpoint's numbers for it.
-    """
-
-    model_config = FROZEN
-
-    added: int = Field(0, description="Contacts the plan adds.")
-    removed: int = Field(0, description="Contacts the plan removes.")
-    changed: int = Field(0, description="Contacts the plan changes, each counted once.")
-    affected: int = Field(
-        0,
-        description="The people this campaign's requests affect: none without requests; "
-        "for a launch, every contact it declares; for a campaign Ontora reports active "
-        "(--refresh), its contact_count plus the contacts added; otherwise the contacts "
-        "added, removed or changed.",
-    )
-    contact_count: ContactCount = None
-    scheduled_count: ScheduledCount = None
-    completed_count: CompletedCount = None
 
 
 class CampaignPlan(BaseModel):
@@ -177,7 +149,13 @@ class CampaignPlan(BaseModel):
     )
     @property
     def audience(self) -> People:
-        return people_of(self)
+        return people_of(
+            self.changes,
+            self.drift,
+            launches=self.launches,
+            people=self.people,
+            has_changes=self.has_changes,
+        )
 
     @property
     def rename_hint(self) -> str | None:
@@ -369,27 +347,6 @@ def checked_derived(
             "it was changed after it was made (its digest does not match)",
         )
     return model
-
-
-def people_of(item: CampaignPlan) -> People:
-    """Contact entries from the campaign's contacts diff; Ontora's numbers, and everyone
-    it contacts as affected, when --refresh saw it active; everyone it declares when it
-    launches."""
-    contacts = next(
-        (change.items for change in item.changes if change.field == "contacts" and change.items),
-        ListDiff(),
-    )
-    added, removed, changed = len(contacts.added), len(contacts.removed), len(contacts.changed)
-    drift = item.drift
-    active = drift is not None and drift.status == "active"
-    reported = drift.model_dump(include=set(REPORTED)) if drift and active else {}
-    contacted = reported.get("contact_count")
-    affected = 0
-    if item.launches:  # everyone it declares is contacted from now on
-        affected = item.people
-    elif item.has_changes:
-        affected = added + removed + changed if contacted is None else contacted + added
-    return People(added=added, removed=removed, changed=changed, affected=affected, **reported)
 
 
 def content_digest(plan: Plan) -> str:

@@ -6,7 +6,8 @@ Text and Markdown say the same sentences, so they are made once, here.
 
 from __future__ import annotations
 
-from campaignsync.plan import CampaignPlan, People, Plan
+from campaignsync.people import People
+from campaignsync.plan import CampaignPlan, Plan
 
 
 def people_lines(item: CampaignPlan) -> list[tuple[str, str]]:

@@ -11,10 +11,15 @@ QUESTION = "If you could change one thing about onboarding, what would it be?"
 
 
 def launched_with_interviews_held(applied: Trial) -> None:
-    """hr/onboarding (5 contacts) active in Ontora, 2 interviews scheduled and 3 completed,
-    and a question of it changed in git."""
+    """hr/onboarding (5 contacts) launched, 2 interviews scheduled and 3 completed, and a
+    question of it changed in git."""
     interview_id = applied.interview_id("hr/onboarding")
-    applied.emulator.set_status(interview_id, "active")
+    path = applied.root / "campaigns" / "hr" / "onboarding.yaml"
+    path.write_text(path.read_text() + "status: active\n")
+    launched = applied.cli("apply", "--auto-approve", "--allow-launch")
+    assert launched.returncode == 0, launched.stderr
+    assert applied.emulator.campaigns()[interview_id]["status"] == "active"
+    assert [method for method, _, _ in applied.sent()][-1:] == ["POST"]  # the start
     applied.emulator.hold_interviews(interview_id, scheduled_count=2, completed_count=3)
     applied.edit("hr/onboarding.yaml", QUESTION, "What one thing would you change first?")
 

@@ -483,19 +483,23 @@ class TestDocument:
             read_remote([{"id": ID_A, "updated_at": "2026-11-01T10:00:00Z", **seen}]),
             read_remote([{"id": ID_A, "updated_at": "2026-11-02T10:00:00Z", "name": "b"}]),
             read_remote([]),
-            # What Ontora reports of people: for an active campaign, in the plan's people.
-            *(
-                read_remote([{"id": ID_A, "status": "active", **counts, **seen}])
-                for counts in (
-                    {"contact_count": 60, "scheduled_count": 3, "completed_count": 57},
-                    {"contact_count": 61, "scheduled_count": 0, "completed_count": 61},
-                )
-            ),
         ):
             refreshed = plan_of(edited, current, remote=remote)
             assert refreshed.refreshed
             assert only(refreshed).drift is not None
             assert refreshed.digest == offline.digest
+        # What Ontora reports of people: for an active campaign, in the plan's people.
+        launched = state(a=applied(ID_A, {**seen, "status": "active"}))
+        edited_live = [campaign("a", goal="new", status="active")]
+        offline_live = plan_of(edited_live, launched)
+        for counts in (
+            {"contact_count": 60, "scheduled_count": 3, "completed_count": 57},
+            {"contact_count": 61, "scheduled_count": 0, "completed_count": 61},
+        ):
+            remote = read_remote([{"id": ID_A, "status": "active", **counts, **seen}])
+            refreshed = plan_of(edited_live, launched, remote=remote)
+            assert only(refreshed).audience.contact_count == counts["contact_count"]
+            assert refreshed.digest == offline_live.digest
         assert plan_of(edited, state(a=applied(ID_B, seen))).digest != offline.digest
         assert plan_of(edited, current, targets=["a*"]).digest != offline.digest
         elsewhere = build_plan(edited, current, api_url="https://x.example", workspace_id=WORKSPACE)

@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from campaignsync.drift import read_remote
-from campaignsync.plan import People, Plan
+from campaignsync.people import People
+from campaignsync.plan import Plan
 from campaignsync.planner import build_plan
 from campaignsync.state import State
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, applied, campaign, state
@@ -94,7 +95,9 @@ class TestRefreshed:
         return plan_of([desired], state(a=applied(ID_A, self.before)), remote=remote)
 
     def test_an_active_campaign_shows_what_ontora_reports(self) -> None:
-        edited = campaign("a", questions=[{"text": "Why not?"}], contacts=[ANN, BOB])
+        edited = campaign(
+            "a", questions=[{"text": "Why not?"}], contacts=[ANN, BOB], status="active"
+        )
         plan = self.refreshed(
             edited, status="active", contact_count=60, scheduled_count=3, completed_count=57
         )
@@ -103,7 +106,9 @@ class TestRefreshed:
         assert plan.people_affected == 60
 
     def test_an_active_campaign_affects_everyone_it_contacts_and_those_added(self) -> None:
-        edited = campaign("a", questions=self.before["questions"], contacts=[ANN, CY, DEE])
+        edited = campaign(
+            "a", questions=self.before["questions"], contacts=[ANN, CY, DEE], status="active"
+        )
         plan = self.refreshed(edited, status="active", contact_count=2, completed_count=1)
         people = audience(plan)
         assert (people.added, people.removed, people.contact_count) == (2, 1, 2)
@@ -115,14 +120,18 @@ class TestRefreshed:
         assert audience(plan) == People(removed=1, affected=1)
 
     def test_an_unchanged_active_campaign_affects_no_one(self) -> None:
-        unchanged = campaign("a", **{k: v for k, v in self.before.items() if k != "name"})
+        unchanged = campaign(
+            "a", **{k: v for k, v in self.before.items() if k != "name"}, status="active"
+        )
         plan = self.refreshed(unchanged, status="active", contact_count=2, completed_count=2)
         assert not plan.has_changes
         assert audience(plan).completed_count == 2
         assert plan.people_affected == 0
 
     def test_an_active_campaign_ontora_gives_no_contact_count_counts_its_entries(self) -> None:
-        edited = campaign("a", questions=self.before["questions"], contacts=[ANN, CY])
+        edited = campaign(
+            "a", questions=self.before["questions"], contacts=[ANN, CY], status="active"
+        )
         plan = self.refreshed(edited, status="active", completed_count=5)
         assert audience(plan) == People(added=1, removed=1, completed_count=5, affected=2)
 
@@ -131,7 +140,8 @@ class TestSaved:
     def plan(self) -> Plan:
         current = state(a=applied(ID_A, {"name": "a", "contacts": [ANN]}))
         remote = read_remote([listed(ID_A, status="active", contact_count=1, completed_count=1)])
-        return plan_of([campaign("a", contacts=[ANN, BOB]), campaign("b")], current, remote=remote)
+        desired = [campaign("a", contacts=[ANN, BOB], status="active"), campaign("b")]
+        return plan_of(desired, current, remote=remote)
 
     def test_a_saved_plan_reads_back_with_its_people(self) -> None:
         plan = self.plan()
@@ -161,7 +171,8 @@ def test_other_ids_stay_apart() -> None:
         b=applied(ID_B, {"name": "b", "contacts": [ANN]}),
     )
     remote = read_remote([listed(ID_B, status="active", contact_count=9, completed_count=4)])
-    plan = plan_of([campaign("a", contacts=[]), campaign("b", contacts=[])], current, remote=remote)
+    desired = [campaign("a", contacts=[]), campaign("b", contacts=[], status="active")]
+    plan = plan_of(desired, current, remote=remote)
     assert audience(plan, "a") == People(removed=1, affected=1)
     assert audience(plan, "b") == People(removed=1, contact_count=9, completed_count=4, affected=9)
     assert plan.people_affected == 10
