@@ -22,17 +22,15 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from campaignsync.errors import LockHeld, StateConflict, StateError
-from campaignsync.scrub import MASK, scrub, untrusted
-from campaignsync.state import (
-    State,
-    StateEncoder,
+from campaignsync.filestate import (
     check_state_writable,
     lock_path,
-    now,
     read_state,
     state_lock,
     write_state,
 )
+from campaignsync.scrub import MASK, scrub, untrusted
+from campaignsync.state import State, StateEncoder, now
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_STATE_NAME = "default"
@@ -195,7 +193,7 @@ _Stamp = tuple[int, int, int] | None
 
 
 class FileStore:
-    """The local state file, through state.py's reading, atomic writing and lock.
+    """The local state file, through filestate's reading, atomic writing and lock.
 
     Compare and swap: before each write (made under the lock) the serial on disk must still
     be the one read. The file is parsed again only if it changed since this store last saw
@@ -293,8 +291,3 @@ def _file_holder(path: Path) -> LockHolder:
         if isinstance(data, dict):
             return LockHolder.from_json(data)
     return LockHolder(who="unknown", host="unknown", pid=0, command="unknown", since="unknown")
-
-
-def pull_document(state: State) -> str:
-    """The state as the state file holds it: the same JSON, byte for byte."""
-    return b"".join(StateEncoder().encode(state)).decode()

@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from campaignsync.filestate import write_state
 from campaignsync.loader import load_campaigns
-from campaignsync.state import Entry, State, write_state
+from campaignsync.state import Entry, State
 from campaignsync.terminal import use_colour
 from tests.conftest import REPO, RunCli
 from tests.factories import WORKSPACE

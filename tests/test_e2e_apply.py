@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 
-from campaignsync.state import state_lock
+from campaignsync.filestate import state_lock
 from tests.emulator_harness import TOKEN, Trial, wait_for
 from tests.running_apply import RunningApply
 

@@ -11,13 +11,12 @@ import jsonschema
 import pytest
 
 from campaignsync.errors import StateConflict, StateError
-from campaignsync.state import Entry, state_json_schema
+from campaignsync.state import Entry, state_document, state_json_schema
 from campaignsync.store import (
     FileStore,
     LockHolder,
     ci_run_url,
     open_store,
-    pull_document,
     shown_url,
 )
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
@@ -108,8 +107,8 @@ def test_pull_prints_the_file_byte_for_byte_and_valid_json(tmp_path: Path) -> No
     current = store.read(api_url=API_URL, workspace_id=WORKSPACE)
     store.write(current.with_entry("a", Entry(interview_id=ID_A)))
     stored = store.read(api_url=API_URL, workspace_id=WORKSPACE)
-    assert pull_document(stored) == (tmp_path / "state.json").read_text()
-    jsonschema.validate(json.loads(pull_document(stored)), state_json_schema())
+    assert state_document(stored) == (tmp_path / "state.json").read_text()
+    jsonschema.validate(json.loads(state_document(stored)), state_json_schema())
 
 
 def test_a_postgres_state_without_psycopg_says_what_to_install(tmp_path: Path) -> None:
