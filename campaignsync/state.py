@@ -11,14 +11,17 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 
 from campaignsync import __version__
 from campaignsync.errors import StateError
+from campaignsync.fingerprint import Fingerprinter, fingerprinted_fields, new_key
 from campaignsync.ontora_models import FROZEN, Uuid
 from campaignsync.spec import check_key, published_schema
 
-FORMAT_VERSION = 1
+# 2: contacts kept only as keyed fingerprints (see `fingerprint`); version 1 held them
+# in full and is migrated on reading.
+FORMAT_VERSION = 2
 # A state file is only ever read whole into memory; this bounds that (about a million
 # campaigns), so that a path to something endless is refused rather than read.
 MAX_STATE_BYTES = 1024 * 1024 * 1024
@@ -49,7 +52,9 @@ class Entry(BaseModel):
         None, description="Ontora's id of the campaign; null while a create is pending."
     )
     last_applied: dict[str, Any] = Field(
-        default_factory=dict, description="The managed fields as last applied, normalised."
+        default_factory=dict,
+        description="The managed fields as last applied, normalised; contacts only as "
+        "keyed fingerprints of the list, of each contact's identity and of each field.",
     )
     source_digest: str | None = Field(
         None,
@@ -84,13 +89,21 @@ class State(BaseModel):
     tool_version: str = Field(__version__, description="campaignsync version that wrote it.")
     api_url: str | None = Field(None, description="Ontora API the campaigns live in.")
     workspace_id: str | None = Field(None, description="Ontora workspace of the campaigns.")
+    fingerprint_key: str = Field(
+        default_factory=new_key,
+        pattern=r"^[0-9a-f]{64}$",
+        description="Random key (hex) of the keyed hashes that stand for contacts; made "
+        "with the state and kept for its lineage.",
+    )
     campaigns: dict[str, Entry] = Field(
         default_factory=dict, description="Per campaign key, what was last applied."
     )
 
     @field_validator("campaigns")
     @classmethod
-    def _keys_and_ids_are_sound(cls, campaigns: dict[str, Entry]) -> dict[str, Entry]:
+    def _keys_and_ids_are_sound(
+        cls, campaigns: dict[str, Entry], info: ValidationInfo
+    ) -> dict[str, Entry]:
         # Keys become paths and lines of output, and ids go into request paths: a state
         # edited by hand must not smuggle in what a campaign file could not.
         owners: dict[str, str] = {}
@@ -106,7 +119,16 @@ class State(BaseModel):
                     f"{entry.interview_id}; one campaign has one key"
                 )
             owners[entry.interview_id] = key
-        return campaigns
+        secret = info.data.get("fingerprint_key")
+        if not isinstance(secret, str):
+            return campaigns  # the key itself is wrong, and reported
+        printer = Fingerprinter(secret)
+        return {name: _fingerprinted(entry, printer) for name, entry in campaigns.items()}
+
+    @property
+    def printer(self) -> Fingerprinter:
+        """Fingerprints under this state's key, to compare contacts with what it keeps."""
+        return Fingerprinter(self.fingerprint_key)
 
     def with_entry(self, key: str, entry: Entry | None) -> State:
         """A copy with `key` set to `entry`, or forgotten when `entry` is None."""
@@ -114,8 +136,27 @@ class State(BaseModel):
         if entry is None:
             campaigns.pop(key, None)
         else:
-            campaigns[key] = entry
+            campaigns[key] = _fingerprinted(entry, self.printer)
         return self.model_copy(update={"campaigns": dict(sorted(campaigns.items()))})
+
+
+def _fingerprinted(entry: Entry, printer: Fingerprinter) -> Entry:
+    """`entry` with any contact list it holds replaced by its fingerprints."""
+    lists = [
+        fields["contacts"]
+        for fields in (entry.last_applied, entry.unconfirmed)
+        if isinstance(fields.get("contacts"), list)
+    ]
+    if not lists:
+        return entry
+    if not all(isinstance(contact, dict) for contacts in lists for contact in contacts):
+        raise ValueError("contacts must be a list of objects")
+    return entry.model_copy(
+        update={
+            "last_applied": fingerprinted_fields(entry.last_applied, printer),
+            "unconfirmed": fingerprinted_fields(entry.unconfirmed, printer),
+        }
+    )
 
 
 def now() -> str:
@@ -132,6 +173,10 @@ def parse_document(data: object, *, where: str, untouched: str = "") -> State:
     if not isinstance(data, dict):
         raise StateError(f"{where} is not a campaignsync state.{tail}")
     version = data.get("format_version")
+    if version == 1:
+        # Only contacts changed: the validator fingerprints them under a new key, and the
+        # next write stores version 2 without them.
+        data, version = data | {"format_version": FORMAT_VERSION}, FORMAT_VERSION
     if version != FORMAT_VERSION:
         raise StateError(
             f"{where} has format_version {version!r}; this campaignsync ({__version__}) reads "

@@ -87,7 +87,7 @@ def test_an_edit_shows_and_exits_two(examples: Path, run_cli: RunCli) -> None:
     assert result.exit_code == 2
     assert "patch: goal changed" in result.output
     assert "finalize: contacts changed" in result.output
-    assert '~ job_title: "Data Analyst" -> "Senior Data Analyst"' in result.output
+    assert '~ job_title: (not kept) -> "Senior Data Analyst"' in result.output
 
 
 def test_formats(examples: Path, run_cli: RunCli) -> None:

@@ -32,6 +32,7 @@ def test_the_file_holds_every_documented_field(tmp_path: Path) -> None:
         "tool_version",
         "api_url",
         "workspace_id",
+        "fingerprint_key",
         "campaigns",
     }
     assert set(document["campaigns"]["a"]) == {

@@ -1,0 +1,85 @@
+"""Keyed fingerprints of contacts: what state keeps instead of names, emails and phones.
+
+A fingerprint is HMAC-SHA256 under the state's own random key (`new_key`, made once per
+lineage), cut to 128 bits. State keeps, per contact list, one fingerprint of the whole
+list (so an unchanged list is recognised with one hash) and, per contact, one of its
+identity (`spec.contact_identity`) and one of each field. Planning fingerprints the
+file's contacts with the same key and compares: that says which contacts were added,
+removed or changed and which of their fields, without any contact's value in state.
+
+The key is in the state, so whoever holds the state can still test a guess ("is
+dana@example.org in it?"). What the key does stop: tables of fingerprints computed once
+for every state, and telling whether two states (two lineages) hold the same person.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from campaignsync.spec import contact_identity
+
+KEY_BYTES = 32
+_DIGEST_BYTES = 16
+
+
+def new_key() -> str:
+    """A fresh random fingerprint key, as hex."""
+    return secrets.token_hex(KEY_BYTES)
+
+
+def is_fingerprinted(value: object) -> bool:
+    """Whether a stored contacts value is fingerprints (and not contacts themselves)."""
+    return isinstance(value, Mapping) and "fingerprint" in value and "items" in value
+
+
+class Fingerprinter:
+    """Fingerprints under one state's key."""
+
+    def __init__(self, key: str) -> None:
+        self._key = bytes.fromhex(key)
+
+    def _mac(self, label: str, text: str) -> str:
+        message = f"{label}\0{text}".encode()
+        return hmac.digest(self._key, message, "sha256")[:_DIGEST_BYTES].hex()
+
+    def of_list(self, contacts: Sequence[Mapping[str, Any]]) -> str:
+        """One fingerprint of the whole list, in its order."""
+        return self._mac("contacts", _canonical(contacts))
+
+    def identity(self, contact: Mapping[str, Any]) -> str:
+        return self._mac("identity", contact_identity(contact))
+
+    def fields(self, contact: Mapping[str, Any]) -> dict[str, str]:
+        """Each field the contact sets, by name; the name is hashed in, so equal values of
+        two different fields do not show as equal."""
+        return {name: self._mac(name, _canonical(value)) for name, value in contact.items()}
+
+    def of_contacts(self, contacts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """What state keeps of a contact list: JSON, ready for `last_applied`."""
+        return {
+            "fingerprint": self.of_list(contacts),
+            "items": [
+                {"identity": self.identity(contact), "fields": self.fields(contact)}
+                for contact in contacts
+            ],
+        }
+
+    def same(self, stored: Mapping[str, Any], contacts: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether `contacts` are exactly the list `stored` fingerprints."""
+        return bool(stored.get("fingerprint") == self.of_list(contacts))
+
+
+def fingerprinted_fields(fields: Mapping[str, Any], printer: Fingerprinter) -> dict[str, Any]:
+    """`fields` with a contact list replaced by its fingerprints; as they are without one."""
+    contacts = fields.get("contacts")
+    if not isinstance(contacts, list):
+        return dict(fields)
+    return dict(fields) | {"contacts": printer.of_contacts(contacts)}
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
