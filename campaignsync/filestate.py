@@ -23,6 +23,7 @@ import filelock
 from campaignsync import __version__
 from campaignsync.errors import LockHeld, StateError
 from campaignsync.state import (
+    FORMAT_VERSION,
     MAX_STATE_BYTES,
     State,
     StateEncoder,
@@ -41,9 +42,14 @@ def read_state(path: Path, *, api_url: str, workspace_id: str | None) -> State:
     A missing file is an empty state. Anything unreadable is an error and the file is
     left exactly as it is.
     """
+    return read_state_file(path, api_url=api_url, workspace_id=workspace_id)[0]
+
+
+def read_state_file(path: Path, *, api_url: str, workspace_id: str | None) -> tuple[State, bool]:
+    """`read_state`, and whether the file is in an older format, migrated as it was read."""
     if not path.exists():
-        return State(api_url=api_url, workspace_id=workspace_id)
-    state = _parse(path)
+        return State(api_url=api_url, workspace_id=workspace_id), False
+    state, older = _parse(path)
     check_belongs(
         state,
         where=f"The state file {path}",
@@ -51,10 +57,10 @@ def read_state(path: Path, *, api_url: str, workspace_id: str | None) -> State:
         workspace_id=workspace_id,
         other_state="point --state at the state of that {}",
     )
-    return state
+    return state, older
 
 
-def _parse(path: Path) -> State:
+def _parse(path: Path) -> tuple[State, bool]:
     try:
         # Never a plain read: a FIFO or a link to /dev/zero would block or read forever.
         raw = read_regular_file(path, what="a state file", limit=MAX_STATE_BYTES)
@@ -70,10 +76,13 @@ def _parse(path: Path) -> State:
             f"The state file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
             f"{exc.msg}); it may be truncated. {_UNTOUCHED}"
         ) from exc
-    return parse_document(data, where=f"The state file {path}", untouched=_UNTOUCHED)
+    state = parse_document(data, where=f"The state file {path}", untouched=_UNTOUCHED)
+    return state, data["format_version"] != FORMAT_VERSION
 
 
-def write_state(path: Path, state: State, encoder: StateEncoder | None = None) -> State:
+def write_state(
+    path: Path, state: State, encoder: StateEncoder | None = None, *, backup: State | None = None
+) -> State:
     """Write `state` with serial + 1 (and a lineage if it has none); return what was written.
 
     The previous file is kept as `<state>.backup`. An `encoder` reused across writes
@@ -88,15 +97,23 @@ def write_state(path: Path, state: State, encoder: StateEncoder | None = None) -
     )
     chunks = (encoder or StateEncoder()).encode(written)
     path = path.resolve()  # through a symlink, replace the file it points at, not the link
-    if path.exists():
+    if backup is not None:
+        # The file is in an older format, which may hold contact data: back up the state
+        # it held as migrated, never the file itself.
+        atomic_write(_backup_path(path), StateEncoder().encode(backup))
+    elif path.exists():
         _keep_backup(path)
     atomic_write(path, chunks)
     return written
 
 
+def _backup_path(path: Path) -> Path:
+    return path.with_name(path.name + ".backup")
+
+
 def _keep_backup(path: Path) -> None:
     """Make the current file the backup without copying it: a hard link, swapped in atomically."""
-    backup = path.with_name(path.name + ".backup")
+    backup = _backup_path(path)
     link = path.with_name(f".{path.name}.{os.getpid()}.backup")
     try:
         with contextlib.suppress(FileNotFoundError):

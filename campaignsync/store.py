@@ -25,7 +25,7 @@ from campaignsync.errors import LockHeld, StateConflict, StateError
 from campaignsync.filestate import (
     check_state_writable,
     lock_path,
-    read_state,
+    read_state_file,
     state_lock,
     write_state,
 )
@@ -203,6 +203,7 @@ class FileStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._seen: tuple[_Stamp, int, str | None] | None = None
+        self._migrated: State | None = None  # as read, while the file is in an older format
 
     @property
     def where(self) -> str:
@@ -210,8 +211,9 @@ class FileStore:
 
     def read(self, *, api_url: str, workspace_id: str | None) -> State:
         stamp = _stamp(self.path)
-        state = read_state(self.path, api_url=api_url, workspace_id=workspace_id)
+        state, older = read_state_file(self.path, api_url=api_url, workspace_id=workspace_id)
         self._seen = (stamp, state.serial, state.lineage)
+        self._migrated = state if older else None
         return state
 
     def write(
@@ -219,9 +221,9 @@ class FileStore:
     ) -> State:
         expected = state if replacing is None else replacing
         self._check_unchanged(expected.serial, expected.lineage)
-        written = write_state(
-            self.path, state.model_copy(update={"serial": expected.serial}), encoder
-        )
+        current = state.model_copy(update={"serial": expected.serial})
+        written = write_state(self.path, current, encoder, backup=self._migrated)
+        self._migrated = None
         self._seen = (_stamp(self.path), written.serial, written.lineage)
         return written
 

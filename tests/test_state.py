@@ -6,11 +6,21 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from campaignsync.errors import StateError
 from campaignsync.filestate import read_state, state_lock, write_state
-from campaignsync.state import Entry, PendingCreate, State, StateEncoder
+from campaignsync.state import (
+    FORMAT_VERSION,
+    Entry,
+    PendingCreate,
+    State,
+    StateEncoder,
+    parse_document,
+    state_document,
+    state_json_schema,
+)
 from tests.conftest import RunCli
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
 
@@ -58,20 +68,66 @@ def test_a_version_1_file_from_before_pending_bodies_and_unconfirmed_fields_read
         "applied_at": None,
         "pending_create": {"idempotency_key": "k-1", "started_at": "2026-11-01T10:00:00Z"},
     }
-    document = {
+    document = version_1_document() | {"campaigns": {"a": old_entry}}
+    path.write_text(json.dumps(document))
+    entry = read(path).campaigns["a"]
+    assert entry.pending_create is not None
+    assert (entry.pending_create.idempotency_key, entry.pending_create.body) == ("k-1", None)
+    assert entry.unconfirmed == {}
+
+
+CONTACTS = [
+    {"name": "Dana Whitfield", "email": "Dana.Whitfield@example.org", "job_title": "Lead"},
+    {"name": "Marek Kowalski", "phone": "+48 61 555 0199"},
+]
+
+
+def version_1_document(**entry: Any) -> dict[str, Any]:
+    """A state as campaignsync wrote it with format_version 1: contacts in full."""
+    return {
         "format_version": 1,
         "lineage": "5a0d6a4e-3a56-4bd4-a3e1-0b1f7b3f2c9d",
         "serial": 4,
         "tool_version": "0.1.0",
         "api_url": API_URL,
         "workspace_id": WORKSPACE,
-        "campaigns": {"a": old_entry},
+        "campaigns": {"a": {"interview_id": ID_A, **entry}},
     }
-    path.write_text(json.dumps(document))
-    entry = read(path).campaigns["a"]
-    assert entry.pending_create is not None
-    assert (entry.pending_create.idempotency_key, entry.pending_create.body) == ("k-1", None)
-    assert entry.unconfirmed == {}
+
+
+def test_a_version_1_state_reads_with_its_contacts_fingerprinted() -> None:
+    document = version_1_document(
+        last_applied={"name": "A", "contacts": CONTACTS},
+        unconfirmed={"contacts": CONTACTS[:1]},
+    )
+    migrated = parse_document(document, where="The state")
+    assert migrated.format_version == FORMAT_VERSION == 2
+    assert (migrated.lineage, migrated.serial) == (document["lineage"], 4)
+    entry = migrated.campaigns["a"]
+    assert entry.last_applied["name"] == "A"
+    printer = migrated.printer
+    assert entry.last_applied["contacts"] == printer.of_contacts(CONTACTS)
+    assert entry.unconfirmed["contacts"] == printer.of_contacts(CONTACTS[:1])
+    text = state_document(migrated)
+    for value in ("Dana", "Whitfield", "example.org", "Marek", "555", "Lead"):
+        assert value not in text
+    jsonschema.validate(json.loads(text), state_json_schema())
+    assert parse_document(json.loads(text), where="The state") == migrated
+
+
+def test_fingerprints_follow_identity_and_fields_and_differ_between_lineages() -> None:
+    one, other = State().printer, State().printer
+    dana = CONTACTS[0]
+    assert one.identity(dana) == one.identity(dana | {"email": "dana.whitfield@EXAMPLE.org"})
+    assert one.fields(dana)["name"] == one.fields({"name": "Dana Whitfield"})["name"]
+    assert one.fields(dana)["name"] != one.fields({"job_title": "Dana Whitfield"})["job_title"]
+    assert one.identity(dana) != other.identity(dana)  # a key per state: no shared tables
+
+
+def test_a_contacts_list_of_something_else_than_contacts_is_refused() -> None:
+    document = version_1_document(last_applied={"contacts": ["dana@example.org"]})
+    with pytest.raises(StateError, match="contacts must be a list of objects"):
+        parse_document(document, where="The state")
 
 
 class TestStateCommands:
