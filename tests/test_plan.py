@@ -130,6 +130,14 @@ class TestCreate:
             with pytest.raises(PlanError, match="a: timezone changed since its create was sent"):
                 plan_of([edited], state(a=Entry(pending_create=pending)))
 
+    def test_the_create_body_state_keeps_while_pending_holds_no_contact(self) -> None:
+        # State keeps a pending create's exact body; contacts go with the finalize only.
+        item = only(plan_of([campaign("a", goal="G", contacts=CONTACTS)]))
+        create, finalize = item.requests
+        assert create.creates
+        assert "contacts" not in create.body
+        assert finalize.body["contacts"] == CONTACTS
+
 
 class TestAdopt:
     def test_patches_every_draft_field_then_finalizes(self) -> None:
