@@ -85,9 +85,10 @@ class FieldChange(BaseModel):
     items: ListDiff | None = None
 
 
-def cleared(field: str, value: Any) -> Any:
-    """What clears a field on Ontora: `[]` for a list, `null` for anything else."""
-    return [] if isinstance(value, list) or field in LIST_IDENTITY else None
+def cleared(value: Any) -> Any:
+    """What clears a field on Ontora: `[]` for a list (kept as a list, or as the fingerprints
+    of one), `null` for anything else."""
+    return [] if isinstance(value, list) or is_fingerprinted(value) else None
 
 
 def diff_fields(
@@ -105,7 +106,7 @@ def diff_fields(
     for field in sorted(desired.keys() | last_applied.keys(), key=_field_rank):
         if field not in desired:
             old = last_applied[field]
-            new = cleared(field, old)
+            new = cleared(old)
             if not _same(old, new, printer):
                 changes.append(_change(field, Kind.REMOVE, old, new, printer))
         elif field not in last_applied:
@@ -130,7 +131,7 @@ def diff_applied(
     for field in sorted(unconfirmed.keys() - desired.keys() - {c.field for c in changes}):
         sent = unconfirmed[field]
         old = last_applied.get(field, sent)
-        clearing = FieldChange(field=field, kind=Kind.REMOVE, old=old, new=cleared(field, sent))
+        clearing = FieldChange(field=field, kind=Kind.REMOVE, old=old, new=cleared(sent))
         changes += diff_fields({field: old}, {}, printer) or [clearing]  # with list items if it can
     return changes
 

@@ -20,6 +20,8 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from campaignsync.spec import contact_identity
 
 KEY_BYTES = 32
@@ -29,6 +31,36 @@ _DIGEST_BYTES = 16
 def new_key() -> str:
     """A fresh random fingerprint key, as hex."""
     return secrets.token_hex(KEY_BYTES)
+
+
+class _StoredContact(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    identity: str
+    fields: dict[str, str]
+
+
+class _StoredContacts(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    fingerprint: str
+    items: list[_StoredContact]
+
+
+def contacts_problem(value: object) -> str | None:
+    """What is wrong with a contacts value read from state: it must be fingerprints, or
+    (from an older state, fingerprinted as it is read) a list of contacts, or null."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        if all(isinstance(contact, dict) for contact in value):
+            return None
+        return "contacts must be a list of objects"
+    try:
+        _StoredContacts.model_validate(value)
+    except ValidationError:
+        return "contacts are neither contacts nor the fingerprints campaignsync keeps of them"
+    return None
 
 
 def is_fingerprinted(value: object) -> bool:

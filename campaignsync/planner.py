@@ -238,7 +238,7 @@ def _draft_leftover(desired: dict[str, Any], created: dict[str, Any]) -> dict[st
         if name in desired and (name not in created or created[name] != desired[name]):
             body[name] = desired[name]
         elif name in created and name not in desired:
-            body[name] = cleared(name, created[name])
+            body[name] = cleared(created[name])
     return body
 
 
@@ -381,7 +381,7 @@ def _finalize_body(desired: dict[str, Any], last_applied: dict[str, Any]) -> dic
     """The full managed finalize body, with fields removed from the file cleared."""
     body = _pick(desired, FINALIZE_FIELDS)
     for field in sorted(FINALIZE_FIELDS & last_applied.keys() - desired.keys()):
-        body[field] = cleared(field, last_applied[field])
+        body[field] = cleared(last_applied[field])
     return body
 
 

@@ -15,7 +15,12 @@ from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_va
 
 from campaignsync import __version__
 from campaignsync.errors import StateError
-from campaignsync.fingerprint import Fingerprinter, fingerprinted_fields, new_key
+from campaignsync.fingerprint import (
+    Fingerprinter,
+    contacts_problem,
+    fingerprinted_fields,
+    new_key,
+)
 from campaignsync.ontora_models import FROZEN, Uuid
 from campaignsync.spec import check_key, published_schema
 
@@ -74,6 +79,14 @@ class Entry(BaseModel):
     pending_create: PendingCreate | None = Field(
         None, description="Set while a create may have been sent but is not yet recorded."
     )
+
+    @field_validator("last_applied", "unconfirmed")
+    @classmethod
+    def _contacts_are_sound(cls, fields: dict[str, Any]) -> dict[str, Any]:
+        problem = contacts_problem(fields["contacts"]) if "contacts" in fields else None
+        if problem:
+            raise ValueError(problem)
+        return fields
 
 
 class State(BaseModel):
@@ -149,8 +162,6 @@ def _fingerprinted(entry: Entry, printer: Fingerprinter) -> Entry:
     ]
     if not lists:
         return entry
-    if not all(isinstance(contact, dict) for contacts in lists for contact in contacts):
-        raise ValueError("contacts must be a list of objects")
     return entry.model_copy(
         update={
             "last_applied": fingerprinted_fields(entry.last_applied, printer),

@@ -434,6 +434,22 @@ class TestKeyedLists:
         (item,) = change.items.changed
         assert [(f.field, f.old, f.new) for f in item.fields] == [("subtopics", ["x", "y"], ["x"])]
 
+    def test_contacts_set_to_null_plan_nothing_until_a_list_comes(self) -> None:
+        before = campaign("a", contacts=None)
+        current = state(a=applied(ID_A, before))
+        assert only(plan_of([before], current)).requests == ()
+        assert only(plan_of([campaign("a")], current)).requests == ()  # null clears nothing
+        listed = only(plan_of([campaign("a", contacts=CONTACTS)], current))
+        assert listed.requests[-1].body["contacts"] == CONTACTS
+
+    def test_contacts_dropped_from_the_file_are_cleared_with_an_empty_list(self) -> None:
+        current = state(a=applied(ID_A, campaign("a", contacts=CONTACTS)))
+        item = only(plan_of([campaign("a")], current))
+        assert item.requests[-1].body["contacts"] == []
+        (change,) = item.changes
+        assert change.items is not None
+        assert len(change.items.removed) == len(CONTACTS)
+
     def test_a_list_change_grows_with_the_change_not_with_the_list(self) -> None:
         people = [{"name": f"P{n}", "email": f"p{n}@example.org"} for n in range(500)]
         before = campaign("a", contacts=people)

@@ -109,7 +109,7 @@ def test_a_version_1_state_reads_with_its_contacts_fingerprinted() -> None:
     assert entry.last_applied["contacts"] == printer.of_contacts(CONTACTS)
     assert entry.unconfirmed["contacts"] == printer.of_contacts(CONTACTS[:1])
     text = state_document(migrated)
-    for value in ("Dana", "Whitfield", "example.org", "Marek", "555", "Lead"):
+    for value in ("Dana", "Whitfield", "example.org", "Marek", "+48 61 555 0199", "Lead"):
         assert value not in text
     jsonschema.validate(json.loads(text), state_json_schema())
     assert parse_document(json.loads(text), where="The state") == migrated
@@ -127,6 +127,22 @@ def test_fingerprints_follow_identity_and_fields_and_differ_between_lineages() -
 def test_a_contacts_list_of_something_else_than_contacts_is_refused() -> None:
     document = version_1_document(last_applied={"contacts": ["dana@example.org"]})
     with pytest.raises(StateError, match="contacts must be a list of objects"):
+        parse_document(document, where="The state")
+
+
+@pytest.mark.parametrize(
+    "contacts",
+    [
+        "dana@example.org",
+        {"fingerprint": "ab", "items": "x"},
+        {"fingerprint": "ab", "items": [{"identity": "cd"}]},
+        {"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"name": 1}}]},
+        {"fingerprint": 1, "items": []},
+    ],
+)
+def test_hand_edited_contact_fingerprints_are_refused_as_damaged(contacts: object) -> None:
+    document = version_1_document(last_applied={"contacts": contacts}) | {"format_version": 2}
+    with pytest.raises(StateError, match=r"is damaged \(campaigns\.a\.last_applied"):
         parse_document(document, where="The state")
 
 
