@@ -11,7 +11,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from campaignsync import __version__
 from campaignsync.errors import StateError
@@ -79,6 +86,17 @@ class Entry(BaseModel):
     pending_create: PendingCreate | None = Field(
         None, description="Set while a create may have been sent but is not yet recorded."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _proof_stands_only_for_a_whole_apply(cls, data: Any) -> Any:
+        # The proof that a file was fully applied stands only beside an id and no
+        # unanswered request, as campaignsync writes it. A file trusted on any other
+        # proof would be planned from last_applied, which keeps no contacts to send.
+        whole = isinstance(data, dict) and data.get("interview_id") and not data.get("unconfirmed")
+        if isinstance(data, dict) and data.get("source_digest") and not whole:
+            return data | {"source_digest": None, "contacts_file": None}
+        return data
 
     @field_validator("last_applied", "unconfirmed")
     @classmethod
