@@ -195,12 +195,15 @@ def diff_fingerprinted(
     old_by_id: dict[str, Mapping[str, str]] = {
         item["identity"]: item["fields"] for item in stored["items"]
     }
-    new_by_id = {printer.identity(contact): contact for contact in new}
+    fresh = printer.of_contacts(new)["items"]
+    new_by_id = {
+        item["identity"]: (contact, item["fields"])
+        for contact, item in zip(new, fresh, strict=True)
+    }
     kept = [key for key in new_by_id if key in old_by_id]  # in the new order
     changed = []
     for key in kept:
-        contact, old_fields = new_by_id[key], old_by_id[key]
-        new_fields = printer.fields(contact)
+        (contact, new_fields), old_fields = new_by_id[key], old_by_id[key]
         differing = sorted(
             name
             for name in old_fields.keys() | new_fields.keys()
@@ -213,7 +216,9 @@ def diff_fingerprinted(
             )
             changed.append(ItemChange(identity=contact_identity(contact), fields=tuple(values)))
     return ListDiff(
-        added=tuple(contact_identity(new_by_id[key]) for key in new_by_id if key not in old_by_id),
+        added=tuple(
+            contact_identity(new_by_id[key][0]) for key in new_by_id if key not in old_by_id
+        ),
         removed=tuple(key for key in old_by_id if key not in new_by_id),
         changed=tuple(changed),
         reordered=[key for key in old_by_id if key in new_by_id] != kept,

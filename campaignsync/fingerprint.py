@@ -20,8 +20,6 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from campaignsync.spec import contact_identity
 
 KEY_BYTES = 32
@@ -33,20 +31,6 @@ def new_key() -> str:
     return secrets.token_hex(KEY_BYTES)
 
 
-class _StoredContact(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    identity: str
-    fields: dict[str, str]
-
-
-class _StoredContacts(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    fingerprint: str
-    items: list[_StoredContact]
-
-
 def contacts_problem(value: object) -> str | None:
     """What is wrong with a contacts value read from state: it must be fingerprints, or
     (from an older state, fingerprinted as it is read) a list of contacts, or null."""
@@ -56,11 +40,28 @@ def contacts_problem(value: object) -> str | None:
         if all(isinstance(contact, dict) for contact in value):
             return None
         return "contacts must be a list of objects"
-    try:
-        _StoredContacts.model_validate(value)
-    except ValidationError:
+    if not _are_fingerprints(value):
         return "contacts are neither contacts nor the fingerprints campaignsync keeps of them"
     return None
+
+
+def _are_fingerprints(value: object) -> bool:
+    # Plain checks, not a model: a large state holds hundreds of thousands of these.
+    if not (isinstance(value, dict) and value.keys() == {"fingerprint", "items"}):
+        return False
+    items = value["items"]
+    return (
+        isinstance(value["fingerprint"], str)
+        and isinstance(items, list)
+        and all(
+            isinstance(item, dict)
+            and item.keys() == {"identity", "fields"}
+            and isinstance(item["identity"], str)
+            and isinstance(item["fields"], dict)
+            and all(isinstance(print_, str) for print_ in item["fields"].values())
+            for item in items
+        )
+    )
 
 
 def is_fingerprinted(value: object) -> bool:
@@ -68,11 +69,23 @@ def is_fingerprinted(value: object) -> bool:
     return isinstance(value, Mapping) and "fingerprint" in value and "items" in value
 
 
+def printer_for(key: str) -> Fingerprinter:
+    """The fingerprinter of a state's key: one per key, so that what it has fingerprinted
+    is reused by every copy of the state (an apply fingerprints each list it sends once)."""
+    printer = _PRINTERS.get(key)
+    if printer is None:
+        printer = _PRINTERS.setdefault(key, Fingerprinter(key))
+    return printer
+
+
 class Fingerprinter:
     """Fingerprints under one state's key."""
 
     def __init__(self, key: str) -> None:
         self._key = bytes.fromhex(key)
+        # Lists fingerprinted, by their own fingerprint: a planned list is fingerprinted
+        # again when its request is marked and when it is recorded.
+        self._known: dict[str, dict[str, Any]] = {}
 
     def _mac(self, label: str, text: str) -> str:
         message = f"{label}\0{text}".encode()
@@ -91,14 +104,22 @@ class Fingerprinter:
         return {name: self._mac(name, _canonical(value)) for name, value in contact.items()}
 
     def of_contacts(self, contacts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """What state keeps of a contact list: JSON, ready for `last_applied`."""
-        return {
-            "fingerprint": self.of_list(contacts),
-            "items": [
-                {"identity": self.identity(contact), "fields": self.fields(contact)}
-                for contact in contacts
-            ],
-        }
+        """What state keeps of a contact list: JSON, ready for `last_applied`. Treat it as
+        read-only: the same value is handed out for the same list."""
+        whole = self.of_list(contacts)
+        known = self._known.get(whole)
+        if known is None:
+            known = {
+                "fingerprint": whole,
+                "items": [
+                    {"identity": self.identity(contact), "fields": self.fields(contact)}
+                    for contact in contacts
+                ],
+            }
+            if len(self._known) >= _KNOWN_LISTS:
+                self._known.pop(next(iter(self._known)))  # the oldest
+            self._known[whole] = known
+        return known
 
     def same(self, stored: Mapping[str, Any], contacts: Sequence[Mapping[str, Any]]) -> bool:
         """Whether `contacts` are exactly the list `stored` fingerprints."""
@@ -113,5 +134,6 @@ def fingerprinted_fields(fields: Mapping[str, Any], printer: Fingerprinter) -> d
     return dict(fields) | {"contacts": printer.of_contacts(contacts)}
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_KNOWN_LISTS = 4096
+_PRINTERS: dict[str, Fingerprinter] = {}

@@ -27,6 +27,7 @@ from campaignsync.fingerprint import (
     contacts_problem,
     fingerprinted_fields,
     new_key,
+    printer_for,
 )
 from campaignsync.ontora_models import FROZEN, Uuid
 from campaignsync.spec import check_key, published_schema
@@ -153,13 +154,13 @@ class State(BaseModel):
         secret = info.data.get("fingerprint_key")
         if not isinstance(secret, str):
             return campaigns  # the key itself is wrong, and reported
-        printer = Fingerprinter(secret)
+        printer = printer_for(secret)
         return {name: _fingerprinted(entry, printer) for name, entry in campaigns.items()}
 
     @property
     def printer(self) -> Fingerprinter:
         """Fingerprints under this state's key, to compare contacts with what it keeps."""
-        return Fingerprinter(self.fingerprint_key)
+        return printer_for(self.fingerprint_key)
 
     def with_entry(self, key: str, entry: Entry | None) -> State:
         """A copy with `key` set to `entry`, or forgotten when `entry` is None."""
