@@ -115,15 +115,6 @@ def test_a_version_1_state_reads_with_its_contacts_fingerprinted() -> None:
     assert parse_document(json.loads(text), where="The state") == migrated
 
 
-def test_fingerprints_follow_identity_and_fields_and_differ_between_lineages() -> None:
-    one, other = State().printer, State().printer
-    dana = CONTACTS[0]
-    assert one.identity(dana) == one.identity(dana | {"email": "dana.whitfield@EXAMPLE.org"})
-    assert one.fields(dana)["name"] == one.fields({"name": "Dana Whitfield"})["name"]
-    assert one.fields(dana)["name"] != one.fields({"job_title": "Dana Whitfield"})["job_title"]
-    assert one.identity(dana) != other.identity(dana)  # a key per state: no shared tables
-
-
 def test_a_contacts_list_of_something_else_than_contacts_is_refused() -> None:
     document = version_1_document(last_applied={"contacts": ["dana@example.org"]})
     with pytest.raises(StateError, match="contacts must be a list of objects"):
