@@ -1,9 +1,10 @@
 """Keyed fingerprints of contacts: what state keeps instead of names, emails and phones.
 
 A fingerprint is HMAC-SHA256 under the state's own random key (`new_key`, made once per
-lineage), cut to 128 bits. State keeps, per contact list, one fingerprint of the whole
-list (so an unchanged list is recognised with one hash) and, per contact, one of its
-identity (`spec.contact_identity`) and one of each field. Planning fingerprints the
+lineage). State keeps, per contact list, one fingerprint of the whole list (so an
+unchanged list is recognised with one hash; 128 bits) and, per contact, one of its
+identity (`spec.contact_identity`) and one of each field (64 bits each: they are most
+of a state's size, and a change goes unseen with a chance of 2**-64). Planning fingerprints the
 file's contacts with the same key and compares: that says which contacts were added,
 removed or changed and which of their fields, without any contact's value in state.
 
@@ -23,7 +24,8 @@ from typing import Any
 from campaignsync.spec import contact_identity
 
 KEY_BYTES = 32
-_DIGEST_BYTES = 16
+_LIST_BYTES = 16
+_ITEM_BYTES = 8
 
 
 def new_key() -> str:
@@ -87,13 +89,13 @@ class Fingerprinter:
         # again when its request is marked and when it is recorded.
         self._known: dict[str, dict[str, Any]] = {}
 
-    def _mac(self, label: str, text: str) -> str:
+    def _mac(self, label: str, text: str, size: int = _ITEM_BYTES) -> str:
         message = f"{label}\0{text}".encode()
-        return hmac.digest(self._key, message, "sha256")[:_DIGEST_BYTES].hex()
+        return hmac.digest(self._key, message, "sha256")[:size].hex()
 
     def of_list(self, contacts: Sequence[Mapping[str, Any]]) -> str:
         """One fingerprint of the whole list, in its order."""
-        return self._mac("contacts", _canonical(contacts))
+        return self._mac("contacts", _canonical(contacts), _LIST_BYTES)
 
     def identity(self, contact: Mapping[str, Any]) -> str:
         return self._mac("identity", contact_identity(contact))
