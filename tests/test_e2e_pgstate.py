@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from campaignsync.pgstate import PostgresStore
+from campaignsync.survey import discover
 from tests.emulator_harness import (
     Emulator,
     Trial,
@@ -43,7 +44,7 @@ def pulled(trial: Trial) -> dict[str, Any]:
 
 def one_campaign_per_file(trial: Trial) -> None:
     names = Counter(campaign["name"] for campaign in trial.emulator.campaigns().values())
-    files = len(list((trial.root / "campaigns").rglob("*.yaml")))
+    files = len(discover(trial.root / "campaigns"))  # campaign files, not _defaults.yaml
     assert len(names) == files
     assert all(count == 1 for count in names.values()), names
 
@@ -56,7 +57,7 @@ def test_apply_then_an_empty_plan_and_nothing_written_beside(pg_trial: Trial) ->
     assert state["serial"] > 0
     assert set(state["campaigns"]) == {
         path.relative_to(pg_trial.root / "campaigns").with_suffix("").as_posix()
-        for path in (pg_trial.root / "campaigns").rglob("*.yaml")
+        for path in discover(pg_trial.root / "campaigns")
     }
     assert not list(pg_trial.root.glob("campaignsync.state.json*"))
 
