@@ -8,6 +8,10 @@ Everything here is plain comparison, no deepdiff: a change is reported per top-l
 field and per field of a list item, each with its whole old and new value, and `==` on
 those values is exactly that test. A deep diff's paths below an item's field would only
 be thrown away, and it could call an item changed in which no field compares unequal.
+
+State keeps contacts only as fingerprints (see `fingerprint`), so the file's contacts are
+compared with those under the state's key: a removed contact is then known by its
+identity's fingerprint, and a changed field's old value by its fingerprint alone.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from campaignsync.fingerprint import Fingerprinter, is_fingerprinted
 from campaignsync.ontora_models import FROZEN
-from campaignsync.spec import FIELD_ORDER, LIST_IDENTITY
+from campaignsync.spec import FIELD_ORDER, LIST_IDENTITY, contact_identity
 
 
 class Kind(StrEnum):
@@ -49,7 +54,11 @@ class ItemChange(BaseModel):
 
 class ListDiff(BaseModel):
     """How a keyed list changed, by item identity. The whole new list is in the request
-    that sends it, and the old one in state, so neither is copied here."""
+    that sends it, and the old one in state, so neither is copied here.
+
+    With `fingerprinted` (contacts compared with state's fingerprints), `removed` holds
+    identity fingerprints and a changed field's `old` its value's fingerprint.
+    """
 
     model_config = FROZEN
 
@@ -57,6 +66,7 @@ class ListDiff(BaseModel):
     removed: tuple[str, ...] = ()
     changed: tuple[ItemChange, ...] = ()
     reordered: bool = False
+    fingerprinted: bool = False
 
 
 class FieldChange(BaseModel):
@@ -76,35 +86,79 @@ class FieldChange(BaseModel):
 
 
 def cleared(value: Any) -> Any:
-    """What clears a field on Ontora: `[]` for a list, `null` for anything else."""
-    return [] if isinstance(value, list) else None
+    """What clears a field on Ontora: `[]` for a list (kept as a list, or as the fingerprints
+    of one), `null` for anything else."""
+    return [] if isinstance(value, list) or is_fingerprinted(value) else None
 
 
-def diff_fields(last_applied: Mapping[str, Any], desired: Mapping[str, Any]) -> list[FieldChange]:
+def diff_fields(
+    last_applied: Mapping[str, Any],
+    desired: Mapping[str, Any],
+    printer: Fingerprinter | None = None,
+) -> list[FieldChange]:
     """Three-way field changes: in the file and different -> send; gone from it -> clear.
 
-    A field in neither is not managed and never appears.
+    A field in neither is not managed and never appears. `printer` fingerprints the
+    file's contacts with the state's key, to compare them with what state keeps; it is
+    needed only when `last_applied` comes from state.
     """
     changes = []
     for field in sorted(desired.keys() | last_applied.keys(), key=_field_rank):
         if field not in desired:
             old = last_applied[field]
             new = cleared(old)
-            if old != new:
-                changes.append(_change(field, Kind.REMOVE, old, new))
+            if not _same(old, new, printer):
+                changes.append(_change(field, Kind.REMOVE, old, new, printer))
         elif field not in last_applied:
-            changes.append(_change(field, Kind.ADD, None, desired[field]))
-        elif desired[field] != last_applied[field]:
-            changes.append(_change(field, Kind.CHANGE, last_applied[field], desired[field]))
+            changes.append(_change(field, Kind.ADD, None, desired[field], printer))
+        elif not _same(last_applied[field], desired[field], printer):
+            old, new = last_applied[field], desired[field]
+            changes.append(_change(field, Kind.CHANGE, old, new, printer))
     return changes
 
 
-def _change(field: str, kind: Kind, old: Any, new: Any) -> FieldChange:
+def diff_applied(
+    last_applied: Mapping[str, Any],
+    unconfirmed: Mapping[str, Any],
+    desired: Mapping[str, Any],
+    printer: Fingerprinter,
+) -> list[FieldChange]:
+    """Field changes from last applied to the file, and every unconfirmed field again:
+    Ontora may hold its last-applied value or the one sent, so it is sent whatever the
+    file says (its value, or a clearing one if the file dropped it)."""
+    known = {k: v for k, v in last_applied.items() if k not in unconfirmed}
+    changes = diff_fields(known, desired, printer)
+    for field in sorted(unconfirmed.keys() - desired.keys() - {c.field for c in changes}):
+        sent = unconfirmed[field]
+        old = last_applied.get(field, sent)
+        clearing = FieldChange(field=field, kind=Kind.REMOVE, old=old, new=cleared(sent))
+        changes += diff_fields({field: old}, {}, printer) or [clearing]  # with list items if it can
+    return changes
+
+
+def _same(old: Any, new: Any, printer: Fingerprinter | None) -> bool:
+    if is_fingerprinted(old) and isinstance(new, list):
+        return _needed(printer).same(old, new)
+    return bool(old == new)
+
+
+def _change(
+    field: str, kind: Kind, old: Any, new: Any, printer: Fingerprinter | None
+) -> FieldChange:
+    if is_fingerprinted(old):
+        items = diff_fingerprinted(old, new or [], _needed(printer))
+        return FieldChange(field=field, kind=kind, items=items)
     if field in LIST_IDENTITY:
         return FieldChange(
             field=field, kind=kind, items=diff_keyed_list(field, old or [], new or [])
         )
     return FieldChange(field=field, kind=kind, old=old, new=new)
+
+
+def _needed(printer: Fingerprinter | None) -> Fingerprinter:
+    if printer is None:
+        raise TypeError("fingerprinted contacts are compared under their state's key")
+    return printer
 
 
 def _field_rank(field: str) -> int:
@@ -127,6 +181,48 @@ def diff_keyed_list(field: str, old: list[dict[str, Any]], new: list[dict[str, A
             if old_by_id[key] != new_by_id[key]
         ),
         reordered=[key for key in old_by_id if key in new_by_id] != kept,
+    )
+
+
+def diff_fingerprinted(
+    stored: Mapping[str, Any], new: list[dict[str, Any]], printer: Fingerprinter
+) -> ListDiff:
+    """Contacts added, removed and changed (field by field) against state's fingerprints.
+
+    Added and changed contacts are named by their identity in the file; removed ones, which
+    only state knew, by their identity's fingerprint.
+    """
+    old_by_id: dict[str, Mapping[str, str]] = {
+        item["identity"]: item["fields"] for item in stored["items"]
+    }
+    fresh = printer.of_contacts(new)["items"]
+    new_by_id = {
+        item["identity"]: (contact, item["fields"])
+        for contact, item in zip(new, fresh, strict=True)
+    }
+    kept = [key for key in new_by_id if key in old_by_id]  # in the new order
+    changed = []
+    for key in kept:
+        (contact, new_fields), old_fields = new_by_id[key], old_by_id[key]
+        differing = sorted(
+            name
+            for name in old_fields.keys() | new_fields.keys()
+            if old_fields.get(name) != new_fields.get(name)
+        )
+        if differing:
+            values = (
+                ValueChange(field=name, old=old_fields.get(name), new=contact.get(name))
+                for name in differing
+            )
+            changed.append(ItemChange(identity=contact_identity(contact), fields=tuple(values)))
+    return ListDiff(
+        added=tuple(
+            contact_identity(new_by_id[key][0]) for key in new_by_id if key not in old_by_id
+        ),
+        removed=tuple(key for key in old_by_id if key not in new_by_id),
+        changed=tuple(changed),
+        reordered=[key for key in old_by_id if key in new_by_id] != kept,
+        fingerprinted=True,
     )
 
 

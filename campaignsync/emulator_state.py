@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from campaignsync.emulator_faults import Faults
 from campaignsync.errors import ConfigError
+from campaignsync.filestate import atomic_write
 from campaignsync.ontora_models import EDIT_ANSWER_FIELDS
-from campaignsync.state import atomic_write
 
 
 @dataclass

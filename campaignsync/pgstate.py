@@ -18,12 +18,10 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from campaignsync import __version__
 from campaignsync.errors import ConfigError, LockHeld, StateConflict, StateError
 from campaignsync.scrub import remember_secret, untrusted
-from campaignsync.state import FORMAT_VERSION, State, StateEncoder, check_belongs
+from campaignsync.state import State, StateEncoder, check_belongs, parse_document, state_document
 from campaignsync.store import DEFAULT_LEASE, LockHolder, shown_url, url_password
 
 if TYPE_CHECKING:
@@ -157,20 +155,7 @@ class PostgresStore:
         return state
 
     def _parse(self, document: object) -> State:
-        version = document.get("format_version") if isinstance(document, dict) else None
-        if version != FORMAT_VERSION:
-            raise StateError(
-                f"The state in {self.where} has format_version {version!r}; this campaignsync "
-                f"({__version__}) reads version {FORMAT_VERSION}. Use the campaignsync version "
-                "that wrote it."
-            )
-        try:
-            return State.model_validate(document)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            message = f"The state in {self.where} is damaged ({where}: {first['msg']})."
-            raise StateError(message) from exc
+        return parse_document(document, where=f"The state in {self.where}")
 
     def check_writable(self) -> None:
         """Connecting, migrating and reading have proved the rows are there to write."""
@@ -189,7 +174,7 @@ class PostgresStore:
                 "tool_version": __version__,
             }
         )
-        document = b"".join((encoder or StateEncoder()).encode(written)).decode()
+        document = state_document(written, encoder)
         with self.translated_errors(), self._db().transaction():
             if not self._still_holding():
                 raise self._lease_lost()

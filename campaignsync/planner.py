@@ -12,9 +12,10 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from campaignsync.campaign import CampaignFile
-from campaignsync.diff import FieldChange, Kind, cleared, diff_fields
+from campaignsync.diff import FieldChange, Kind, cleared, diff_applied, diff_fields
 from campaignsync.drift import RemoteCampaign, classify
 from campaignsync.errors import PlanError
+from campaignsync.fingerprint import Fingerprinter
 from campaignsync.launch import STATUS, with_launch
 from campaignsync.ontora_models import (
     CREATE_FIELDS,
@@ -84,12 +85,13 @@ def _plan_files(
     managed_ids = {
         entry.interview_id: key for key, entry in state.campaigns.items() if entry.interview_id
     }
+    printer = state.printer
     planned: list[CampaignPlan] = []
     refusals: list[str] = []
     for campaign in campaigns:
         entry = state.campaigns.get(campaign.key)
         try:
-            item = _plan_campaign(campaign, entry, workspace_id, managed_ids)
+            item = _plan_campaign(campaign, entry, workspace_id, managed_ids, printer)
             status = listed.get(item.interview_id) if item.interview_id else None
             planned.append(with_launch(item, campaign, entry, status))
         except PlanError as exc:
@@ -114,6 +116,7 @@ def _plan_campaign(
     entry: Entry | None,
     workspace_id: str | None,
     managed_ids: dict[str, str],
+    printer: Fingerprinter,
 ) -> CampaignPlan:
     """A create or an adopt until state knows the campaign's id; an update after."""
     common: dict[str, Any] = {
@@ -123,18 +126,20 @@ def _plan_campaign(
         "contacts_file": campaign.contacts_file,
     }
     if entry is not None and entry.interview_id is not None:
-        return _update(campaign, entry, entry.interview_id, common)
+        changes = diff_applied(entry.last_applied, entry.unconfirmed, campaign.managed, printer)
+        # The status is not a field any edit sends: `with_launch` plans it.
+        return _update(campaign, entry, [c for c in changes if c.field != STATUS], common)
     if campaign.interview_id is not None:
         return _adopt(campaign, common, managed_ids)
     return _create(campaign, workspace_id, entry.pending_create if entry else None, common)
 
 
 def _update(
-    campaign: CampaignFile, entry: Entry, interview_id: str, common: dict[str, Any]
+    campaign: CampaignFile, entry: Entry, changes: list[FieldChange], common: dict[str, Any]
 ) -> CampaignPlan:
     """A campaign state links to an id: no-op, a draft PATCH, or a finalize PUT."""
+    interview_id = str(entry.interview_id)  # set: the caller checked
     _refuse_relink(campaign, interview_id)
-    changes = _changes(entry, campaign.managed)
     _refuse_create_only_changes(campaign, changes)
     cleared = tuple(change.field for change in changes if change.kind is Kind.REMOVE)
     common |= {"interview_id": interview_id, "changes": tuple(changes), "cleared": cleared}
@@ -194,21 +199,6 @@ def _refuse_create_only_changes(campaign: CampaignFile, changes: Sequence[FieldC
             f"{campaign.source}, or create a new campaign: remove the state entry "
             f"with `campaignsync state rm {campaign.key}` and plan again."
         )
-
-
-def _changes(entry: Entry, desired: dict[str, Any]) -> list[FieldChange]:
-    """Field changes from last applied to the file, and every unconfirmed field again:
-    Ontora may hold its last-applied value or the one sent, so it is sent whatever the
-    file says (its value, or a clearing one if the file dropped it). The status is not a
-    field any edit sends: `with_launch` plans it."""
-    known = {k: v for k, v in entry.last_applied.items() if k not in entry.unconfirmed}
-    changes = diff_fields(known, desired)
-    for field in sorted(entry.unconfirmed.keys() - desired.keys() - {c.field for c in changes}):
-        sent = entry.unconfirmed[field]
-        old = entry.last_applied.get(field, sent)
-        clearing = FieldChange(field=field, kind=Kind.REMOVE, old=old, new=cleared(sent))
-        changes += diff_fields({field: old}, {}) or [clearing]  # with list items if it can
-    return [change for change in changes if change.field != STATUS]
 
 
 def _create(

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from campaignsync.state import Entry, State, StateEncoder, write_state
+from campaignsync.filestate import write_state
+from campaignsync.state import Entry, State, StateEncoder
 
 StateWriter = Callable[[Path, State, StateEncoder], State]
 Change = Callable[[Entry | None], Entry | None]  # an entry's new value; None forgets it

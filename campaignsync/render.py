@@ -233,12 +233,17 @@ def _item_lines(field: str, items: ListDiff, show: Show, indent: str) -> Iterato
     for key in items.added:
         yield "+", f"{indent}+ {identity(key)}"
     for key in items.removed:
-        yield "-", f"{indent}- {identity(key)}"
+        # Only state knew a removed contact, and it keeps a fingerprint, not the contact.
+        shown = f"contact {key[:12]}" if items.fingerprinted else identity(key)
+        yield "-", f"{indent}- {shown}"
     value_show = _contact_shower(show) if field == "contacts" else show
     for item in items.changed:
         yield "~", f"{indent}~ {identity(item.identity)}"
         for value in item.fields:
-            old, new = value_show(value.field, value.old), value_show(value.field, value.new)
+            old = value_show(value.field, value.old)
+            if items.fingerprinted and value.old is not None:
+                old = "(not kept)"
+            new = value_show(value.field, value.new)
             marker = "+" if value.old is None else "-" if value.new is None else "~"
             yield "~", f"{indent}    {marker} {value.field}: {old} -> {new}"
     if items.reordered:

@@ -22,17 +22,15 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from campaignsync.errors import LockHeld, StateConflict, StateError
-from campaignsync.scrub import MASK, scrub, untrusted
-from campaignsync.state import (
-    State,
-    StateEncoder,
+from campaignsync.filestate import (
     check_state_writable,
     lock_path,
-    now,
-    read_state,
+    read_state_file,
     state_lock,
     write_state,
 )
+from campaignsync.scrub import MASK, scrub, untrusted
+from campaignsync.state import State, StateEncoder, now
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_STATE_NAME = "default"
@@ -195,7 +193,7 @@ _Stamp = tuple[int, int, int] | None
 
 
 class FileStore:
-    """The local state file, through state.py's reading, atomic writing and lock.
+    """The local state file, through filestate's reading, atomic writing and lock.
 
     Compare and swap: before each write (made under the lock) the serial on disk must still
     be the one read. The file is parsed again only if it changed since this store last saw
@@ -205,6 +203,7 @@ class FileStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._seen: tuple[_Stamp, int, str | None] | None = None
+        self._migrated: State | None = None  # as read, while the file is in an older format
 
     @property
     def where(self) -> str:
@@ -212,8 +211,9 @@ class FileStore:
 
     def read(self, *, api_url: str, workspace_id: str | None) -> State:
         stamp = _stamp(self.path)
-        state = read_state(self.path, api_url=api_url, workspace_id=workspace_id)
+        state, older = read_state_file(self.path, api_url=api_url, workspace_id=workspace_id)
         self._seen = (stamp, state.serial, state.lineage)
+        self._migrated = state if older else None
         return state
 
     def write(
@@ -221,9 +221,9 @@ class FileStore:
     ) -> State:
         expected = state if replacing is None else replacing
         self._check_unchanged(expected.serial, expected.lineage)
-        written = write_state(
-            self.path, state.model_copy(update={"serial": expected.serial}), encoder
-        )
+        current = state.model_copy(update={"serial": expected.serial})
+        written = write_state(self.path, current, encoder, backup=self._migrated)
+        self._migrated = None
         self._seen = (_stamp(self.path), written.serial, written.lineage)
         return written
 
@@ -293,8 +293,3 @@ def _file_holder(path: Path) -> LockHolder:
         if isinstance(data, dict):
             return LockHolder.from_json(data)
     return LockHolder(who="unknown", host="unknown", pid=0, command="unknown", since="unknown")
-
-
-def pull_document(state: State) -> str:
-    """The state as the state file holds it: the same JSON, byte for byte."""
-    return b"".join(StateEncoder().encode(state)).decode()

@@ -156,3 +156,20 @@ def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30.0) ->
     while not condition():
         assert time.monotonic() < deadline, f"gave up waiting for {what}"
         time.sleep(0.05)
+
+
+def contact_values(emulator: Emulator) -> set[str]:
+    """Every contact name, email and phone the emulator's campaigns hold."""
+    return {
+        str(contact[field])
+        for campaign in emulator.campaigns().values()
+        for contact in campaign.get("contacts") or []
+        for field in ("name", "email", "phone")
+        if contact.get(field)
+    }
+
+
+def without_contact_data(text: str, values: set[str]) -> list[str]:
+    """The contact values found in `text` (none, for text that holds no contact data)."""
+    lowered = text.lower()
+    return sorted(value for value in values if value.lower() in lowered)

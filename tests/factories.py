@@ -14,6 +14,8 @@ API_URL = "https://api.ontora.com"
 WORKSPACE = "4e0c3a1b-8d2f-4f6e-9b1a-2c7d5e8f9a10"
 ID_A = "11111111-1111-4111-8111-111111111111"
 ID_B = "22222222-2222-4222-8222-222222222222"
+# A fixed fingerprint key, so that planned fingerprints (and golden files) are stable.
+FINGERPRINT_KEY = "5e" * 32
 
 
 def campaign(key: str, **fields: Any) -> CampaignFile:
@@ -49,5 +51,6 @@ def state(**entries: Entry) -> State:
         serial=7,
         api_url=API_URL,
         workspace_id=WORKSPACE,
+        fingerprint_key=FINGERPRINT_KEY,
         campaigns={key.replace("__", "/"): entry for key, entry in entries.items()},
     )

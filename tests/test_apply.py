@@ -12,12 +12,13 @@ import pytest
 
 from campaignsync.apply import Outcome, apply_plan, check_plan_is_current
 from campaignsync.errors import StalePlan, StateError
+from campaignsync.filestate import read_state, write_state
 from campaignsync.loader import load_campaigns
 from campaignsync.ontora import OntoraClient
 from campaignsync.plan import Plan
 from campaignsync.planner import build_plan
 from campaignsync.recorder import StateRecorder
-from campaignsync.state import State, StateEncoder, read_state, write_state
+from campaignsync.state import State, StateEncoder
 from tests.conftest import WriteCampaign
 from tests.factories import API_URL, ID_A, WORKSPACE, applied, campaign, state
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from campaignsync.state import State, write_state
+from campaignsync.filestate import write_state
+from campaignsync.state import State
 from tests.conftest import RunCli, WriteCampaign
 
 STAGING = "7d1c0b6e-3f0a-4c55-9d1e-0a6b2c3d4e5f"

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campaignsync.cli import cli
-from campaignsync.state import read_state
+from campaignsync.filestate import read_state
 from tests.conftest import REPO
 from tests.emulator_harness import TOKEN, WORKSPACE, Emulator
 from tests.mutations import mutated_bytes

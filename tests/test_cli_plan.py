@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from campaignsync.filestate import write_state
 from campaignsync.loader import load_campaigns
-from campaignsync.state import Entry, State, write_state
+from campaignsync.state import Entry, State
 from campaignsync.terminal import use_colour
 from tests.conftest import REPO, RunCli
 from tests.factories import WORKSPACE
@@ -54,6 +55,28 @@ def applied_state(project: Path) -> Path:
     return path
 
 
+def test_a_proof_of_full_apply_beside_no_id_or_unanswered_requests_is_not_trusted(
+    examples: Path, run_cli: RunCli
+) -> None:
+    # A hand edit: a file "fully applied" yet without an id, or with requests unanswered.
+    # The file must be read again: state keeps no contacts to send in its place.
+    path = applied_state(examples)
+    document = json.loads(path.read_text())
+    onboarding, safety = (
+        document["campaigns"][key] for key in ("hr/onboarding", "ops/warehouse-safety")
+    )
+    onboarding["interview_id"] = None
+    safety["unconfirmed"] = {"contacts": safety["last_applied"]["contacts"]}
+    path.write_text(json.dumps(document))
+    result = run_cli("plan", "--format", "json")
+    assert result.exit_code == 0, result.output
+    planned = {item["key"]: item for item in json.loads(result.output)["campaigns"]}
+    for key in ("hr/onboarding", "ops/warehouse-safety"):
+        (finalize,) = [r for r in planned[key]["requests"] if r["path"].endswith("/finalize")]
+        assert all("@" in contact.get("email", "@") for contact in finalize["body"]["contacts"])
+        assert all("name" in contact for contact in finalize["body"]["contacts"])
+
+
 def test_first_plan_of_the_examples_creates_each(examples: Path, run_cli: RunCli) -> None:
     result = run_cli("plan")
     assert result.exit_code == 0
@@ -86,7 +109,7 @@ def test_an_edit_shows_and_exits_two(examples: Path, run_cli: RunCli) -> None:
     assert result.exit_code == 2
     assert "patch: goal changed" in result.output
     assert "finalize: contacts changed" in result.output
-    assert '~ job_title: "Data Analyst" -> "Senior Data Analyst"' in result.output
+    assert '~ job_title: (not kept) -> "Senior Data Analyst"' in result.output
 
 
 def test_formats(examples: Path, run_cli: RunCli) -> None:

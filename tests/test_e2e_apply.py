@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import signal
 
-from campaignsync.state import state_lock
-from tests.emulator_harness import TOKEN, Trial, wait_for
+from campaignsync.filestate import state_lock
+from tests.emulator_harness import TOKEN, Trial, contact_values, wait_for, without_contact_data
 from tests.running_apply import RunningApply
 
 
@@ -228,6 +228,23 @@ def test_the_token_appears_in_no_output_state_plan_or_log(applied: Trial) -> Non
     # so the check of the log above can fail.
     applied.emulator.http.get("/v1/interviews", params={"workspace_id": TOKEN})
     assert TOKEN in json.dumps(applied.emulator.requests())
+
+
+def test_no_contact_name_email_or_phone_is_kept_in_state_or_its_backup(trial: Trial) -> None:
+    assert trial.apply().returncode == 0
+    # A contact removed, one changed and one added: the next state and its backup.
+    trial.edit("hr/onboarding-contacts.csv", "Data Analyst", "Senior Data Analyst")
+    trial.edit("hr/onboarding.yaml", "dana.whitfield@example.org", "dana.w@example.org")
+    assert trial.apply().returncode == 0
+    values = contact_values(trial.emulator) | {"dana.whitfield@example.org", "Data Analyst"}
+    assert "Dana Whitfield" in values  # the check below can fail
+    kept = [trial.root / "campaignsync.state.json", trial.root / "campaignsync.state.json.backup"]
+    texts = [path.read_text() for path in kept]
+    texts += [trial.cli(*command).stdout for command in (["state", "pull"], ["state", "list"])]
+    texts.append(trial.cli("state", "show", "hr/onboarding").stdout)
+    for text in texts:
+        assert without_contact_data(text, values) == []
+    trial.converged()
 
 
 def test_ctrl_c_stops_after_in_flight_requests_with_state_saved(trial: Trial) -> None:

@@ -11,10 +11,19 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from campaignsync.pgstate import PostgresStore
-from tests.emulator_harness import Emulator, Trial, cli_env, run
+from campaignsync.survey import discover
+from tests.emulator_harness import (
+    Emulator,
+    Trial,
+    cli_env,
+    contact_values,
+    run,
+    without_contact_data,
+)
 from tests.running_apply import RunningApply
 from tests.test_e2e_crash import CAMPAIGNS, write_campaigns
 
@@ -35,7 +44,7 @@ def pulled(trial: Trial) -> dict[str, Any]:
 
 def one_campaign_per_file(trial: Trial) -> None:
     names = Counter(campaign["name"] for campaign in trial.emulator.campaigns().values())
-    files = len(list((trial.root / "campaigns").rglob("*.yaml")))
+    files = len(discover(trial.root / "campaigns"))  # campaign files, not _defaults.yaml
     assert len(names) == files
     assert all(count == 1 for count in names.values()), names
 
@@ -48,9 +57,55 @@ def test_apply_then_an_empty_plan_and_nothing_written_beside(pg_trial: Trial) ->
     assert state["serial"] > 0
     assert set(state["campaigns"]) == {
         path.relative_to(pg_trial.root / "campaigns").with_suffix("").as_posix()
-        for path in (pg_trial.root / "campaigns").rglob("*.yaml")
+        for path in discover(pg_trial.root / "campaigns")
     }
     assert not list(pg_trial.root.glob("campaignsync.state.json*"))
+
+
+def stored_rows(url: str, name: str) -> str:
+    """Every row campaignsync keeps for the state `name`, as text."""
+    with psycopg.connect(url) as connection:
+        rows = [
+            connection.execute(f"SELECT * FROM {table} WHERE name = %s", (name,)).fetchall()
+            for table in ("campaignsync_state", "campaignsync_lock")
+        ]
+    return repr(rows)
+
+
+def test_no_contact_name_email_or_phone_is_stored_in_postgres(
+    pg_trial: Trial, postgres_url: str, state_name: str
+) -> None:
+    assert pg_trial.apply().returncode == 0
+    pg_trial.edit("hr/onboarding-contacts.csv", "Data Analyst", "Senior Data Analyst")
+    assert pg_trial.apply().returncode == 0
+    values = contact_values(pg_trial.emulator)
+    assert "Dana Whitfield" in values  # the check below can fail
+    stored = stored_rows(postgres_url, state_name)
+    assert state_name in stored  # the rows were found
+    assert without_contact_data(stored, values | {"Data Analyst"}) == []
+    pg_trial.converged()
+
+
+def test_a_version_1_document_stored_in_postgres_migrates_on_the_next_write(
+    pg_trial: Trial, postgres_url: str, state_name: str, tmp_path: Path
+) -> None:
+    assert pg_trial.apply().returncode == 0
+    document = pulled(pg_trial)
+    contacts = [{"name": "Dana Whitfield", "email": "dana.whitfield@example.org"}]
+    entry = document["campaigns"]["hr/onboarding"]
+    entry["last_applied"]["contacts"] = contacts  # as version 1 kept them
+    del document["fingerprint_key"]
+    old = {**document, "format_version": 1}
+    with psycopg.connect(postgres_url) as connection:
+        connection.execute(
+            "UPDATE campaignsync_state SET document = %s::jsonb WHERE name = %s",
+            (json.dumps(old), state_name),
+        )
+    migrated = pulled(pg_trial)
+    assert migrated["format_version"] == 2
+    assert "Dana" not in json.dumps(migrated)
+    assert pg_trial.cli("state", "rm", "ops/warehouse-safety").returncode == 0  # a write
+    assert without_contact_data(stored_rows(postgres_url, state_name), {"Dana Whitfield"}) == []
 
 
 def test_two_concurrent_applies_make_each_campaign_once(pg_trial: Trial) -> None:

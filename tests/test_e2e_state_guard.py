@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from campaignsync.state import state_lock
+from campaignsync.filestate import state_lock
 from tests.conftest import unwritable
 from tests.emulator_harness import Trial
 

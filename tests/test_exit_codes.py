@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from campaignsync.state import state_lock
+from campaignsync.filestate import state_lock
 from tests.conftest import REPO
 from tests.emulator_harness import Trial, run, web_app_edit
 from tests.running_apply import RunningApply

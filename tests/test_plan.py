@@ -130,6 +130,14 @@ class TestCreate:
             with pytest.raises(PlanError, match="a: timezone changed since its create was sent"):
                 plan_of([edited], state(a=Entry(pending_create=pending)))
 
+    def test_the_create_body_state_keeps_while_pending_holds_no_contact(self) -> None:
+        # State keeps a pending create's exact body; contacts go with the finalize only.
+        item = only(plan_of([campaign("a", goal="G", contacts=CONTACTS)]))
+        create, finalize = item.requests
+        assert create.creates
+        assert "contacts" not in create.body
+        assert finalize.body["contacts"] == CONTACTS
+
 
 class TestAdopt:
     def test_patches_every_draft_field_then_finalizes(self) -> None:
@@ -426,14 +434,34 @@ class TestKeyedLists:
         (item,) = change.items.changed
         assert [(f.field, f.old, f.new) for f in item.fields] == [("subtopics", ["x", "y"], ["x"])]
 
+    def test_contacts_set_to_null_plan_nothing_until_a_list_comes(self) -> None:
+        before = campaign("a", contacts=None)
+        current = state(a=applied(ID_A, before))
+        assert only(plan_of([before], current)).requests == ()
+        assert only(plan_of([campaign("a")], current)).requests == ()  # null clears nothing
+        listed = only(plan_of([campaign("a", contacts=CONTACTS)], current))
+        assert listed.requests[-1].body["contacts"] == CONTACTS
+
+    def test_contacts_dropped_from_the_file_are_cleared_with_an_empty_list(self) -> None:
+        current = state(a=applied(ID_A, campaign("a", contacts=CONTACTS)))
+        item = only(plan_of([campaign("a")], current))
+        assert item.requests[-1].body["contacts"] == []
+        (change,) = item.changes
+        assert change.items is not None
+        assert len(change.items.removed) == len(CONTACTS)
+
     def test_a_list_change_grows_with_the_change_not_with_the_list(self) -> None:
         people = [{"name": f"P{n}", "email": f"p{n}@example.org"} for n in range(500)]
         before = campaign("a", contacts=people)
         after = campaign("a", contacts=[*people[:-1], {"name": "New", "email": "new@example.org"}])
-        item = only(plan_of([after], state(a=applied(ID_A, before))))
+        current = state(a=applied(ID_A, before))
+        item = only(plan_of([after], current))
         (change,) = item.changes
         assert (change.old, change.new) == (None, None)
-        assert change.items == ListDiff(added=("new@example.org",), removed=("p499@example.org",))
+        gone = current.printer.identity({"email": "p499@example.org"})
+        assert change.items == ListDiff(
+            added=("new@example.org",), removed=(gone,), fingerprinted=True
+        )
         assert "p0@example.org" not in json.dumps([c.model_dump() for c in item.changes])
         assert item.requests[0].body["contacts"][-1]["email"] == "new@example.org"
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from campaignsync.filestate import read_state, write_state
 from campaignsync.recorder import StateRecorder
-from campaignsync.state import Entry, State, StateEncoder, read_state, write_state
+from campaignsync.state import Entry, State, StateEncoder
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
 
 

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from campaignsync.cli import _Cli
-from campaignsync.state import state_lock
+from campaignsync.filestate import state_lock
 
 CANARY = "ont_canary_5f1e9d7c"
 WORKSPACE = "4e0c3a1b-8d2f-4f6e-9b1a-2c7d5e8f9a10"

@@ -1,52 +1,32 @@
-"""The state file: strict reading, atomic writes with backup, the lock, and `state` commands."""
+"""The state document: its fields, format versions, encoding, and the `state` commands."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
-from campaignsync.errors import LockHeld, StateError
+from campaignsync.errors import StateError
+from campaignsync.filestate import read_state, state_lock, write_state
 from campaignsync.state import (
+    FORMAT_VERSION,
     Entry,
     PendingCreate,
     State,
     StateEncoder,
-    atomic_write,
-    check_state_writable,
-    lock_path,
-    read_state,
-    state_lock,
-    write_state,
+    parse_document,
+    state_document,
+    state_json_schema,
 )
-from tests.conftest import RunCli, unwritable
+from tests.conftest import RunCli
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
 
 
 def read(path: Path, api_url: str = API_URL, workspace_id: str | None = WORKSPACE) -> State:
     return read_state(path, api_url=api_url, workspace_id=workspace_id)
-
-
-def test_a_missing_file_is_an_empty_state(tmp_path: Path) -> None:
-    current = read(tmp_path / "state.json")
-    assert (current.lineage, current.serial, current.campaigns) == (None, 0, {})
-
-
-def test_writes_fix_the_lineage_bump_the_serial_and_keep_a_backup(tmp_path: Path) -> None:
-    path = tmp_path / "state.json"
-    first = write_state(path, read(path).with_entry("a", Entry(interview_id=ID_A)))
-    assert first.serial == 1
-    assert first.lineage
-    second = write_state(path, read(path).with_entry("b", Entry(interview_id=ID_B)))
-    assert (second.serial, second.lineage) == (2, first.lineage)
-    assert read(path) == second
-    backup = json.loads((tmp_path / "state.json.backup").read_text())
-    assert backup["serial"] == 1
-    assert list(backup["campaigns"]) == ["a"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.backup"]
 
 
 def test_the_file_holds_every_documented_field(tmp_path: Path) -> None:
@@ -62,6 +42,7 @@ def test_the_file_holds_every_documented_field(tmp_path: Path) -> None:
         "tool_version",
         "api_url",
         "workspace_id",
+        "fingerprint_key",
         "campaigns",
     }
     assert set(document["campaigns"]["a"]) == {
@@ -87,15 +68,7 @@ def test_a_version_1_file_from_before_pending_bodies_and_unconfirmed_fields_read
         "applied_at": None,
         "pending_create": {"idempotency_key": "k-1", "started_at": "2026-11-01T10:00:00Z"},
     }
-    document = {
-        "format_version": 1,
-        "lineage": "5a0d6a4e-3a56-4bd4-a3e1-0b1f7b3f2c9d",
-        "serial": 4,
-        "tool_version": "0.1.0",
-        "api_url": API_URL,
-        "workspace_id": WORKSPACE,
-        "campaigns": {"a": old_entry},
-    }
+    document = version_1_document() | {"campaigns": {"a": old_entry}}
     path.write_text(json.dumps(document))
     entry = read(path).campaigns["a"]
     assert entry.pending_create is not None
@@ -103,105 +76,65 @@ def test_a_version_1_file_from_before_pending_bodies_and_unconfirmed_fields_read
     assert entry.unconfirmed == {}
 
 
+CONTACTS = [
+    {"name": "Dana Whitfield", "email": "Dana.Whitfield@example.org", "job_title": "Lead"},
+    {"name": "Marek Kowalski", "phone": "+48 61 555 0199"},
+]
+
+
+def version_1_document(**entry: Any) -> dict[str, Any]:
+    """A state as campaignsync wrote it with format_version 1: contacts in full."""
+    return {
+        "format_version": 1,
+        "lineage": "5a0d6a4e-3a56-4bd4-a3e1-0b1f7b3f2c9d",
+        "serial": 4,
+        "tool_version": "0.1.0",
+        "api_url": API_URL,
+        "workspace_id": WORKSPACE,
+        "campaigns": {"a": {"interview_id": ID_A, **entry}},
+    }
+
+
+def test_a_version_1_state_reads_with_its_contacts_fingerprinted() -> None:
+    document = version_1_document(
+        last_applied={"name": "A", "contacts": CONTACTS},
+        unconfirmed={"contacts": CONTACTS[:1]},
+    )
+    migrated = parse_document(document, where="The state")
+    assert migrated.format_version == FORMAT_VERSION == 2
+    assert (migrated.lineage, migrated.serial) == (document["lineage"], 4)
+    entry = migrated.campaigns["a"]
+    assert entry.last_applied["name"] == "A"
+    printer = migrated.printer
+    assert entry.last_applied["contacts"] == printer.of_contacts(CONTACTS)
+    assert entry.unconfirmed["contacts"] == printer.of_contacts(CONTACTS[:1])
+    text = state_document(migrated)
+    for value in ("Dana", "Whitfield", "example.org", "Marek", "+48 61 555 0199", "Lead"):
+        assert value not in text
+    jsonschema.validate(json.loads(text), state_json_schema())
+    assert parse_document(json.loads(text), where="The state") == migrated
+
+
+def test_a_contacts_list_of_something_else_than_contacts_is_refused() -> None:
+    document = version_1_document(last_applied={"contacts": ["dana@example.org"]})
+    with pytest.raises(StateError, match="contacts must be a list of objects"):
+        parse_document(document, where="The state")
+
+
 @pytest.mark.parametrize(
-    ("content", "message"),
+    "contacts",
     [
-        ('{"format_version": 1, "serial": ', "is not valid JSON"),
-        ("[]", "is not a campaignsync state"),
-        ('{"format_version": 99}', "has format_version 99"),
-        ('{"format_version": 1, "serial": "many"}', r"is damaged \(serial"),
-        ("\xff\xfe", "is not valid JSON"),
+        "dana@example.org",
+        {"fingerprint": "ab", "items": "x"},
+        {"fingerprint": "ab", "items": [{"identity": "cd"}]},
+        {"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"name": 1}}]},
+        {"fingerprint": 1, "items": []},
     ],
 )
-def test_unreadable_state_is_an_error_and_left_untouched(
-    tmp_path: Path, content: str, message: str
-) -> None:
-    path = tmp_path / "state.json"
-    path.write_text(content)
-    with pytest.raises(StateError, match=message) as caught:
-        read(path)
-    assert "was not changed" in str(caught.value)
-    assert path.read_text() == content
-
-
-def test_state_for_another_api_or_workspace_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "state.json"
-    write_state(path, State(api_url=API_URL, workspace_id=WORKSPACE))
-    with pytest.raises(StateError, match=r"written for the API at https://api\.ontora\.com"):
-        read(path, api_url="http://127.0.0.1:8787")
-    with pytest.raises(StateError, match="belongs to workspace"):
-        read(path, workspace_id="another")
-    assert read(path, workspace_id=None).workspace_id == WORKSPACE
-
-
-def test_a_held_lock_names_its_holder(tmp_path: Path) -> None:
-    path = tmp_path / "state.json"
-    with state_lock(path, command="campaignsync apply"):
-        with pytest.raises(LockHeld) as caught, state_lock(path, timeout=0.2):
-            pass
-        assert "'campaignsync apply' (pid" in str(caught.value)
-        assert caught.value.exit_code == 3
-    with state_lock(path):  # released: free again
-        pass
-    assert lock_path(path).read_text() == ""
-
-
-def test_a_contender_that_fails_leaves_the_holder_named(tmp_path: Path) -> None:
-    path = tmp_path / "state.json"
-    with state_lock(path, command="campaignsync apply"):
-        for _ in range(2):
-            with pytest.raises(LockHeld, match="'campaignsync apply' \\(pid"), state_lock(path):
-                pass
-
-
-def test_a_state_reached_through_a_symlink_shares_the_lock_of_the_real_path(
-    tmp_path: Path,
-) -> None:
-    (tmp_path / "real").mkdir()
-    real = tmp_path / "real" / "state.json"
-    link = tmp_path / "link.json"
-    link.symlink_to(real)
-    held = pytest.raises(LockHeld, match="'campaignsync apply'")
-    with state_lock(real, command="campaignsync apply"), held, state_lock(link):
-        pass
-    with state_lock(link, command="campaignsync apply"), held, state_lock(real):
-        pass
-
-
-def test_a_write_through_a_symlink_replaces_the_file_it_points_at(tmp_path: Path) -> None:
-    real = tmp_path / "state.json"
-    link = tmp_path / "link.json"
-    write_state(real, State(api_url=API_URL))
-    link.symlink_to(real)
-    write_state(link, read(link).with_entry("a", Entry(interview_id=ID_A)))
-    assert link.is_symlink()
-    assert list(read(real).campaigns) == ["a"]
-
-
-@pytest.mark.parametrize("existing", [True, False])
-def test_an_unwritable_state_folder_is_found_before_anything_is_sent(
-    tmp_path: Path, existing: bool
-) -> None:
-    path = tmp_path / "state.json"
-    if existing:
-        write_state(path, State(api_url=API_URL))
-    before = path.read_bytes() if existing else None
-    with unwritable(tmp_path), pytest.raises(StateError) as caught:
-        check_state_writable(path)
-    assert f"Cannot write the state file {path}" in str(caught.value)
-    assert "nothing was sent" in str(caught.value)
-    assert (path.read_bytes() if existing else None) == before
-    check_state_writable(path)  # writable again: no complaint, and nothing left behind
-    assert sorted(p.name for p in tmp_path.iterdir()) == (["state.json"] if existing else [])
-
-
-def test_a_state_file_that_cannot_be_replaced_is_found_before_anything_is_sent(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "state.json"
-    write_state(path, State(api_url=API_URL))
-    with unwritable(path), pytest.raises(StateError, match="nothing was sent"):
-        check_state_writable(path)
+def test_hand_edited_contact_fingerprints_are_refused_as_damaged(contacts: object) -> None:
+    document = version_1_document(last_applied={"contacts": contacts}) | {"format_version": 2}
+    with pytest.raises(StateError, match=r"is damaged \(campaigns\.a\.last_applied"):
+        parse_document(document, where="The state")
 
 
 class TestStateCommands:
@@ -305,29 +238,6 @@ def test_the_encoder_writes_exactly_the_state_and_reuses_unchanged_entries() -> 
     assert json.loads(b"".join(encoder.encode(forgotten))) == forgotten.model_dump(mode="json")
 
 
-def test_the_backup_is_the_previous_file(tmp_path: Path) -> None:
-    path = tmp_path / "state.json"
-    write_state(path, State(api_url=API_URL))
-    previous = path.read_bytes()
-    write_state(path, read(path).with_entry("a", Entry(interview_id=ID_A)))
-    assert (tmp_path / "state.json.backup").read_bytes() == previous
-    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
-
-
-def test_short_writes_are_carried_on_until_every_byte_is_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real_writev = os.writev
-
-    def stingy(descriptor: int, buffers: list[bytes]) -> int:
-        return real_writev(descriptor, [bytes(buffers[0])[:3]])  # at most 3 bytes a call
-
-    monkeypatch.setattr(os, "writev", stingy)
-    chunks = [b"first chunk, ", b"", b"second", b" and the third\n"]
-    atomic_write(tmp_path / "file", chunks)
-    assert (tmp_path / "file").read_bytes() == b"".join(chunks)
-
-
 @pytest.mark.parametrize(
     "interview_id", ["../../v1/interviews", "", "11111111-1111", "x\ny", ID_A + "/start"]
 )
@@ -356,17 +266,6 @@ def test_an_interview_id_in_state_is_read_in_its_canonical_form(tmp_path: Path) 
     entry = {"interview_id": WORKSPACE.upper()}
     path.write_text(json.dumps({"format_version": 1, "campaigns": {"a": entry}}))
     assert read(path).campaigns["a"].interview_id == WORKSPACE
-
-
-@pytest.mark.parametrize("kind", ["fifo", "device"])
-def test_a_state_path_that_is_no_regular_file_is_refused_unread(tmp_path: Path, kind: str) -> None:
-    path = tmp_path / "state.json"
-    if kind == "fifo":
-        os.mkfifo(path)  # reading it would wait for a writer forever
-    else:
-        path.symlink_to("/dev/zero")  # reading it would never end
-    with pytest.raises(StateError, match="not a regular file; a state file must be a plain file"):
-        read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,12 @@ import jsonschema
 import pytest
 
 from campaignsync.errors import StateConflict, StateError
-from campaignsync.state import Entry, state_json_schema
+from campaignsync.state import Entry, state_document, state_json_schema
 from campaignsync.store import (
     FileStore,
     LockHolder,
     ci_run_url,
     open_store,
-    pull_document,
     shown_url,
 )
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
@@ -108,8 +107,31 @@ def test_pull_prints_the_file_byte_for_byte_and_valid_json(tmp_path: Path) -> No
     current = store.read(api_url=API_URL, workspace_id=WORKSPACE)
     store.write(current.with_entry("a", Entry(interview_id=ID_A)))
     stored = store.read(api_url=API_URL, workspace_id=WORKSPACE)
-    assert pull_document(stored) == (tmp_path / "state.json").read_text()
-    jsonschema.validate(json.loads(pull_document(stored)), state_json_schema())
+    assert state_document(stored) == (tmp_path / "state.json").read_text()
+    jsonschema.validate(json.loads(state_document(stored)), state_json_schema())
+
+
+def test_the_first_write_of_a_version_1_file_keeps_no_contact_data_even_in_the_backup(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    contacts = [{"name": "Dana Whitfield", "email": "dana@example.org"}]
+    entry = {"interview_id": ID_A, "last_applied": {"name": "A", "contacts": contacts}}
+    document = {"format_version": 1, "api_url": API_URL, "serial": 3, "campaigns": {"a": entry}}
+    document["lineage"] = "5a0d6a4e-3a56-4bd4-a3e1-0b1f7b3f2c9d"
+    path.write_text(json.dumps(document))
+    store = FileStore(path)
+    current = store.read(api_url=API_URL, workspace_id=WORKSPACE)
+    written = store.write(current.with_entry("b", Entry(interview_id=ID_B)))
+    backup = path.with_name("state.json.backup")
+    for kept in (path, backup):
+        assert "Dana" not in kept.read_text()
+        assert "dana@example.org" not in kept.read_text()
+    assert json.loads(path.read_text())["format_version"] == 2
+    assert json.loads(backup.read_text())["serial"] == 3  # the previous state, migrated
+    assert store.read(api_url=API_URL, workspace_id=WORKSPACE) == written
+    store.write(written.with_entry("b", None))
+    assert json.loads(backup.read_text())["serial"] == 4  # from then on, the file itself
 
 
 def test_a_postgres_state_without_psycopg_says_what_to_install(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from campaignsync.state import Entry, State, write_state
+from campaignsync.filestate import write_state
+from campaignsync.state import Entry, State
 from campaignsync.survey import defaults_above, survey
 from tests.conftest import RunCli, WriteCampaign
 from tests.factories import API_URL, ID_A, WORKSPACE

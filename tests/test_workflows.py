@@ -277,7 +277,7 @@ def commit_state(trial: Trial) -> subprocess.CompletedProcess[str]:
 def test_the_workflow_commits_state_with_the_script_and_keeps_it_when_that_fails() -> None:
     document = workflow("campaigns-apply.yml")
     commit = step(document, "Commit the state file")
-    assert commit["if"] == "always()"
+    assert commit["if"] == "always() && env.CAMPAIGNSYNC_STATE == ''"
     assert commit["run"] == ".github/scripts/commit-state.sh"
     keep = step(document, "Keep the state file as an artifact")
     assert keep["if"].startswith("failure()")
@@ -288,6 +288,52 @@ def test_the_workflow_commits_state_with_the_script_and_keeps_it_when_that_fails
         "${{ steps.commit.outputs.state-files || 'campaignsync.state.json' }}"
     )
     assert "When the state cannot be pushed" in (REPO / "README.md").read_text()
+
+
+def test_with_state_in_postgres_the_workflow_commits_and_keeps_no_state_file() -> None:
+    for name in ("campaigns-plan.yml", "campaigns-apply.yml"):  # both see the same state
+        (job,) = workflow(name)["jobs"].values()
+        assert job["env"]["CAMPAIGNSYNC_STATE"] == "${{ secrets.CAMPAIGNSYNC_STATE }}"
+        install = step(workflow(name), "Install campaignsync")["run"]
+        assert install == 'python -m pip install ".${CAMPAIGNSYNC_STATE:+[postgres]}"'
+    for name in ("Commit the state file", "Keep the state file as an artifact"):
+        assert "env.CAMPAIGNSYNC_STATE == ''" in step(workflow("campaigns-apply.yml"), name)["if"]
+
+
+def test_the_commit_script_commits_nothing_for_a_postgres_state_and_prints_no_password(
+    trial: Trial, origin: Path
+) -> None:
+    before = git(origin, "rev-parse", "main")
+    url = "postgresql://ci:s3cret-pw@db.example:5432/states"
+    result = subprocess.run(
+        ["bash", str(SCRIPTS / "commit-state.sh")],
+        cwd=trial.root,
+        env=script_env(trial) | {"CAMPAIGNSYNC_STATE": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PostgreSQL" in result.stdout
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert git(origin, "rev-parse", "main") == before
+
+
+def test_apply_then_commit_with_state_in_postgres_stores_it_there_and_commits_nothing(
+    trial: Trial, origin: Path, postgres_url: str, state_name: str
+) -> None:
+    before = git(origin, "rev-parse", "main")
+    trial.env |= {"CAMPAIGNSYNC_STATE": postgres_url, "CAMPAIGNSYNC_STATE_NAME": state_name}
+    assert run_script(trial, "plan.sh").returncode == 0
+    applied = run_script(trial, "apply.sh", **reviewed(trial))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    committed = commit_state(trial)
+    assert committed.returncode == 0, committed.stdout + committed.stderr
+    assert git(origin, "rev-parse", "main") == before
+    assert not list(trial.root.glob("campaignsync.state.json*"))
+    pulled = trial.cli("state", "pull")
+    keys = {"hr/onboarding", "ops/warehouse-safety", "product/pricing-feedback"}
+    assert set(json.loads(pulled.stdout)["campaigns"]) == keys
 
 
 @pytest.mark.parametrize("outcome", ["success", "failure"])

@@ -9,7 +9,9 @@
 # When campaignsync.yaml declares environments, each is planned, checked against its own
 # section's marker ($APPROVED_ENVIRONMENTS: one "NAME DIGEST OVERWRITES" line each) and
 # applied, in the order declared, stopping at the first that fails.
-# State is written after every request, so whatever happens, commit it afterwards.
+# State is written after every request: kept in a file, the workflow commits it afterwards
+# whatever happens (commit-state.sh); kept in PostgreSQL (a CAMPAIGNSYNC_STATE secret
+# holding a postgresql:// URL), every write is already stored and nothing is committed.
 set -euo pipefail
 
 out="${PLAN_DIR:-.}"

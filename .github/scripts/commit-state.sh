@@ -6,6 +6,8 @@
 # changed there, the two states cannot be merged by a machine: stop loudly, leaving this
 # run's state file untouched (the workflow then keeps it as an artifact).
 # With environments declared, every environment's state file is committed in one commit.
+# State kept in PostgreSQL is stored by every write: nothing to commit, and its URL,
+# which may hold a password, is never printed.
 set -euo pipefail
 
 # The state files: each environment's (a state kept in PostgreSQL has none), or the one.
@@ -13,7 +15,14 @@ listed=$(campaignsync environments --format json)
 files='import json, sys; print("\n".join(e["state_file"] for e in json.load(sys.stdin) if e["state_file"]))'
 mapfile -t states < <(printf '%s' "$listed" | python -c "$files")
 if [ "$listed" = "[]" ]; then
-  states=("${CAMPAIGNSYNC_STATE:-campaignsync.state.json}")
+  state="${CAMPAIGNSYNC_STATE:-campaignsync.state.json}"
+  case "$(printf '%s' "$state" | tr '[:upper:]' '[:lower:]')" in
+    postgresql://* | postgres://*)
+      echo "The state is kept in PostgreSQL and was stored as it was written: nothing to commit."
+      exit 0
+      ;;
+  esac
+  states=("$state")
 fi
 # For the step that keeps the state files as an artifact if this job fails.
 if [ -n "${GITHUB_OUTPUT:-}" ]; then

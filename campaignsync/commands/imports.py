@@ -21,10 +21,11 @@ from campaignsync.commands.wiring import (
 )
 from campaignsync.config import Settings
 from campaignsync.errors import ConfigError, StateError, ValidationFailed
+from campaignsync.filestate import atomic_write
 from campaignsync.loader import load_file
 from campaignsync.ontora_models import READABLE_FIELDS, UNREADABLE_FIELDS, Uuid
 from campaignsync.spec import FIELD_ORDER
-from campaignsync.state import Entry, atomic_write, now
+from campaignsync.state import Entry, now
 from campaignsync.survey import SUFFIXES
 from campaignsync.terminal import echo
 from campaignsync.textfile import display_path

@@ -22,6 +22,7 @@ from campaignsync.commands.wiring import (
 )
 from campaignsync.config import Settings
 from campaignsync.errors import ConfigError
+from campaignsync.filestate import atomic_write
 from campaignsync.render import render_json, render_text
 from campaignsync.render_markdown import (
     MARKDOWN_BUDGET,
@@ -29,7 +30,6 @@ from campaignsync.render_markdown import (
     MARKDOWN_PER_CAMPAIGN,
     render_markdown,
 )
-from campaignsync.state import atomic_write
 from campaignsync.terminal import echo, use_colour
 
 

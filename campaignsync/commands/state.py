@@ -18,8 +18,8 @@ from campaignsync.commands.wiring import (
 )
 from campaignsync.config import Settings
 from campaignsync.errors import ConfigError, StateError
-from campaignsync.state import Entry, State, read_state
-from campaignsync.store import pull_document
+from campaignsync.filestate import read_state
+from campaignsync.state import Entry, State, state_document
 from campaignsync.terminal import echo
 
 
@@ -107,7 +107,7 @@ def state_mv(settings: Settings, lock_timeout: float, old: str, new: str) -> Non
 @with_settings
 def state_pull(settings: Settings) -> None:
     """Print the whole state document: the same JSON as the state file."""
-    echo(pull_document(read_configured_state(settings)), nl=False)
+    echo(state_document(read_configured_state(settings)), nl=False)
 
 
 @state_group.command("push")

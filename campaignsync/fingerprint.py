@@ -1,0 +1,141 @@
+"""Keyed fingerprints of contacts: what state keeps instead of names, emails and phones.
+
+A fingerprint is HMAC-SHA256 under the state's own random key (`new_key`, made once per
+lineage). State keeps, per contact list, one fingerprint of the whole list (so an
+unchanged list is recognised with one hash; 128 bits) and, per contact, one of its
+identity (`spec.contact_identity`) and one of each field (64 bits each: they are most
+of a state's size, and a change goes unseen with a chance of 2**-64). Planning fingerprints the
+file's contacts with the same key and compares: that says which contacts were added,
+removed or changed and which of their fields, without any contact's value in state.
+
+The key is in the state, so whoever holds the state can still test a guess ("is
+dana@example.org in it?"). What the key does stop: tables of fingerprints computed once
+for every state, and telling whether two states (two lineages) hold the same person.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from campaignsync.spec import contact_identity
+
+KEY_BYTES = 32
+_LIST_BYTES = 16
+_ITEM_BYTES = 8
+
+
+def new_key() -> str:
+    """A fresh random fingerprint key, as hex."""
+    return secrets.token_hex(KEY_BYTES)
+
+
+def contacts_problem(value: object) -> str | None:
+    """What is wrong with a contacts value read from state: it must be fingerprints, or
+    (from an older state, fingerprinted as it is read) a list of contacts, or null."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        if all(isinstance(contact, dict) for contact in value):
+            return None
+        return "contacts must be a list of objects"
+    if not _are_fingerprints(value):
+        return "contacts are neither contacts nor the fingerprints campaignsync keeps of them"
+    return None
+
+
+def _are_fingerprints(value: object) -> bool:
+    # Plain checks, not a model: a large state holds hundreds of thousands of these.
+    if not (isinstance(value, dict) and value.keys() == {"fingerprint", "items"}):
+        return False
+    items = value["items"]
+    return (
+        isinstance(value["fingerprint"], str)
+        and isinstance(items, list)
+        and all(
+            isinstance(item, dict)
+            and item.keys() == {"identity", "fields"}
+            and isinstance(item["identity"], str)
+            and isinstance(item["fields"], dict)
+            and all(isinstance(print_, str) for print_ in item["fields"].values())
+            for item in items
+        )
+    )
+
+
+def is_fingerprinted(value: object) -> bool:
+    """Whether a stored contacts value is fingerprints (and not contacts themselves)."""
+    return isinstance(value, Mapping) and "fingerprint" in value and "items" in value
+
+
+def printer_for(key: str) -> Fingerprinter:
+    """The fingerprinter of a state's key: one per key, so that what it has fingerprinted
+    is reused by every copy of the state (an apply fingerprints each list it sends once)."""
+    printer = _PRINTERS.get(key)
+    if printer is None:
+        printer = _PRINTERS.setdefault(key, Fingerprinter(key))
+    return printer
+
+
+class Fingerprinter:
+    """Fingerprints under one state's key."""
+
+    def __init__(self, key: str) -> None:
+        self._key = bytes.fromhex(key)
+        # Lists fingerprinted, by their own fingerprint: a planned list is fingerprinted
+        # again when its request is marked and when it is recorded.
+        self._known: dict[str, dict[str, Any]] = {}
+
+    def _mac(self, label: str, text: str, size: int = _ITEM_BYTES) -> str:
+        message = f"{label}\0{text}".encode()
+        return hmac.digest(self._key, message, "sha256")[:size].hex()
+
+    def of_list(self, contacts: Sequence[Mapping[str, Any]]) -> str:
+        """One fingerprint of the whole list, in its order."""
+        return self._mac("contacts", _canonical(contacts), _LIST_BYTES)
+
+    def identity(self, contact: Mapping[str, Any]) -> str:
+        return self._mac("identity", contact_identity(contact))
+
+    def fields(self, contact: Mapping[str, Any]) -> dict[str, str]:
+        """Each field the contact sets, by name; the name is hashed in, so equal values of
+        two different fields do not show as equal."""
+        return {name: self._mac(name, _canonical(value)) for name, value in contact.items()}
+
+    def of_contacts(self, contacts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """What state keeps of a contact list: JSON, ready for `last_applied`. Treat it as
+        read-only: the same value is handed out for the same list."""
+        whole = self.of_list(contacts)
+        known = self._known.get(whole)
+        if known is None:
+            known = {
+                "fingerprint": whole,
+                "items": [
+                    {"identity": self.identity(contact), "fields": self.fields(contact)}
+                    for contact in contacts
+                ],
+            }
+            if len(self._known) >= _KNOWN_LISTS:
+                self._known.pop(next(iter(self._known)))  # the oldest
+            self._known[whole] = known
+        return known
+
+    def same(self, stored: Mapping[str, Any], contacts: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether `contacts` are exactly the list `stored` fingerprints."""
+        return bool(stored.get("fingerprint") == self.of_list(contacts))
+
+
+def fingerprinted_fields(fields: Mapping[str, Any], printer: Fingerprinter) -> dict[str, Any]:
+    """`fields` with a contact list replaced by its fingerprints; as they are without one."""
+    contacts = fields.get("contacts")
+    if not isinstance(contacts, list):
+        return dict(fields)
+    return dict(fields) | {"contacts": printer.of_contacts(contacts)}
+
+
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_KNOWN_LISTS = 4096
+_PRINTERS: dict[str, Fingerprinter] = {}

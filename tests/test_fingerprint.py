@@ -1,0 +1,56 @@
+"""Keyed fingerprints of contacts: what they tell apart, and what they do not keep."""
+
+from __future__ import annotations
+
+import pytest
+
+from campaignsync.fingerprint import Fingerprinter, contacts_problem, new_key
+
+DANA = {"name": "Dana Whitfield", "email": "Dana.Whitfield@example.org", "job_title": "Lead"}
+MAREK = {"name": "Marek Kowalski", "phone": "+48 61 555 0199"}
+
+
+def test_fingerprints_follow_identity_and_fields_and_differ_between_keys() -> None:
+    one, other = Fingerprinter(new_key()), Fingerprinter(new_key())
+    assert one.identity(DANA) == one.identity(DANA | {"email": "dana.whitfield@EXAMPLE.org"})
+    assert one.identity(DANA) != one.identity(MAREK)
+    assert one.fields(DANA)["name"] == one.fields({"name": "Dana Whitfield"})["name"]
+    # The field's name is hashed in: equal values of two fields do not look equal.
+    assert one.fields(DANA)["name"] != one.fields({"job_title": "Dana Whitfield"})["job_title"]
+    assert one.fields({"seniority_level": 1}) != one.fields({"seniority_level": "1"})
+    assert one.identity(DANA) != other.identity(DANA)  # a key per state: no shared tables
+
+
+def test_a_list_fingerprint_covers_every_field_and_the_order() -> None:
+    printer = Fingerprinter(new_key())
+    both = printer.of_contacts([DANA, MAREK])
+    assert printer.same(both, [dict(reversed(DANA.items())), MAREK])  # key order is no change
+    assert not printer.same(both, [MAREK, DANA])
+    assert not printer.same(both, [DANA | {"job_title": "Head"}, MAREK])
+    assert [item["identity"] for item in both["items"]] == [
+        printer.identity(DANA),
+        printer.identity(MAREK),
+    ]
+    text = repr(both)
+    for value in ("Dana", "Whitfield", "example.org", "Lead", "Marek", "+48 61 555 0199"):
+        assert value not in text
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (None, None),
+        ([DANA, MAREK], None),
+        (["dana@example.org"], "contacts must be a list of objects"),
+        ("dana@example.org", "neither contacts nor the fingerprints"),
+        ({"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"name": 1}}]}, "neither"),
+        ({"fingerprint": "ab", "items": [], "extra": 1}, "neither"),
+    ],
+)
+def test_what_a_stored_contacts_value_may_be(value: object, problem: str | None) -> None:
+    found = contacts_problem(value)
+    assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+def test_stored_fingerprints_are_a_valid_stored_value() -> None:
+    assert contacts_problem(Fingerprinter(new_key()).of_contacts([DANA, MAREK])) is None
