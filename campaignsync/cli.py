@@ -52,7 +52,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": (
         "imports",
         "import_",
-        "Write campaigns/KEY.yaml from campaign INTERVIEW_ID in Ontora, and record it in state.",
+        "Adopt Ontora campaigns: INTERVIEW_ID as campaigns/KEY.yaml, or --all not yet in state.",
     ),
     "state": (
         "state",
