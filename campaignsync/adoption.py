@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from campaignsync.drift import RemoteCampaign
-from campaignsync.errors import StateError, ValidationFailed
+from campaignsync.errors import ConfigError, StateError, ValidationFailed
 from campaignsync.loader import SUFFIXES, CampaignFile, load_file
 from campaignsync.ontora_models import READABLE_FIELDS, UNREADABLE_FIELDS
 from campaignsync.spec import FIELD_ORDER, check_key
 from campaignsync.state import Entry, State, atomic_write, now
 from campaignsync.store import StateStore
+from campaignsync.textfile import display_path
 from campaignsync.yamldoc import render_campaign_yaml
 
 SLUG_LIMIT = 60
@@ -73,7 +74,13 @@ def write_campaign_file(
     exactly what Ontora holds.
     """
     fields = imported_fields(remote)
-    where.path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        where.path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot make the folder {display_path(where.path.parent)}: {exc}. Pick another "
+            "--into folder, or move what is in the way."
+        ) from exc
     loaded = _write_and_load(remote, fields, where, campaigns_dir, repository_root)
     inherited = [
         name

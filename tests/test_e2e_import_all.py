@@ -248,3 +248,24 @@ def _read_all(descriptor: int) -> str:
             break
         chunks.append(chunk)
     return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_folder_that_cannot_be_made_is_a_clear_error(trial: Trial) -> None:
+    make_campaign(trial, "Exit interview")
+    (trial.root / "campaigns" / "blocked").write_text("a file, not a folder\n")
+    result = trial.cli("import", "--all", "--into", "blocked")
+    assert result.returncode == 1
+    assert "Cannot make the folder campaigns/blocked" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "internal error" not in result.stderr
+    assert not (trial.root / "campaignsync.state.json").exists()
+
+
+def test_one_import_with_another_file_invalid_writes_nothing(trial: Trial) -> None:
+    interview_id = make_campaign(trial, "Exit interview")
+    (trial.root / "campaigns" / "broken.yaml").write_text("name: B\ngoals: typo\n")
+    result = trial.cli("import", interview_id, "exit")
+    assert result.returncode == 1
+    assert "unknown field 'goals'" in result.stdout + result.stderr
+    assert not (trial.root / "campaigns" / "exit.yaml").exists()
+    assert not (trial.root / "campaignsync.state.json").exists()

@@ -19,10 +19,12 @@ from campaignsync.commands.wiring import (
     read_configured_state,
     require_key,
     require_workspace,
+    warn,
     with_settings,
 )
 from campaignsync.config import Settings
 from campaignsync.errors import ConfigError, PlanError, StateError
+from campaignsync.loader import load_campaigns
 from campaignsync.ontora_models import Uuid
 from campaignsync.state import Entry, State
 from campaignsync.terminal import echo
@@ -99,6 +101,8 @@ def _import_one(settings: Settings, interview_id: str, key: str, lock_timeout: f
     ):
         current = read_configured_state(settings, store)
         _refuse_to_overwrite(settings, current, interview_id, key)
+        # The import ends with a plan, which needs every file valid: fail before writing.
+        load_campaigns(settings.campaigns_dir, settings.repository_root, warn=warn)
         workspace = require_workspace(settings, current, "import")
         remote = fetch_remote(client, workspace).get(interview_id)
         if remote is None:
