@@ -269,3 +269,37 @@ def test_one_import_with_another_file_invalid_writes_nothing(trial: Trial) -> No
     assert "unknown field 'goals'" in result.stdout + result.stderr
     assert not (trial.root / "campaigns" / "exit.yaml").exists()
     assert not (trial.root / "campaignsync.state.json").exists()
+
+
+# --- Imported under a _defaults.yaml ---------------------------------------------------
+
+
+def test_files_imported_under_defaults_manage_exactly_what_ontora_holds(trial: Trial) -> None:
+    folder = trial.root / "campaigns" / "adopted"
+    folder.mkdir()
+    (folder / "_defaults.yaml").write_text("channel: google_meet\ninterview_duration_minutes: 30\n")
+    make_campaign(trial, "Plain")
+    make_campaign(trial, "On the phone", channel="phone", interview_duration_minutes=30)
+    result = trial.cli("import", "--all", "--into", "adopted")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "shows no changes" in result.stdout
+    plain = (folder / "plain.yaml").read_text()
+    assert "channel: null" in plain
+    assert "interview_duration_minutes: null" in plain
+    phone = (folder / "on-the-phone.yaml").read_text()
+    assert "channel: phone" in phone
+    assert "interview_duration_minutes: 30" in phone
+    actions = plan_actions(trial)
+    assert actions["adopted/plain"] == actions["adopted/on-the-phone"] == "no-op"
+
+
+def test_a_default_ontora_cannot_show_fails_the_check_with_an_explanation(trial: Trial) -> None:
+    folder = trial.root / "campaigns" / "adopted"
+    folder.mkdir()
+    (folder / "_defaults.yaml").write_text("followup_enabled: true\n")
+    interview_id = make_campaign(trial, "Plain")
+    result = trial.cli("import", "--all", "--into", "adopted")
+    assert result.returncode == 1
+    assert "its plan is not empty: adopted/plain (followup_enabled)" in result.stderr
+    assert "_defaults.yaml" in result.stderr
+    assert trial.interview_id("adopted/plain") == interview_id
