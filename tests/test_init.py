@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from campaignsync.commands.init import GITIGNORE_TEMPLATE, LAYOUT, template_bytes
+from campaignsync import __version__
+from campaignsync.commands.init import GITIGNORE_TEMPLATE, LAYOUT, VERSION_MARK, template_bytes
 from tests.conftest import REPO
 from tests.emulator_harness import run
 
@@ -125,6 +126,40 @@ def test_the_trial_state_is_ignored_and_the_real_state_is_not(tmp_path: Path) ->
     assert checked.stdout.split() == names[1:]
 
 
+def test_the_workflows_install_step_installs_the_campaignsync_that_wrote_it(
+    tmp_path: Path,
+) -> None:
+    assert init(tmp_path).returncode == 0
+    for name in ("campaigns-plan.yml", "campaigns-apply.yml"):
+        document = YAML(typ="safe").load((tmp_path / ".github" / "workflows" / name).read_text())
+        (job,) = document["jobs"].values()
+        (install,) = [s for s in job["steps"] if s.get("name") == "Install campaignsync"]
+        assert install["run"] == "python -m pip install ."
+    # The metadata `pip install .` reads: one dependency, this very version.
+    setup = "from setuptools import setup; setup()"
+    built = subprocess.run(
+        [sys.executable, "-c", setup, "-q", "egg_info"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    requires = (tmp_path / "campaigns.egg-info" / "requires.txt").read_text().split()
+    assert requires == [f"campaignsync=={__version__}"]
+    assert (tmp_path / "campaigns.egg-info" / "top_level.txt").read_text().strip() == ""
+    if shutil.which("git") is not None:
+        subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "egg-info" not in status.stdout
+
+
 # --- The templates ------------------------------------------------------------------
 
 
@@ -145,6 +180,9 @@ def test_the_workflow_templates_are_this_repositorys_own_github_files() -> None:
 
 def test_every_template_is_written_somewhere() -> None:
     assert files_under(TEMPLATE_FOLDER) == {*LAYOUT, GITIGNORE_TEMPLATE}
+    for template in LAYOUT:
+        if template != "pyproject.toml.in":
+            assert VERSION_MARK not in template_bytes(template), template
 
 
 def test_the_pre_commit_config_runs_the_validate_hook_this_repository_offers() -> None:

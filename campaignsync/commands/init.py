@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from campaignsync import __version__
 from campaignsync.errors import ConfigError
 from campaignsync.terminal import echo
 from campaignsync.textfile import display_path
@@ -32,9 +33,12 @@ LAYOUT: dict[str, str] = {
     "github/scripts/apply.sh": ".github/scripts/apply.sh",
     "github/scripts/commit-state.sh": ".github/scripts/commit-state.sh",
     "pre-commit-config.yaml": ".pre-commit-config.yaml",
+    "pyproject.toml.in": "pyproject.toml",
 }
 GITIGNORE_TEMPLATE = "gitignore"
 GITIGNORE = ".gitignore"
+# pyproject.toml pins the campaignsync that wrote it, for the workflows to install.
+VERSION_MARK = b"@CAMPAIGNSYNC_VERSION@"
 
 
 def template_bytes(name: str) -> bytes:
@@ -47,7 +51,8 @@ def init(folder: Path | None) -> None:
     """Set up a campaigns repository in FOLDER (default: here); never overwrites a file.
 
     Writes campaignsync.yaml, campaigns/ with an example and a _defaults.yaml, the plan
-    and apply GitHub workflows and their scripts, a .pre-commit-config.yaml, and the
+    and apply GitHub workflows and their scripts, a .pre-commit-config.yaml, a
+    pyproject.toml pinning this campaignsync for the workflows to install, and the
     .gitignore lines for local files.
     """
     root = folder or Path()
@@ -110,7 +115,7 @@ def _write_new(root: Path, template: str, relative: str) -> str:
         # O_EXCL: a file that appeared since the check is never overwritten.
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         with os.fdopen(descriptor, "wb") as stream:
-            stream.write(template_bytes(template))
+            stream.write(template_bytes(template).replace(VERSION_MARK, __version__.encode()))
         os.chmod(path, mode)
     except OSError as exc:
         raise ConfigError(
