@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,20 @@ def slug(name: str, interview_id: str) -> str:
         cut = words[:SLUG_LIMIT]
         words = (cut.rsplit("-", 1)[0] if "-" in cut else cut).strip("-")
     return words or f"campaign-{interview_id[:8]}"
+
+
+def in_order_made(campaigns: list[RemoteCampaign]) -> list[RemoteCampaign]:
+    """In the order Ontora made them (then as listed), so that of two campaigns of one
+    name the older keeps the plain key, run after run."""
+
+    def made(campaign: RemoteCampaign) -> datetime:
+        try:
+            moment = datetime.fromisoformat(campaign.created_at or "")
+        except ValueError:
+            return datetime.max.replace(tzinfo=UTC)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    return sorted(campaigns, key=made)  # a stable sort: ties stay as listed
 
 
 def assign_keys(

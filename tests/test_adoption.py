@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from campaignsync.adoption import SLUG_LIMIT, assign_keys, recoverable, slug
+from campaignsync.adoption import SLUG_LIMIT, assign_keys, in_order_made, recoverable, slug
 from campaignsync.drift import RemoteCampaign
 from campaignsync.loader import CampaignFile
 from campaignsync.spec import check_key
@@ -77,3 +77,25 @@ def test_only_a_file_saying_just_what_ontora_shows_may_be_recorded_as_applied() 
     assert not recoverable(loaded(name="Exit", goal="Ours"), shown)
     assert not recoverable(loaded(name="Exit"), shown)
     assert not recoverable(loaded(name="Exit", goal="Why", voice_id="aria"), shown)
+
+
+def test_campaigns_are_taken_in_the_order_ontora_made_them() -> None:
+    def made(interview_id: str, created_at: str | None) -> RemoteCampaign:
+        return RemoteCampaign(interview_id=interview_id, created_at=created_at)
+
+    listed = [
+        made("late", "2027-01-01T10:00:00Z"),
+        made("unknown", None),
+        made("early-fraction", "2027-01-01T09:00:00.500000Z"),
+        made("early", "2027-01-01T09:00:00Z"),
+        made("zone", "2027-01-01T09:30:00+02:00"),
+        made("tie", "2027-01-01T09:00:00Z"),
+    ]
+    assert [c.interview_id for c in in_order_made(listed)] == [
+        "zone",
+        "early",
+        "tie",
+        "early-fraction",
+        "late",
+        "unknown",
+    ]

@@ -19,6 +19,7 @@ from campaignsync.adoption import (
     Target,
     assign_keys,
     existing_file,
+    in_order_made,
     record,
     recoverable,
     write_campaign_file,
@@ -97,10 +98,8 @@ def _survey(
 ) -> Survey:
     workspace = require_workspace(settings, current, "import --all")
     items = client.list_interviews(workspace, project_id=filters.project_id, status=filters.status)
-    created = {str(item.get("id")): str(item.get("created_at") or "") for item in items}
-    remote = sorted(
-        read_remote(items).values(), key=lambda r: (created.get(r.interview_id, ""), r.interview_id)
-    )
+    # In the order Ontora made them, so that the first of two namesakes keeps the plain key.
+    remote = in_order_made(list(read_remote(items).values()))
     # Every file must be valid first: a file's interview_id says what it already adopts.
     loaded = load_campaigns(
         settings.campaigns_dir, settings.repository_root, applied=current.campaigns, warn=warn
