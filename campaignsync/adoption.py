@@ -19,7 +19,7 @@ from typing import Any
 
 from campaignsync.drift import RemoteCampaign
 from campaignsync.errors import ConfigError, StateError, ValidationFailed
-from campaignsync.loader import SUFFIXES, CampaignFile, load_file
+from campaignsync.loader import SUFFIXES, CampaignFile, load_campaigns
 from campaignsync.ontora_models import READABLE_FIELDS, UNREADABLE_FIELDS
 from campaignsync.spec import FIELD_ORDER, check_key
 from campaignsync.state import Entry, State, atomic_write, now
@@ -66,13 +66,14 @@ def target(campaigns_dir: Path, key: str) -> Target:
 
 
 def write_campaign_file(
-    remote: RemoteCampaign, where: Target, campaigns_dir: Path, repository_root: Path
+    remote: RemoteCampaign, where: Target, folders: Folders, applied: Mapping[str, Entry]
 ) -> CampaignFile:
     """Write `remote` as a new campaign file and load it back; nothing is left if it fails.
 
-    A value the file does not set may come from a `_defaults.yaml` above it; where Ontora
-    holds nothing for such a readable field, the file says `null`, so that it manages
-    exactly what Ontora holds.
+    It is loaded as every command loads it, among the others (`applied`, the state, lets
+    those take the fast path), so with the `_defaults.yaml` files above it. Where such a
+    file supplies a readable field Ontora holds nothing for, the file says `null`, so
+    that it manages exactly what Ontora holds.
     """
     fields = imported_fields(remote)
     try:
@@ -82,7 +83,7 @@ def write_campaign_file(
             f"Cannot make the folder {display_path(where.path.parent)}: {exc}. Pick another "
             "--into folder, or move what is in the way."
         ) from exc
-    loaded = _write_and_load(remote, fields, where, campaigns_dir, repository_root)
+    loaded = _write_and_load(remote, fields, where, folders, applied)
     inherited = [
         name
         for name in READABLE_FIELDS
@@ -90,24 +91,34 @@ def write_campaign_file(
     ]
     if inherited:  # once: a field set to null inherits nothing
         fields |= dict.fromkeys(inherited)
-        loaded = _write_and_load(remote, fields, where, campaigns_dir, repository_root)
+        loaded = _write_and_load(remote, fields, where, folders, applied)
     return loaded
+
+
+@dataclass(frozen=True)
+class Folders:
+    """Where campaign files live: the campaigns folder, and the repository holding it."""
+
+    campaigns_dir: Path
+    repository_root: Path
 
 
 def _write_and_load(
     remote: RemoteCampaign,
     fields: Mapping[str, Any],
     where: Target,
-    campaigns_dir: Path,
-    repository_root: Path,
+    folders: Folders,
+    applied: Mapping[str, Entry],
 ) -> CampaignFile:
-    depth = len(where.path.relative_to(campaigns_dir).parts)
+    depth = len(where.path.relative_to(folders.campaigns_dir).parts)
     atomic_write(where.path, imported_text(remote, fields, depth).encode("utf-8"))
-    loaded = load_file(where.path, where.key, repository_root)
-    if not isinstance(loaded, CampaignFile):
+    try:
+        campaigns = load_campaigns(folders.campaigns_dir, folders.repository_root, applied=applied)
+    except ValidationFailed:
         # Ontora holds a value the campaign schema refuses: leave no half-import behind.
         os.unlink(where.path)
-        raise ValidationFailed(loaded)
+        raise
+    (loaded,) = [campaign for campaign in campaigns if campaign.key == where.key]
     return loaded
 
 

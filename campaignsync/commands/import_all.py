@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from campaignsync.adoption import (
+    Folders,
     Target,
     assign_keys,
     existing_file,
@@ -142,9 +143,7 @@ def _adopt(
             advance()
         for where, remote in found.new:
             try:
-                loaded = write_campaign_file(
-                    remote, where, settings.campaigns_dir, settings.repository_root
-                )
+                loaded = write_campaign_file(remote, where, _folders(settings), current.campaigns)
             except ValidationFailed:
                 echo(
                     f"Campaign {remote.interview_id} holds values a campaign file cannot "
@@ -160,6 +159,10 @@ def _adopt(
             done.append(where.key)
             advance()
     return current
+
+
+def _folders(settings: Settings) -> Folders:
+    return Folders(settings.campaigns_dir, settings.repository_root)
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import click
 from pydantic import TypeAdapter, ValidationError
 
-from campaignsync.adoption import existing_file, record, target, write_campaign_file
+from campaignsync.adoption import Folders, existing_file, record, target, write_campaign_file
 from campaignsync.commands.import_all import Filters, import_all
 from campaignsync.commands.wiring import (
     configured_store,
@@ -110,9 +110,8 @@ def _import_one(settings: Settings, interview_id: str, key: str, lock_timeout: f
                 f"Ontora lists no campaign {interview_id} in workspace {workspace}. Check the "
                 "id (it is in the campaign's URL in the web app) and the workspace."
             )
-        loaded = write_campaign_file(
-            remote, where, settings.campaigns_dir, settings.repository_root
-        )
+        folders = Folders(settings.campaigns_dir, settings.repository_root)
+        loaded = write_campaign_file(remote, where, folders, current.campaigns)
         record(store, current, loaded, api_url=settings.api_url, workspace=workspace)
     echo(f"Imported campaign {remote.interview_id} as {key} into {display_path(where.path)}.")
     verify_empty_plan(settings, [key])
