@@ -125,15 +125,21 @@ def _write_and_load(
 def record(
     store: StateStore, state: State, loaded: CampaignFile, *, api_url: str, workspace: str
 ) -> State:
-    """Record `loaded` in state as applied (Ontora holds what the file says); the state
-    as stored is returned, to be the base of the next record."""
+    """Record `loaded` in state as applied, as far as Ontora shows it holds the file's
+    values; the state as stored is returned, to be the base of the next record.
+
+    A field Ontora cannot show can only have come from a `_defaults.yaml`: it is left out
+    of last applied, and the file is not marked fully applied, so plan sends it.
+    """
     if loaded.interview_id is None:
         raise StateError(f"{loaded.source} names no interview_id, so it cannot be recorded.")
+    shown = {name: value for name, value in loaded.managed.items() if name in READABLE_FIELDS}
+    complete = shown == loaded.managed
     entry = Entry(
         interview_id=loaded.interview_id,
-        last_applied=loaded.managed,
-        source_digest=loaded.source_digest,
-        contacts_file=loaded.contacts_file,
+        last_applied=shown,
+        source_digest=loaded.source_digest if complete else None,
+        contacts_file=loaded.contacts_file if complete else None,
         applied_at=now(),
     )
     updated = state.model_copy(update={"workspace_id": workspace, "api_url": api_url})

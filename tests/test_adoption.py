@@ -7,10 +7,18 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from campaignsync.adoption import SLUG_LIMIT, assign_keys, in_order_made, recoverable, slug
+from campaignsync.adoption import (
+    SLUG_LIMIT,
+    assign_keys,
+    in_order_made,
+    record,
+    recoverable,
+    slug,
+)
 from campaignsync.drift import RemoteCampaign
 from campaignsync.loader import CampaignFile
 from campaignsync.spec import check_key
+from campaignsync.store import FileStore
 
 ID = "6b0f7c2e-3c1d-4a55-9d0e-1f2a3b4c5d6e"
 
@@ -99,3 +107,32 @@ def test_campaigns_are_taken_in_the_order_ontora_made_them() -> None:
         "late",
         "unknown",
     ]
+
+
+def test_recording_claims_applied_only_what_ontora_shows(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "state.json")
+    empty = store.read(api_url="https://api.ontora.com", workspace_id=None)
+    # `voice_id` reached the file from a _defaults.yaml: Ontora cannot confirm it holds it.
+    inherited = CampaignFile(
+        key="k",
+        path=Path("k.yaml"),
+        source="k.yaml",
+        managed={"name": "Exit", "voice_id": "aria"},
+        source_digest="d",
+        interview_id=ID,
+    )
+    state = record(store, empty, inherited, api_url="https://api.ontora.com", workspace=ID)
+    entry = state.campaigns["k"]
+    assert entry.last_applied == {"name": "Exit"}
+    assert entry.source_digest is None  # so plan reads the file and sends voice_id
+    shown = CampaignFile(
+        key="j",
+        path=Path("j.yaml"),
+        source="j.yaml",
+        managed={"name": "J"},
+        source_digest="e",
+        interview_id="00000000-0000-4000-8000-000000000009",
+    )
+    state = record(store, state, shown, api_url="https://api.ontora.com", workspace=ID)
+    assert state.campaigns["j"].source_digest == "e"
+    assert state.campaigns["j"].last_applied == {"name": "J"}

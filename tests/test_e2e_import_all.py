@@ -11,7 +11,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.emulator_harness import TOKEN, Trial, web_app_edit
+import pytest
+from ruamel.yaml import YAML
+
+from tests.emulator_harness import TOKEN, Emulator, Trial, web_app_edit
+
+
+@pytest.fixture
+def trial(tmp_path: Path, emulator: Emulator) -> Trial:
+    """A repository with no campaign files yet (so no _defaults.yaml either), here in
+    place of the examples' copy, and an emulator holding no campaign."""
+    emulator.reset()
+    (tmp_path / "campaigns").mkdir()
+    return Trial(tmp_path, emulator)
+
 
 PROJECT_A = "5a0c0000-0000-4000-8000-00000000000a"
 PROJECT_B = "5b0c0000-0000-4000-8000-00000000000b"
@@ -283,12 +296,12 @@ def test_files_imported_under_defaults_manage_exactly_what_ontora_holds(trial: T
     result = trial.cli("import", "--all", "--into", "adopted")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "shows no changes" in result.stdout
-    plain = (folder / "plain.yaml").read_text()
-    assert "channel: null" in plain
-    assert "interview_duration_minutes: null" in plain
-    phone = (folder / "on-the-phone.yaml").read_text()
-    assert "channel: phone" in phone
-    assert "interview_duration_minutes: 30" in phone
+    plain = YAML(typ="safe").load((folder / "plain.yaml").read_text())
+    assert plain["channel"] is None
+    assert plain["interview_duration_minutes"] is None
+    phone = YAML(typ="safe").load((folder / "on-the-phone.yaml").read_text())
+    assert phone["channel"] == "phone"
+    assert phone["interview_duration_minutes"] == 30
     actions = plan_actions(trial)
     assert actions["adopted/plain"] == actions["adopted/on-the-phone"] == "no-op"
 
