@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 
 from campaignsync import __version__
 from campaignsync.commands.init import GITIGNORE_TEMPLATE, LAYOUT, VERSION_MARK, template_bytes
-from tests.conftest import REPO
+from tests.conftest import REPO, RunCli
 from tests.emulator_harness import run
 
 TEMPLATE_FOLDER = REPO / "campaignsync" / "repository-template"
@@ -217,3 +217,32 @@ def test_a_build_of_the_package_holds_every_template(tmp_path: Path) -> None:
     assert "is absent from the `packages` configuration" not in built.stderr
     packaged = tmp_path / "lib" / "campaignsync" / "repository-template"
     assert files_under(packaged) == files_under(TEMPLATE_FOLDER)
+
+
+@pytest.mark.parametrize("folder", ["nul\x00here", "new\nline/\x00"])
+def test_a_folder_no_file_system_takes_is_a_clear_error(
+    project: Path, run_cli: RunCli, folder: str
+) -> None:
+    result = run_cli("init", folder)
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+    assert "is not a folder name" in result.output
+    assert files_under(project) == set()
+
+
+def test_a_folder_given_through_dot_dot_is_checked_where_it_lands(tmp_path: Path) -> None:
+    (tmp_path / "campaignsync.yaml").write_text("dir: mine\n")
+    result = init(tmp_path, "missing/../.")
+    assert result.returncode == 1
+    assert "campaignsync.yaml\n" in result.stderr
+    assert "Nothing was written" in result.stderr
+    assert files_under(tmp_path) == {"campaignsync.yaml"}
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_folder_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file\n")
+    result = init(tmp_path, "taken")
+    assert result.returncode == 1
+    assert "taken is not a folder" in result.stderr
+    assert files_under(tmp_path) == {"taken"}

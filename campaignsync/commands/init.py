@@ -16,7 +16,7 @@ import click
 from campaignsync import __version__
 from campaignsync.errors import ConfigError
 from campaignsync.terminal import echo
-from campaignsync.textfile import display_path
+from campaignsync.textfile import display_path, escaped
 
 TEMPLATES: Traversable = files("campaignsync") / "repository-template"
 
@@ -46,8 +46,8 @@ def template_bytes(name: str) -> bytes:
 
 
 @click.command()
-@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
-def init(folder: Path | None) -> None:
+@click.argument("folder", required=False)
+def init(folder: str | None) -> None:
     """Set up a campaigns repository in FOLDER (default: here); never overwrites a file.
 
     Writes campaignsync.yaml, campaigns/ with an example and a _defaults.yaml, the plan
@@ -55,7 +55,7 @@ def init(folder: Path | None) -> None:
     pyproject.toml pinning this campaignsync for the workflows to install, and the
     .gitignore lines for local files.
     """
-    root = folder or Path()
+    root = _repository_folder(folder)
     ignored = _missing_gitignore_lines(root)
     found = [_blocker(root, relative) for relative in LAYOUT.values()]
     blocked = list(dict.fromkeys(path for path in found if path is not None))
@@ -72,6 +72,24 @@ def init(folder: Path | None) -> None:
     if ignored:
         _append_lines(root / GITIGNORE, ignored)
     _report(root, written, ignored or [])
+
+
+def _repository_folder(folder: str | None) -> Path:
+    """FOLDER as the one place it names: `..` is resolved before anything is checked, so
+    that the check for existing files and the writes look at the same files."""
+    given = folder if folder is not None else "."
+    if "\x00" in given:
+        raise ConfigError(
+            f"{escaped(given)!r} is not a folder name: it holds a NUL character. Give the "
+            "folder to set up, or nothing for this one."
+        )
+    root = Path(os.path.abspath(given))
+    if os.path.lexists(root) and not root.is_dir():
+        raise ConfigError(
+            f"{display_path(root)} is not a folder. Give the folder to set up (it is made if "
+            "missing), or nothing for this one."
+        )
+    return root
 
 
 def _blocker(root: Path, relative: str) -> str | None:
@@ -137,13 +155,14 @@ def _append_lines(path: Path, lines: list[str]) -> None:
 
 
 def _report(root: Path, written: list[str], ignored: list[str]) -> None:
-    where = "this folder" if root == Path() else display_path(root)
+    here = root == Path.cwd()
+    where = "this folder" if here else display_path(root)
     lines = [f"Set up a campaigns repository in {where}:"]
     lines += [f"  wrote {relative}" for relative in written]
     if ignored:
         patterns = [line for line in ignored if not line.startswith("#")]
         lines.append(f"  added to {GITIGNORE}: {' '.join(patterns)}")
-    cd = [] if root == Path() else [f"  cd {display_path(root)}"]
+    cd = [] if here else [f"  cd {display_path(root)}"]
     lines += [
         "Next:",
         *cd,
