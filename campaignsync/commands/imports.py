@@ -69,7 +69,7 @@ def import_(
         if interview_id is not None:
             raise click.UsageError("--all imports every campaign: give no INTERVIEW_ID or KEY.")
         filters = Filters(
-            project_id=project_id and _campaign_uuid(project_id, "project"), status=status
+            project_id=project_id and _uuid_argument(project_id, "project"), status=status
         )
         folder = _folder(into) if into is not None else ""
         keys = import_all(
@@ -92,7 +92,7 @@ def import_(
 
 def _import_one(settings: Settings, interview_id: str, key: str, lock_timeout: float) -> None:
     require_key(key)
-    interview_id = _campaign_uuid(interview_id, "campaign")
+    interview_id = _uuid_argument(interview_id, "campaign")
     where = target(settings.campaigns_dir, key)
     with (
         make_client(settings) as client,
@@ -136,7 +136,7 @@ def verify_empty_plan(settings: Settings, keys: Sequence[str]) -> None:
     )
 
 
-def _campaign_uuid(value: str, what: str) -> str:
+def _uuid_argument(value: str, what: str) -> str:
     try:
         return _UUID.validate_python(value)
     except ValidationError:
