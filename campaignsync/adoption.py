@@ -17,13 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from campaignsync.campaign import CampaignFile
 from campaignsync.drift import RemoteCampaign
 from campaignsync.errors import ConfigError, StateError, ValidationFailed
-from campaignsync.loader import SUFFIXES, CampaignFile, load_campaigns
+from campaignsync.loader import load_file
 from campaignsync.ontora_models import READABLE_FIELDS, UNREADABLE_FIELDS
 from campaignsync.spec import FIELD_ORDER, check_key
 from campaignsync.state import Entry, State, atomic_write, now
 from campaignsync.store import StateStore
+from campaignsync.survey import SUFFIXES
 from campaignsync.textfile import display_path
 from campaignsync.yamldoc import render_campaign_yaml
 
@@ -65,17 +67,13 @@ def target(campaigns_dir: Path, key: str) -> Target:
     return Target(key, campaigns_dir / f"{key}.yaml")
 
 
-def write_campaign_file(
-    remote: RemoteCampaign, where: Target, folders: Folders, applied: Mapping[str, Entry]
-) -> CampaignFile:
+def write_campaign_file(remote: RemoteCampaign, where: Target, folders: Folders) -> CampaignFile:
     """Write `remote` as a new campaign file and load it back; nothing is left if it fails.
 
-    It is loaded as every command loads it, among the others (`applied`, the state, lets
-    those take the fast path), so with the `_defaults.yaml` files above it. Where such a
-    file supplies a readable field Ontora holds nothing for, the file says `null`, so
-    that it manages exactly what Ontora holds.
+    It is loaded on its own, without the `_defaults.yaml` files above it: what it says is
+    exactly what Ontora holds, which is what state records. What the defaults add is then
+    a change the next plan shows.
     """
-    fields = imported_fields(remote)
     try:
         where.path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -83,15 +81,14 @@ def write_campaign_file(
             f"Cannot make the folder {display_path(where.path.parent)}: {exc}. Pick another "
             "--into folder, or move what is in the way."
         ) from exc
-    loaded = _write_and_load(remote, fields, where, folders, applied)
-    inherited = [
-        name
-        for name in READABLE_FIELDS
-        if name not in fields and loaded.managed.get(name) is not None
-    ]
-    if inherited:  # once: a field set to null inherits nothing
-        fields |= dict.fromkeys(inherited)
-        loaded = _write_and_load(remote, fields, where, folders, applied)
+    depth = len(where.path.relative_to(folders.campaigns_dir).parts)
+    text = imported_text(remote, imported_fields(remote), depth)
+    atomic_write(where.path, text.encode("utf-8"))
+    loaded = load_file(where.path, where.key, folders.repository_root)
+    if not isinstance(loaded, CampaignFile):
+        # Ontora holds a value the campaign schema refuses: leave no half-import behind.
+        os.unlink(where.path)
+        raise ValidationFailed(loaded)
     return loaded
 
 
@@ -103,33 +100,13 @@ class Folders:
     repository_root: Path
 
 
-def _write_and_load(
-    remote: RemoteCampaign,
-    fields: Mapping[str, Any],
-    where: Target,
-    folders: Folders,
-    applied: Mapping[str, Entry],
-) -> CampaignFile:
-    depth = len(where.path.relative_to(folders.campaigns_dir).parts)
-    atomic_write(where.path, imported_text(remote, fields, depth).encode("utf-8"))
-    try:
-        campaigns = load_campaigns(folders.campaigns_dir, folders.repository_root, applied=applied)
-    except ValidationFailed:
-        # Ontora holds a value the campaign schema refuses: leave no half-import behind.
-        os.unlink(where.path)
-        raise
-    (loaded,) = [campaign for campaign in campaigns if campaign.key == where.key]
-    return loaded
-
-
 def record(
     store: StateStore, state: State, loaded: CampaignFile, *, api_url: str, workspace: str
 ) -> State:
-    """Record `loaded` in state as applied, as far as Ontora shows it holds the file's
-    values; the state as stored is returned, to be the base of the next record.
-
-    A field Ontora cannot show can only have come from a `_defaults.yaml`: it is left out
-    of last applied, and the file is not marked fully applied, so plan sends it.
+    """Record `loaded` (a file read on its own) in state as applied, as far as Ontora
+    shows it holds the file's values; the state as stored is returned, to be the base of
+    the next record. A field Ontora cannot show is left out of last applied, and the file
+    is then not marked fully applied, so that plan sends it.
     """
     if loaded.interview_id is None:
         raise StateError(f"{loaded.source} names no interview_id, so it cannot be recorded.")

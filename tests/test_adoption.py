@@ -15,8 +15,8 @@ from campaignsync.adoption import (
     recoverable,
     slug,
 )
+from campaignsync.campaign import CampaignFile
 from campaignsync.drift import RemoteCampaign
-from campaignsync.loader import CampaignFile
 from campaignsync.spec import check_key
 from campaignsync.store import FileStore
 

@@ -287,32 +287,29 @@ def test_one_import_with_another_file_invalid_writes_nothing(trial: Trial) -> No
 # --- Imported under a _defaults.yaml ---------------------------------------------------
 
 
-def test_files_imported_under_defaults_manage_exactly_what_ontora_holds(trial: Trial) -> None:
+def test_under_defaults_state_records_what_ontora_holds_and_plan_adds_the_defaults(
+    trial: Trial,
+) -> None:
     folder = trial.root / "campaigns" / "adopted"
     folder.mkdir()
-    (folder / "_defaults.yaml").write_text("channel: google_meet\ninterview_duration_minutes: 30\n")
+    (folder / "_defaults.yaml").write_text("channel: google_meet\nvoice_id: aria\n")
     make_campaign(trial, "Plain")
-    make_campaign(trial, "On the phone", channel="phone", interview_duration_minutes=30)
+    make_campaign(trial, "On the phone", channel="phone")
     result = trial.cli("import", "--all", "--into", "adopted")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "shows no changes" in result.stdout
+    assert "shows no changes of theirs" in result.stdout
+    assert (
+        "The next apply sends what folder defaults add to them: adopted/on-the-phone "
+        "(voice_id from campaigns/adopted/_defaults.yaml); adopted/plain (channel from "
+        "campaigns/adopted/_defaults.yaml, voice_id from campaigns/adopted/_defaults.yaml)"
+    ) in result.stdout
+    state = trial.state()["campaigns"]
+    assert "channel" not in state["adopted/plain"]["last_applied"]
+    assert "voice_id" not in state["adopted/plain"]["last_applied"]
+    assert state["adopted/on-the-phone"]["last_applied"]["channel"] == "phone"
     plain = YAML(typ="safe").load((folder / "plain.yaml").read_text())
-    assert plain["channel"] is None
-    assert plain["interview_duration_minutes"] is None
-    phone = YAML(typ="safe").load((folder / "on-the-phone.yaml").read_text())
-    assert phone["channel"] == "phone"
-    assert phone["interview_duration_minutes"] == 30
-    actions = plan_actions(trial)
-    assert actions["adopted/plain"] == actions["adopted/on-the-phone"] == "no-op"
-
-
-def test_a_default_ontora_cannot_show_fails_the_check_with_an_explanation(trial: Trial) -> None:
-    folder = trial.root / "campaigns" / "adopted"
-    folder.mkdir()
-    (folder / "_defaults.yaml").write_text("followup_enabled: true\n")
-    interview_id = make_campaign(trial, "Plain")
-    result = trial.cli("import", "--all", "--into", "adopted")
-    assert result.returncode == 1
-    assert "its plan is not empty: adopted/plain (followup_enabled)" in result.stderr
-    assert "_defaults.yaml" in result.stderr
-    assert trial.interview_id("adopted/plain") == interview_id
+    assert "channel" not in plain
+    plan = trial.cli("plan", "--target", "adopted/plain", "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stdout + plan.stderr
+    assert "from campaigns/adopted/_defaults.yaml" in plan.stdout
+    assert "(channel, voice_id)" in plan.stdout

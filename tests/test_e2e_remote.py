@@ -102,8 +102,8 @@ def test_allow_remote_changes_overrides_the_guard(applied: Trial) -> None:
 
 
 def test_import_then_plan_shows_no_changes(trial: Trial) -> None:
-    # Folder defaults Ontora cannot show would be sent after an import (test_e2e_import_all).
-    (trial.root / "campaigns" / "_defaults.yaml").unlink(missing_ok=True)
+    # A folder without defaults: the imported file is all the campaign has.
+    (trial.root / "campaigns/_defaults.yaml").unlink()
     created = trial.emulator.http.post(
         "/v1/interviews",
         json={
@@ -132,6 +132,27 @@ def test_import_then_plan_shows_no_changes(trial: Trial) -> None:
     plan = trial.cli("plan", "--target", "imported/web", "--detailed-exitcode")
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert trial.cli("validate").returncode == 0
+
+
+def test_an_import_under_folder_defaults_plans_what_they_add(trial: Trial) -> None:
+    (trial.root / "campaigns/_defaults.yaml").write_text("closing_message: Thanks\n")
+    created = trial.emulator.http.post(
+        "/v1/interviews",
+        json={"workspace_id": trial.env["ONTORA_WORKSPACE_ID"], "name": "Made in the web app"},
+        headers={
+            "Authorization": f"Bearer {trial.env['ONTORA_API_TOKEN']}",
+            "Idempotency-Key": "y",
+        },
+    ).json()
+    assert trial.cli("import", created["id"], "imported/web").returncode == 0
+    # State records what Ontora has; the defaults' value is a change still to send.
+    assert "closing_message" not in trial.state()["campaigns"]["imported/web"]["last_applied"]
+    plan = trial.cli("plan", "--target", "imported/web", "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stdout + plan.stderr
+    assert (
+        "patch: closing_message changed (closing_message from campaigns/_defaults.yaml)"
+        in plan.stdout
+    )
 
 
 def test_import_refuses_to_overwrite(applied: Trial) -> None:

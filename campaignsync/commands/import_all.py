@@ -25,6 +25,7 @@ from campaignsync.adoption import (
     recoverable,
     write_campaign_file,
 )
+from campaignsync.campaign import CampaignFile
 from campaignsync.commands.wiring import (
     configured_store,
     make_client,
@@ -35,7 +36,7 @@ from campaignsync.commands.wiring import (
 from campaignsync.config import Settings
 from campaignsync.drift import RemoteCampaign, read_remote
 from campaignsync.errors import ValidationFailed
-from campaignsync.loader import CampaignFile, load_campaigns
+from campaignsync.loader import load_campaigns, load_file
 from campaignsync.state import State
 from campaignsync.store import StateStore
 from campaignsync.terminal import echo
@@ -115,10 +116,14 @@ def _survey(
         adopted = files.get(campaign.interview_id)
         if adopted is None:
             fresh.append(campaign)
-        elif adopted.key not in current.campaigns and recoverable(adopted, campaign):
-            found.unrecorded.append((adopted, campaign))
-        else:
-            found.adopting.append((adopted, campaign))
+            continue
+        # Read on its own, as an import reads the file it writes: without folder defaults.
+        own = load_file(adopted.path, adopted.key, settings.repository_root)
+        unrecorded = isinstance(own, CampaignFile) and adopted.key not in current.campaigns
+        if unrecorded and isinstance(own, CampaignFile) and recoverable(own, campaign):
+            found.unrecorded.append((own, campaign))
+            continue
+        found.adopting.append((adopted, campaign))
     taken = [campaign.key for campaign in loaded] + list(current.campaigns)
     found.new = assign_keys(fresh, into, settings.campaigns_dir, taken)
     listed = {campaign.interview_id for campaign in remote}
@@ -143,7 +148,7 @@ def _adopt(
             advance()
         for where, remote in found.new:
             try:
-                loaded = write_campaign_file(remote, where, _folders(settings), current.campaigns)
+                loaded = write_campaign_file(remote, where, _folders(settings))
             except ValidationFailed:
                 echo(
                     f"Campaign {remote.interview_id} holds values a campaign file cannot "

@@ -111,29 +111,45 @@ def _import_one(settings: Settings, interview_id: str, key: str, lock_timeout: f
                 "id (it is in the campaign's URL in the web app) and the workspace."
             )
         folders = Folders(settings.campaigns_dir, settings.repository_root)
-        loaded = write_campaign_file(remote, where, folders, current.campaigns)
+        loaded = write_campaign_file(remote, where, folders)
         record(store, current, loaded, api_url=settings.api_url, workspace=workspace)
     echo(f"Imported campaign {remote.interview_id} as {key} into {display_path(where.path)}.")
     verify_empty_plan(settings, [key])
 
 
 def verify_empty_plan(settings: Settings, keys: Sequence[str]) -> None:
-    """Plan what was just imported: anything to send means file and Ontora disagree."""
-    plan = make_plan(settings, keys, read_configured_state(settings))
-    changed = plan.changed
-    if not changed:
-        echo(f"The plan for the {len(keys)} imported campaign(s) shows no changes.")
-        return
-    shown = "; ".join(
-        f"{item.key} ({', '.join(change.field for change in item.changes) or item.action})"
-        for item in changed
-    )
-    raise PlanError(
-        f"The import is recorded, but its plan is not empty: {shown}. Fields set in a "
-        "_defaults.yaml above these files, which Ontora does not show (such as follow-ups or "
-        "topics), would be sent by the next apply. Run `campaignsync plan` to review them, "
-        "and edit the files or the defaults if that is not meant."
-    )
+    """Plan what was just imported: a change no folder default explains means a file and
+    Ontora disagree. What the defaults add is told, to be sent by the next apply."""
+    current = read_configured_state(settings)
+    plan = make_plan(settings, keys, current)
+    inherited = {
+        campaign.key: campaign.inherited
+        for campaign in load_campaigns(
+            settings.campaigns_dir, settings.repository_root, applied=current.campaigns
+        )
+    }
+    unexplained, from_defaults = [], []
+    for item in plan.changed:
+        fields = [change.field for change in item.changes] or [str(item.action)]
+        supplied = inherited.get(item.key, {})
+        own = [name for name in fields if name not in supplied]
+        shown = ", ".join(f"{name} from {supplied[name]}" for name in fields if name in supplied)
+        if own:
+            unexplained.append(f"{item.key} ({', '.join(own)})")
+        else:
+            from_defaults.append(f"{item.key} ({shown})")
+    if unexplained:
+        raise PlanError(
+            f"The import is recorded, but its plan is not empty: {'; '.join(unexplained)}. "
+            "An imported file should say exactly what Ontora holds: run `campaignsync plan` "
+            "to see the difference before any apply, and please report it."
+        )
+    echo(f"The plan for the {len(keys)} imported campaign(s) shows no changes of theirs.")
+    if from_defaults:
+        echo(
+            "The next apply sends what folder defaults add to them: "
+            f"{'; '.join(from_defaults)}. Run `campaignsync plan` to review it."
+        )
 
 
 def _uuid_argument(value: str, what: str) -> str:
