@@ -5,9 +5,31 @@
 # each push, and a rejected push is tried again a few times. If the state file itself
 # changed there, the two states cannot be merged by a machine: stop loudly, leaving this
 # run's state file untouched (the workflow then keeps it as an artifact).
+# With environments declared, every environment's state file is committed in one commit.
 set -euo pipefail
 
-state="${CAMPAIGNSYNC_STATE:-campaignsync.state.json}"
+# The state files: each environment's (a state kept in PostgreSQL has none), or the one.
+listed=$(campaignsync environments --format json)
+files='import json, sys; print("\n".join(e["state_file"] for e in json.load(sys.stdin) if e["state_file"]))'
+mapfile -t states < <(printf '%s' "$listed" | python -c "$files")
+if [ "$listed" = "[]" ]; then
+  states=("${CAMPAIGNSYNC_STATE:-campaignsync.state.json}")
+fi
+# For the step that keeps the state files as an artifact if this job fails.
+if [ -n "${GITHUB_OUTPUT:-}" ]; then
+  { echo "state-files<<STATE_FILES"; printf '%s\n' "${states[@]}"; echo "STATE_FILES"; } >> "$GITHUB_OUTPUT"
+fi
+existing=()
+for file in "${states[@]}"; do
+  if [ -e "$file" ]; then
+    existing+=("$file")
+  fi
+done
+if [ "${#existing[@]}" -eq 1 ]; then
+  named="The state file ${existing[0]}"
+else
+  named="One of the state files ${existing[*]}"
+fi
 branch="${GITHUB_REF_NAME:-$(git symbolic-ref --short HEAD)}"
 attempts=5
 
@@ -19,20 +41,20 @@ if [ -n "${GITHUB_TOKEN:-}" ]; then
   auth=(-c "http.${GITHUB_SERVER_URL:-https://github.com}/.extraheader=AUTHORIZATION: basic $basic")
 fi
 
-if [ ! -e "$state" ]; then
-  echo "No state file $state: nothing was recorded, nothing to commit."
+if [ "${#existing[@]}" -eq 0 ]; then
+  echo "No state file ${states[*]}: nothing was recorded, nothing to commit."
   exit 0
 fi
 
 git config user.name "campaignsync"
 git config user.email "campaignsync@users.noreply.github.com"
-git add -- "$state"
+git add -- "${existing[@]}"
 if git diff --cached --quiet; then
   echo "The state file is unchanged; nothing to commit."
   exit 0
 fi
 # [skip ci]; and pushes made with GITHUB_TOKEN never start workflows.
-git commit --quiet -m "campaignsync: record applied state [skip ci]" -- "$state"
+git commit --quiet -m "campaignsync: record applied state [skip ci]" -- "${existing[@]}"
 
 for attempt in $(seq 1 "$attempts"); do
   if [ "$attempt" -gt 1 ]; then
@@ -41,13 +63,13 @@ for attempt in $(seq 1 "$attempts"); do
   git "${auth[@]}" fetch --quiet origin "$branch"
   # A state file changed there too is never merged line by line: two applies' records
   # cannot be combined by text, and a wrong merge would forget campaigns.
-  if ! git diff --quiet "$(git merge-base HEAD FETCH_HEAD)" FETCH_HEAD -- "$state" ||
+  if ! git diff --quiet "$(git merge-base HEAD FETCH_HEAD)" FETCH_HEAD -- "${existing[@]}" ||
     ! git -c rebase.autoStash=true rebase --quiet FETCH_HEAD; then
     git rebase --abort 2>/dev/null || true
-    echo "::error::The state file $state changed on $branch while this run applied, so" \
+    echo "::error::$named changed on $branch while this run applied, so" \
       "this run's state cannot be put on top of it and was NOT pushed. Nothing is lost:" \
-      "the job keeps this run's $state as the artifact campaignsync-state. Before anything" \
-      "else is merged, follow 'When the state cannot be pushed' in README.md."
+      "the job keeps this run's ${existing[*]} as the artifact campaignsync-state. Before" \
+      "anything else is merged, follow 'When the state cannot be pushed' in README.md."
     exit 1
   fi
   if git "${auth[@]}" push --quiet origin "HEAD:refs/heads/$branch"; then
@@ -56,6 +78,6 @@ for attempt in $(seq 1 "$attempts"); do
   fi
 done
 echo "::error::Could not push the state to $branch after $attempts attempts. This run's" \
-  "$state is kept as the artifact campaignsync-state; follow 'When the state cannot be" \
+  "${existing[*]} is kept as the artifact campaignsync-state; follow 'When the state cannot be" \
   "pushed' in README.md before anything else is merged."
 exit 1
