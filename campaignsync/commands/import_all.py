@@ -36,7 +36,7 @@ from campaignsync.commands.wiring import (
 from campaignsync.config import Settings
 from campaignsync.drift import RemoteCampaign, read_remote
 from campaignsync.errors import ValidationFailed
-from campaignsync.loader import load_campaigns, load_file
+from campaignsync.loader import Warn, load_campaigns, load_file
 from campaignsync.state import State
 from campaignsync.store import StateStore
 from campaignsync.terminal import echo
@@ -95,6 +95,20 @@ def import_all(
     return done
 
 
+def configured_campaigns(
+    settings: Settings, current: State | None = None, *, warn: Warn | None = None
+) -> list[CampaignFile]:
+    """Every campaign file, loaded as plan loads them: for the chosen environment."""
+    return load_campaigns(
+        settings.campaigns_dir,
+        settings.repository_root,
+        applied=current.campaigns if current else None,
+        warn=warn,
+        environment=settings.environment,
+        environments=settings.environments,
+    )
+
+
 def _survey(
     settings: Settings, client: OntoraClient, current: State, filters: Filters, into: str
 ) -> Survey:
@@ -103,9 +117,7 @@ def _survey(
     # In the order Ontora made them, so that the first of two namesakes keeps the plain key.
     remote = in_order_made(list(read_remote(items).values()))
     # Every file must be valid first: a file's interview_id says what it already adopts.
-    loaded = load_campaigns(
-        settings.campaigns_dir, settings.repository_root, applied=current.campaigns, warn=warn
-    )
+    loaded = configured_campaigns(settings, current, warn=warn)
     recorded = {entry.interview_id for entry in current.campaigns.values()}
     files = {campaign.interview_id: campaign for campaign in loaded if campaign.interview_id}
     found = Survey(workspace, len(remote), sum(r.interview_id in recorded for r in remote))

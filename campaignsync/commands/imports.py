@@ -9,7 +9,7 @@ import click
 from pydantic import TypeAdapter, ValidationError
 
 from campaignsync.adoption import Folders, existing_file, record, target, write_campaign_file
-from campaignsync.commands.import_all import Filters, import_all
+from campaignsync.commands.import_all import Filters, configured_campaigns, import_all
 from campaignsync.commands.wiring import (
     configured_store,
     fetch_remote,
@@ -24,7 +24,6 @@ from campaignsync.commands.wiring import (
 )
 from campaignsync.config import Settings
 from campaignsync.errors import ConfigError, PlanError, StateError
-from campaignsync.loader import load_campaigns
 from campaignsync.ontora_models import Uuid
 from campaignsync.state import Entry, State
 from campaignsync.terminal import echo
@@ -102,7 +101,7 @@ def _import_one(settings: Settings, interview_id: str, key: str, lock_timeout: f
         current = read_configured_state(settings, store)
         _refuse_to_overwrite(settings, current, interview_id, key)
         # The import ends with a plan, which needs every file valid: fail before writing.
-        load_campaigns(settings.campaigns_dir, settings.repository_root, warn=warn)
+        configured_campaigns(settings, warn=warn)
         workspace = require_workspace(settings, current, "import")
         remote = fetch_remote(client, workspace).get(interview_id)
         if remote is None:
@@ -123,10 +122,7 @@ def verify_empty_plan(settings: Settings, keys: Sequence[str]) -> None:
     current = read_configured_state(settings)
     plan = make_plan(settings, keys, current)
     inherited = {
-        campaign.key: campaign.inherited
-        for campaign in load_campaigns(
-            settings.campaigns_dir, settings.repository_root, applied=current.campaigns
-        )
+        campaign.key: campaign.inherited for campaign in configured_campaigns(settings, current)
     }
     unexplained, from_defaults = [], []
     for item in plan.changed:
