@@ -24,6 +24,11 @@ from campaignsync.terminal import echo, fail_message
 # needs (pydantic, YAML, httpx, FastAPI), loads only when that command runs, which keeps
 # `campaignsync --help` as quick as importing click. A test keeps the help lines true.
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": (
+        "init",
+        "init",
+        "Set up a campaigns repository in FOLDER (default: here); never overwrites a file.",
+    ),
     "validate": (
         "validate",
         "validate",
@@ -47,7 +52,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": (
         "imports",
         "import_",
-        "Write campaigns/KEY.yaml from campaign INTERVIEW_ID in Ontora, and record it in state.",
+        "Adopt Ontora campaigns: INTERVIEW_ID as campaigns/KEY.yaml, or --all not yet in state.",
     ),
     "state": (
         "state",

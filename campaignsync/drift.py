@@ -35,6 +35,7 @@ class RemoteCampaign(BaseModel):
 
     interview_id: str
     status: str | None = None
+    created_at: str | None = None
     updated_at: str | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
     contact_count: ContactCount = None
@@ -53,6 +54,7 @@ def read_remote(items: Iterable[Mapping[str, Any]]) -> dict[str, RemoteCampaign]
         remote[interview_id] = RemoteCampaign(
             interview_id=interview_id,
             status=_text(item.get("status")),
+            created_at=_text(item.get("created_at")),
             updated_at=_text(item.get("updated_at")),
             fields={name: canonical(name, item.get(name)) for name in READABLE_FIELDS},
             **{name: _count(item.get(name)) for name in REPORTED},

@@ -95,10 +95,15 @@ class OntoraClient:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         return self._request(method, path, json=body, headers=headers)
 
-    def list_interviews(self, workspace_id: str) -> list[dict[str, Any]]:
-        """GET /v1/interviews: the scalar fields and status of every campaign."""
+    def list_interviews(
+        self, workspace_id: str, *, project_id: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """GET /v1/interviews: the scalar fields and status of every campaign, or of those
+        of one project or in one status."""
         path = INTERVIEWS_PATH
-        answer = self._request("GET", path, params={"workspace_id": workspace_id})
+        filters = {"project_id": project_id, "status": status}
+        params = {"workspace_id": workspace_id} | {k: v for k, v in filters.items() if v}
+        answer = self._request("GET", path, params=params)
         if not isinstance(answer, list):
             raise ApiError(f"GET {path} did not answer with a list of campaigns.")
         return [item for item in answer if isinstance(item, dict)]
