@@ -58,4 +58,5 @@ def create_app(config: EmulatorConfig | None = None) -> FaultsAndLog:
     app.include_router(interviews)
     app.include_router(campaign_creation)
     app.include_router(admin)
-    return FaultsAndLog(app, state.config.faults, state.store.log, state.rng)
+    store = state.store
+    return FaultsAndLog(app, state.config.faults, store.log, state.rng, store.in_flight)

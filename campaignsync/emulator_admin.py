@@ -78,6 +78,15 @@ async def request_log(state: State) -> list[dict[str, Any]]:
     return logged_requests(state.store.log)
 
 
+@admin.get("/requests/in-flight")
+async def requests_in_flight(state: State) -> list[dict[str, Any]]:
+    """Requests received and not yet answered (e.g. held by the latency fault)."""
+    return [
+        {"method": entry["method"], "path": entry["path"]}
+        for entry in list(state.store.in_flight.values())
+    ]
+
+
 @admin.post("/reset")
 async def reset(state: State) -> dict[str, str]:
     """Forget every campaign, idempotency key and logged request."""

@@ -88,9 +88,15 @@ class FaultsAndLog:
     """ASGI middleware: injects faults into /v1 requests and logs each one (never its auth)."""
 
     def __init__(
-        self, app: ASGIApp, faults: Faults, log: list[dict[str, Any]], rng: random.Random
+        self,
+        app: ASGIApp,
+        faults: Faults,
+        log: list[dict[str, Any]],
+        rng: random.Random,
+        in_flight: dict[int, dict[str, Any]] | None = None,
     ) -> None:
         self.app, self.faults, self.log, self.rng = app, faults, log, rng
+        self.in_flight = {} if in_flight is None else in_flight
         self.recent: deque[float] = deque()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -105,6 +111,7 @@ class FaultsAndLog:
             "status": None,
             "body": b"",  # parsed when the log is read, not on the hot path
         }
+        self.in_flight[id(entry)] = entry
         try:
             if self.faults.latency_ms:
                 await asyncio.sleep(self.faults.latency_ms / 1000)
@@ -118,6 +125,7 @@ class FaultsAndLog:
                 return
             await self._forward(scope, entry, send)
         finally:
+            del self.in_flight[id(entry)]
             self.log.append(entry)
 
     def _refusal_before_reading(self) -> _Refusal | None:

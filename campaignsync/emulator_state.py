@@ -87,6 +87,9 @@ class Store:
         self.campaigns: dict[str, dict[str, Any]] = {}
         self.idempotency: dict[str, tuple[str, dict[str, Any]]] = {}
         self.log: list[dict[str, Any]] = []
+        # Requests received and not yet answered (by id of their log entry), for trials
+        # that act while a request is on the wire.
+        self.in_flight: dict[int, dict[str, Any]] = {}
         if data_path is not None and data_path.exists():
             saved = _read_data_file(data_path)
             self.campaigns = saved.campaigns

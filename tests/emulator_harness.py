@@ -52,6 +52,11 @@ class Emulator:
         answer: list[dict[str, Any]] = self.http.get("/_emulator/requests").json()
         return answer
 
+    def in_flight(self) -> list[dict[str, Any]]:
+        """Requests the emulator received and has not answered yet."""
+        answer: list[dict[str, Any]] = self.http.get("/_emulator/requests/in-flight").json()
+        return answer
+
     def set_status(self, interview_id: str, status: str) -> None:
         self.http.put(
             f"/_emulator/campaigns/{interview_id}/status", json={"status": status}

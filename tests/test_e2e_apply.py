@@ -276,6 +276,10 @@ def test_a_second_ctrl_c_exits_at_once_without_waiting_for_the_request_on_the_wi
     with RunningApply(trial.root, trial.env) as apply:
         # Its fields are marked unconfirmed just before the request is sent.
         apply.wait_until(lambda: bool(trial.state()["campaigns"][key]["unconfirmed"]), "the mark")
+        # On the wire: Ontora has it and holds its answer.
+        apply.wait_until(
+            lambda: any(r["method"] == "PATCH" for r in trial.emulator.in_flight()), "the PATCH"
+        )
         # One Ctrl-C only stops new requests; the next ends the run.
         result = apply.interrupt_until_it_ends()
     assert result.returncode == 130

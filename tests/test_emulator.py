@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -13,7 +15,9 @@ from campaignsync.emulator import create_app
 from campaignsync.emulator_faults import Faults
 from campaignsync.emulator_state import EmulatorConfig
 from campaignsync.errors import ConfigError
-from campaignsync.ontora_models import INTERVIEW_OUT_FIELDS
+from campaignsync.ontora_models import INTERVIEW_OUT_FIELDS, INTERVIEWS_PATH
+from tests.emulator_harness import TOKEN, Emulator, wait_for
+from tests.emulator_harness import WORKSPACE as HARNESS_WORKSPACE
 
 WORKSPACE = "4e0c3a1b-8d2f-4f6e-9b1a-2c7d5e8f9a10"
 AUTH = {"X-API-Key": "secret-key-123"}
@@ -391,3 +395,21 @@ def test_a_body_holding_nan_or_infinity_is_a_422_not_a_crash(
     answer = api.request(method, path.format(id=interview_id), content=body, headers=headers)
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["loc"][0] == "body"
+
+
+def test_a_request_held_by_latency_is_listed_in_flight_until_answered(emulator: Emulator) -> None:
+    emulator.reset()
+    emulator.set_faults(latency_ms=5_000)
+    listing = f"{emulator.url}{INTERVIEWS_PATH}?workspace_id={HARNESS_WORKSPACE}"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(httpx.get, listing, headers=headers, timeout=90)
+            wait_for(lambda: emulator.in_flight() != [], "the request to arrive")
+            assert emulator.in_flight() == [{"method": "GET", "path": INTERVIEWS_PATH}]
+            assert not [r for r in emulator.requests() if r["path"] == INTERVIEWS_PATH]
+            assert answer.result().status_code == 200
+        assert emulator.in_flight() == []
+        assert [r["path"] for r in emulator.requests()] == [INTERVIEWS_PATH]
+    finally:
+        emulator.reset()
