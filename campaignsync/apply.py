@@ -25,31 +25,16 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from campaignsync.drift import RemoteCampaign
 from campaignsync.errors import ApiError, Cancelled, StalePlan
-from campaignsync.launch import send_start
+from campaignsync.launch import Sender, send_start
 from campaignsync.marks import Marks
 from campaignsync.ontora_models import canonical_uuid
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
 from campaignsync.recorder import StateRecorder
 from campaignsync.state import Entry, PendingCreate, State, now
-
-
-class Sender(Protocol):
-    """What the applier needs of an API client."""
-
-    def send(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None = None,
-        *,
-        idempotency_key: str | None = None,
-    ) -> Any: ...
-
-    def list_interviews(self, workspace_id: str) -> list[dict[str, Any]]: ...
 
 
 class Outcome(StrEnum):

@@ -76,8 +76,8 @@ def _refuse_back_to_draft(campaign: CampaignFile, status: str | None) -> None:
         )
 
 
-class Starter(Protocol):
-    """What sending a start needs of an API client."""
+class Sender(Protocol):
+    """What the applier, and sending a start, need of an API client."""
 
     def send(
         self,
@@ -91,7 +91,7 @@ class Starter(Protocol):
     def list_interviews(self, workspace_id: str) -> list[dict[str, Any]]: ...
 
 
-def send_start(client: Starter, path: str, interview_id: str, workspace_id: str | None) -> None:
+def send_start(client: Sender, path: str, interview_id: str, workspace_id: str | None) -> None:
     """POST the start, without a body. A 409 (not a draft) is a start already done, once
     the list endpoint shows the campaign active: a start whose answer never came, sent again."""
     try:
@@ -112,7 +112,7 @@ def send_start(client: Starter, path: str, interview_id: str, workspace_id: str 
 
 
 def _listed_status(
-    client: Starter, interview_id: str, workspace_id: str | None, path: str
+    client: Sender, interview_id: str, workspace_id: str | None, path: str
 ) -> str | None:
     if workspace_id is None:
         raise ApiError(

@@ -54,3 +54,16 @@ def state(**entries: Entry) -> State:
         fingerprint_key=FINGERPRINT_KEY,
         campaigns={key.replace("__", "/"): entry for key, entry in entries.items()},
     )
+
+
+# Two environments on two workspaces, each with its own state file.
+STAGING = "7d1c0b6e-3f0a-4c55-9d1e-0a6b2c3d4e5f"
+PRODUCTION = "2b9e4f1a-6c3d-4e8f-a0b1-c2d3e4f5a6b7"
+ENVIRONMENTS_CONFIG = f"""environments:
+  staging:
+    workspace_id: {STAGING}
+    state: campaignsync.staging.state.json
+  production:
+    workspace_id: {PRODUCTION}
+    state: campaignsync.production.state.json
+"""

@@ -10,22 +10,12 @@ import pytest
 from campaignsync.filestate import write_state
 from campaignsync.state import State
 from tests.conftest import RunCli, WriteCampaign
-
-STAGING = "7d1c0b6e-3f0a-4c55-9d1e-0a6b2c3d4e5f"
-PRODUCTION = "2b9e4f1a-6c3d-4e8f-a0b1-c2d3e4f5a6b7"
-CONFIG = f"""environments:
-  staging:
-    workspace_id: {STAGING}
-    state: campaignsync.staging.state.json
-  production:
-    workspace_id: {PRODUCTION}
-    state: campaignsync.production.state.json
-"""
+from tests.factories import ENVIRONMENTS_CONFIG, PRODUCTION, STAGING
 
 
 @pytest.fixture
 def environments(project: Path, write_campaign: WriteCampaign) -> Path:
-    (project / "campaignsync.yaml").write_text(CONFIG)
+    (project / "campaignsync.yaml").write_text(ENVIRONMENTS_CONFIG)
     write_campaign("hr/onboarding.yaml", "name: Onboarding\ngoal: Learn how the first week went\n")
     return project
 
@@ -131,7 +121,7 @@ def test_a_plan_of_an_environment_is_refused_without_one_and_the_reverse(
     assert result.exit_code == 3, result.output
     assert "made for environment staging" in result.output
     assert run_cli("plan", "--out", "plain.json").exit_code == 0
-    config.write_text(CONFIG)
+    config.write_text(ENVIRONMENTS_CONFIG)
     result = run_cli("apply", "--env", "staging", "plain.json")
     assert result.exit_code == 3, result.output
     assert "made for no environment, not staging" in result.output

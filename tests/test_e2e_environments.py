@@ -8,23 +8,13 @@ from typing import Any
 import pytest
 
 from tests.emulator_harness import Trial
-
-STAGING = "7d1c0b6e-3f0a-4c55-9d1e-0a6b2c3d4e5f"
-PRODUCTION = "2b9e4f1a-6c3d-4e8f-a0b1-c2d3e4f5a6b7"
-CONFIG = f"""environments:
-  staging:
-    workspace_id: {STAGING}
-    state: campaignsync.staging.state.json
-  production:
-    workspace_id: {PRODUCTION}
-    state: campaignsync.production.state.json
-"""
+from tests.factories import ENVIRONMENTS_CONFIG, PRODUCTION, STAGING
 
 
 @pytest.fixture
 def two(trial: Trial) -> Trial:
     """The example campaigns with staging and production declared; no workspace outside."""
-    (trial.root / "campaignsync.yaml").write_text(CONFIG)
+    (trial.root / "campaignsync.yaml").write_text(ENVIRONMENTS_CONFIG)
     del trial.env["ONTORA_WORKSPACE_ID"]
     return trial
 

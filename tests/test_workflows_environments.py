@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator_harness import Trial
+from tests.factories import ENVIRONMENTS_CONFIG, PRODUCTION, STAGING
 from tests.test_workflows import (
     BOT,
     SOMEONE,
@@ -21,16 +22,6 @@ from tests.test_workflows import (
     workflow,
 )
 
-STAGING = "7d1c0b6e-3f0a-4c55-9d1e-0a6b2c3d4e5f"
-PRODUCTION = "2b9e4f1a-6c3d-4e8f-a0b1-c2d3e4f5a6b7"
-CONFIG = f"""environments:
-  staging:
-    workspace_id: {STAGING}
-    state: campaignsync.staging.state.json
-  production:
-    workspace_id: {PRODUCTION}
-    state: campaignsync.production.state.json
-"""
 SECTION = re.compile(
     r"^<!-- campaignsync-plan env=([a-z][a-z0-9_-]*) digest=([0-9a-f]+) overwrites=(\w+) -->$",
     re.MULTILINE,
@@ -40,7 +31,7 @@ SECTION = re.compile(
 @pytest.fixture
 def two(trial: Trial) -> Trial:
     """The examples with staging and production declared; the workspaces come from the file."""
-    (trial.root / "campaignsync.yaml").write_text(CONFIG)
+    (trial.root / "campaignsync.yaml").write_text(ENVIRONMENTS_CONFIG)
     trial.env["ONTORA_WORKSPACE_ID"] = ""
     return trial
 
