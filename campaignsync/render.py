@@ -11,7 +11,7 @@ from typing import Any
 from campaignsync.diff import FieldChange, Kind, ListDiff
 from campaignsync.drift import CampaignDrift, DriftKind, FieldDrift
 from campaignsync.plan import Action, CampaignPlan, Plan, Request
-from campaignsync.render_people import people_lines, total_line
+from campaignsync.render_people import counted, people_lines, total_line
 from campaignsync.scrub import untrusted
 
 SYMBOL = {
@@ -214,15 +214,7 @@ def change_lines(change: FieldChange, show: Show, indent: str) -> Iterator[tuple
 
 
 def _list_summary(items: ListDiff) -> str:
-    parts = [
-        f"{len(group)} {label}"
-        for group, label in (
-            (items.added, "added"),
-            (items.removed, "removed"),
-            (items.changed, "changed"),
-        )
-        if group
-    ]
+    parts = counted(len(items.added), len(items.removed), len(items.changed))
     if items.reordered:
         parts.append("reordered")
     return ", ".join(parts) or "no item changes"

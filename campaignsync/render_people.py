@@ -53,17 +53,14 @@ def total_line(plan: Plan) -> str:
     return f"Affects {_people(plan.people_affected)}; launches {launches} {campaigns}."
 
 
+def counted(added: int, removed: int, changed: int) -> list[str]:
+    """`["2 added", "1 changed"]`: the non-zero counts of a list's items, in this order."""
+    counts = ((added, "added"), (removed, "removed"), (changed, "changed"))
+    return [f"{count} {label}" for count, label in counts if count]
+
+
 def _contact_entries(audience: People) -> str:
-    parts = [
-        f"{count} {label}"
-        for count, label in (
-            (audience.added, "added"),
-            (audience.removed, "removed"),
-            (audience.changed, "changed"),
-        )
-        if count
-    ]
-    return ", ".join(parts) or "unchanged"
+    return ", ".join(counted(audience.added, audience.removed, audience.changed)) or "unchanged"
 
 
 def _reported(audience: People) -> str:
