@@ -44,11 +44,18 @@ class FakeOntora:
         return httpx.Response(200, json={"id": "x"})
 
 
-def run(plan: Plan, path: Path, fake: FakeOntora, current: State, **options: Any) -> Any:
-    client = OntoraClient(
-        API_URL, token="t", transport=httpx.MockTransport(fake), sleep=lambda _: None, max_retries=0
+def mock_client(handler: Any) -> OntoraClient:
+    """A client answering through `handler`, never waiting and never retrying."""
+    transport = httpx.MockTransport(handler)
+    return OntoraClient(
+        API_URL, token="t", transport=transport, sleep=lambda _: None, max_retries=0
     )
-    return apply_plan(plan, client=client, recorder=StateRecorder(path, current), **options)
+
+
+def run(plan: Plan, path: Path, fake: FakeOntora, current: State, **options: Any) -> Any:
+    return apply_plan(
+        plan, client=mock_client(fake), recorder=StateRecorder(path, current), **options
+    )
 
 
 def test_a_create_is_marked_pending_before_the_post_and_recorded_after(tmp_path: Path) -> None:
@@ -271,13 +278,7 @@ def test_a_request_that_may_have_taken_effect_is_recorded_unconfirmed(
             raise answer
         return answer
 
-    client = OntoraClient(
-        API_URL,
-        token="t",
-        transport=httpx.MockTransport(ontora),
-        sleep=lambda _: None,
-        max_retries=0,
-    )
+    client = mock_client(ontora)
     report = apply_plan(plan, client=client, recorder=StateRecorder(path, current))
     locked = isinstance(answer, httpx.Response) and answer.status_code == 409
     assert [r.outcome for r in report.results] == [Outcome.REFUSED if locked else Outcome.FAILED]
@@ -441,13 +442,7 @@ def test_a_campaign_locked_refusal_stops_only_its_own_campaign(tmp_path: Path) -
             )
         return httpx.Response(200, json={"id": "x"})
 
-    client = OntoraClient(
-        API_URL,
-        token="t",
-        transport=httpx.MockTransport(ontora),
-        sleep=lambda _: None,
-        max_retries=0,
-    )
+    client = mock_client(ontora)
     report = apply_plan(plan, client=client, recorder=StateRecorder(path, current), parallelism=1)
     assert [(r.key, r.outcome) for r in report.results] == [
         ("a", Outcome.REFUSED),
