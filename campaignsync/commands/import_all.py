@@ -27,6 +27,7 @@ from campaignsync.adoption import (
 )
 from campaignsync.campaign import CampaignFile
 from campaignsync.commands.wiring import (
+    configured_campaigns,
     configured_store,
     make_client,
     read_configured_state,
@@ -36,7 +37,7 @@ from campaignsync.commands.wiring import (
 from campaignsync.config import Settings
 from campaignsync.drift import RemoteCampaign, read_remote
 from campaignsync.errors import ValidationFailed
-from campaignsync.loader import Warn, load_campaigns, load_file
+from campaignsync.loader import load_file
 from campaignsync.state import State
 from campaignsync.store import StateStore
 from campaignsync.terminal import echo
@@ -93,20 +94,6 @@ def import_all(
             finally:
                 _show_done(found, done)
     return done
-
-
-def configured_campaigns(
-    settings: Settings, current: State | None = None, *, warn: Warn | None = None
-) -> list[CampaignFile]:
-    """Every campaign file, loaded as plan loads them: for the chosen environment."""
-    return load_campaigns(
-        settings.campaigns_dir,
-        settings.repository_root,
-        applied=current.campaigns if current else None,
-        warn=warn,
-        environment=settings.environment,
-        environments=settings.environments,
-    )
 
 
 def _survey(

@@ -9,8 +9,9 @@ import click
 from pydantic import TypeAdapter, ValidationError
 
 from campaignsync.adoption import Folders, existing_file, record, target, write_campaign_file
-from campaignsync.commands.import_all import Filters, configured_campaigns, import_all
+from campaignsync.commands.import_all import Filters, import_all
 from campaignsync.commands.wiring import (
+    configured_campaigns,
     configured_store,
     fetch_remote,
     lock_timeout_option,
@@ -120,10 +121,9 @@ def verify_empty_plan(settings: Settings, keys: Sequence[str]) -> None:
     """Plan what was just imported: a change no folder default explains means a file and
     Ontora disagree. What the defaults add is told, to be sent by the next apply."""
     current = read_configured_state(settings)
-    plan = make_plan(settings, keys, current)
-    inherited = {
-        campaign.key: campaign.inherited for campaign in configured_campaigns(settings, current)
-    }
+    campaigns = configured_campaigns(settings, current, warn=warn)
+    plan = make_plan(settings, keys, current, campaigns=campaigns)
+    inherited = {campaign.key: campaign.inherited for campaign in campaigns}
     unexplained, from_defaults = [], []
     for item in plan.changed:
         fields = [change.field for change in item.changes] or [str(item.action)]

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from campaignsync.campaign import CampaignFile
 from campaignsync.config import Settings, resolve_settings
 from campaignsync.errors import ConfigError, Problem, StateError
-from campaignsync.loader import load_campaigns
+from campaignsync.loader import Warn, load_campaigns
 from campaignsync.plan import Plan
 from campaignsync.planner import build_plan
 from campaignsync.spec import KEY_CHARACTERS, check_key
@@ -241,20 +242,31 @@ def warn(problem: Problem) -> None:
     echo(f"Warning: {problem}", err=True)
 
 
+def configured_campaigns(
+    settings: Settings, current: State | None = None, *, warn: Warn | None = None
+) -> list[CampaignFile]:
+    """Every campaign file, loaded as plan loads them: for the chosen environment."""
+    return load_campaigns(
+        settings.campaigns_dir,
+        settings.repository_root,
+        applied=current.campaigns if current else None,
+        warn=warn,
+        environment=settings.environment,
+        environments=settings.environments,
+    )
+
+
 def make_plan(
     settings: Settings,
     targets: Sequence[str],
     current: State,
     remote: dict[str, RemoteCampaign] | None = None,
+    *,
+    campaigns: Sequence[CampaignFile] | None = None,
 ) -> Plan:
-    campaigns = load_campaigns(
-        settings.campaigns_dir,
-        settings.repository_root,
-        applied=current.campaigns,
-        warn=warn,
-        environment=settings.environment,
-        environments=settings.environments,
-    )
+    """The plan of the campaign files (`campaigns`, if the caller loaded them already)."""
+    if campaigns is None:
+        campaigns = configured_campaigns(settings, current, warn=warn)
     the_plan = build_plan(
         campaigns,
         current,
