@@ -1,19 +1,21 @@
 """Run a plan's requests exactly, and write state after every request that succeeds.
 
-Requests of one campaign run in their planned order; campaigns run in parallel. Before a
-create is sent, state records it as pending with its Idempotency-Key, and the campaign's
-new id is on disk before anything else is sent for it, so that a run cut short at any
-moment is resumed by the next plan with the same key, and Ontora answers with the
-campaign the first attempt made instead of making a second one.
+Requests of one campaign run in their planned order; campaigns run in parallel.
 
-Before the first request, every campaign to change records every field its requests will
-send as unconfirmed, on disk in one write, and loses its proof of full apply (a create,
-once its new id is known).
-Each success then moves its fields to last_applied in the next state write, which starts
-as soon as the one before it ends; workers do not wait for it. So a process that dies at
-any moment leaves every field that may have changed unconfirmed, and the next plan sends
-it again whatever the file says. A run that stops by itself takes the fields of requests
-it never sent back off. `apply_plan` returns only once every success is on disk.
+Before the first request, in one state write: every create is recorded as pending with
+its Idempotency-Key and exact body, so that a run cut short at any moment is resumed by
+the next plan with the same key, and Ontora answers with the campaign the first attempt
+made instead of making a second one; and every other campaign to change records every
+field its requests will send as unconfirmed, and loses its proof of full apply (a
+create's are marked with its new id).
+
+Each success, a create's new id first, is then recorded in the next state write, which
+starts as soon as the one before it ends; workers never wait for it. So a process that
+dies at any moment leaves every field that may have changed unconfirmed, and the next
+plan sends it again whatever the file says; a create whose id was not yet written is
+resent with its key. A run that stops by itself takes back what it never sent: the
+fields of those requests, and a create that was never sent. `apply_plan` returns only
+once every success is on disk.
 """
 
 from __future__ import annotations
@@ -139,13 +141,20 @@ def apply_plan(
     counter = _Counter(total, progress)
     started = time.monotonic()
     marks = {item.key: Marks(item.key, recorder) for item in work}
+    keys = {}  # each create's Idempotency-Key
     for item in work:
-        if item.interview_id is not None:  # a create marks the rest once its id is on disk
+        if item.interview_id is not None:  # a create marks the rest once its id is known
             marks[item.key].mark(item.interview_id, item.requests)
-    recorder.flush()  # every mark on disk, in one write, before the first request
+        elif item.requests and item.requests[0].creates:
+            keys[item.key] = _mark_pending(item, item.requests[0], recorder)
+    recorder.flush()  # every mark and pending create on disk, in one write, before sending
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
         futures = [
-            pool.submit(_apply_campaign, item, client, marks[item.key], halt, counter, workspace_id)
+            pool.submit(
+                _apply_campaign,
+                item,
+                _Worker(client, marks[item.key], halt, counter, workspace_id, keys.get(item.key)),
+            )
             for item in work
         ]
         _wait_interruptibly(futures, halt)
@@ -178,40 +187,51 @@ class _Counter:
             self.progress(f"[{self.done}/{self.total}] {line}")
 
 
-def _apply_campaign(
-    item: CampaignPlan,
-    client: Sender,
-    marks: Marks,
-    halt: Halt,
-    counter: _Counter,
-    workspace_id: str | None,
-) -> CampaignResult:
-    recorder = marks.recorder
+@dataclass(frozen=True)
+class _Worker:
+    """What applying one campaign needs besides its plan."""
+
+    client: Sender
+    marks: Marks
+    halt: Halt
+    counter: _Counter
+    workspace_id: str | None  # where a start answered 409 is looked up
+    create_key: str | None  # the Idempotency-Key of its create, recorded as pending
+
+
+def _apply_campaign(item: CampaignPlan, worker: _Worker) -> CampaignResult:
+    marks, halt = worker.marks, worker.halt
     if halt.no_new_campaigns.is_set():
-        marks.release(item.requests, 0)
+        _release(item, worker, 0)
         return CampaignResult(item.key, Outcome.NOT_ATTEMPTED)
     interview_id = item.interview_id
     for index, request in enumerate(item.requests):
         if halt.no_new_requests.is_set():
-            marks.release(item.requests, index)
+            _release(item, worker, index)
             return CampaignResult(item.key, Outcome.INTERRUPTED, index)
         # Only a create's own path lacks the id; every later one names what it returned.
         path = request.path.replace(INTERVIEW_ID, interview_id) if interview_id else request.path
         try:
             if request.creates:
-                interview_id = _create(item, request, client, recorder, marks)
+                assert worker.create_key is not None, "a create is recorded pending first"
+                interview_id = _create(item, request, worker.client, marks, worker.create_key)
             elif request.starts:
                 assert interview_id is not None, "only a create can precede its own id"
-                send_start(client, path, interview_id, workspace_id)
+                # A launch contacts people: never for a campaign whose id, and whose mark
+                # that it may be launched, are not on disk yet.
+                marks.recorder.flush()
+                send_start(worker.client, path, interview_id, worker.workspace_id)
             else:
                 assert interview_id is not None, "only a create can precede its own id"
-                client.send(request.method, path, request.body)
+                worker.client.send(request.method, path, request.body)
         except Cancelled as exc:  # asked to stop while it waited to be sent (again)
-            marks.release(item.requests, index + 1 if exc.attempted else index)
+            _release(item, worker, index + 1 if exc.attempted else index)
             return CampaignResult(item.key, Outcome.INTERRUPTED, index)
         except ApiError as exc:
-            # A request that may have taken effect keeps its fields unconfirmed.
-            marks.release(item.requests, index + 1 if _outcome_unknown(exc) else index)
+            # A request that may have taken effect keeps its fields unconfirmed, and a
+            # refused create its pending record.
+            maybe = _outcome_unknown(exc) or request.creates
+            _release(item, worker, index + 1 if maybe else index)
             error = located_error(item, request, exc, path)
             if exc.code == "campaign_locked":  # this campaign only: the others go on
                 return CampaignResult(item.key, Outcome.REFUSED, index, error)
@@ -222,42 +242,57 @@ def _apply_campaign(
             halt.no_new_campaigns.set()
             halt.no_new_requests.set()
             raise
-        _record(recorder, item, interview_id, index)
-        counter.report(f"{item.key}: {request.method} {path} done")
+        _record(marks.recorder, item, interview_id, index)
+        worker.counter.report(f"{item.key}: {request.method} {path} done")
     return CampaignResult(item.key, Outcome.APPLIED, len(item.requests))
 
 
-def _create(
-    item: CampaignPlan,
-    request: Request,
-    client: Sender,
-    recorder: StateRecorder,
-    marks: Marks,
-) -> str:
+def _release(item: CampaignPlan, worker: _Worker, first_unsent: int) -> None:
+    """Take back what was recorded for the requests from `first_unsent` on, never sent."""
+    if first_unsent == 0 and item.requests[0].creates:
+        if item.requests[0].idempotency_key is None:  # recorded pending by this run
+            worker.marks.recorder.update(item.key, _unless_created)
+        return
+    worker.marks.release(item.requests, first_unsent)
+
+
+def _unless_created(entry: Entry | None) -> Entry | None:
+    """Nothing, where a create was recorded pending and never sent."""
+    return entry if entry is None or entry.interview_id is not None else None
+
+
+def _mark_pending(item: CampaignPlan, request: Request, recorder: StateRecorder) -> str:
+    """Record `request`, a create, as pending; the Idempotency-Key it is to be sent with.
+
+    In the write before the first request: if the process dies after Ontora creates the
+    campaign but before its id is written, the next run resends this key and body, and
+    Ontora answers with that campaign.
+    """
     key = request.idempotency_key or str(uuid.uuid4())
 
-    def mark_pending(entry: Entry | None) -> Entry:
+    def pending(entry: Entry | None) -> Entry:
         if entry is not None and entry.pending_create is not None:
             return entry  # resuming: keep the original key and start time
-        pending = PendingCreate(idempotency_key=key, body=request.body, started_at=now())
-        return Entry(pending_create=pending)
+        return Entry(
+            pending_create=PendingCreate(idempotency_key=key, body=request.body, started_at=now())
+        )
 
-    # Recorded BEFORE sending: if the process dies after Ontora creates the campaign but
-    # before its id is written, the next run resends this key and adopts that campaign.
-    recorder.update(item.key, mark_pending, durable=True)
+    recorder.update(item.key, pending)
+    return key
+
+
+def _create(item: CampaignPlan, request: Request, client: Sender, marks: Marks, key: str) -> str:
+    """Send the create; queue its new id, with the fields later requests send marked."""
     answer = client.send(request.method, request.path, request.body, idempotency_key=key)
     interview_id = _campaign_id(answer)
     if interview_id is None:
         raise ApiError(f"POST {request.path} answered without a campaign id.")
     # Everything the create sent is set, even a field the file dropped since a pending
-    # create was first sent: the requests after it clear that.
+    # create was first sent: the requests after it clear that. Queued before any later
+    # request's success, so the id is never written after what was done with it.
     created = Entry(interview_id=interview_id, last_applied=_fields_applied({}, request.body, ()))
     later = item.requests[item.requests.index(request) + 1 :]
-    recorder.update(
-        item.key,
-        lambda entry: marks.marked(created, interview_id, later),
-        durable=True,  # Idempotency-Key retention is undocumented: keep the id, not the key
-    )
+    marks.recorder.update(item.key, lambda entry: marks.marked(created, interview_id, later))
     return interview_id
 
 

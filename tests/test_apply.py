@@ -72,8 +72,6 @@ def test_a_create_is_marked_pending_before_the_post_and_recorded_after(tmp_path:
     assert pending["body"] == {"workspace_id": WORKSPACE, "name": "a", "goal": "G"}
     assert post[3]["campaigns"]["a"]["interview_id"] is None
     assert put[1] == f"/v1/campaign-creation/{NEW_ID}/finalize"
-    assert put[3]["campaigns"]["a"]["interview_id"] == NEW_ID
-    assert put[3]["campaigns"]["a"]["last_applied"] == {"name": "a", "goal": "G"}
     final = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
     entry = final.campaigns["a"]
     assert entry.pending_create is None
@@ -144,6 +142,28 @@ def test_a_failure_leaves_later_campaigns_unattempted(tmp_path: Path) -> None:
         Outcome.NOT_ATTEMPTED,
         Outcome.NOT_ATTEMPTED,
     ]
+    # The create that may have happened (a 503) stays pending; those never sent are gone.
+    left = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns
+    assert list(left) == ["a"]
+    assert left["a"].pending_create is not None
+
+
+def test_every_create_is_pending_on_disk_before_the_first_request(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    current = State(api_url=API_URL, workspace_id=WORKSPACE)
+    files = [campaign(key, goal="G") for key in ("a", "b", "c")]
+    plan = build_plan(files, current, api_url=API_URL, workspace_id=WORKSPACE)
+    fake = FakeOntora(path)
+    assert run(plan, path, fake, current, parallelism=1).ok
+    method, _, key, on_disk = fake.seen[0]
+    assert method == "POST"
+    pending = {name: entry["pending_create"] for name, entry in on_disk["campaigns"].items()}
+    assert sorted(pending) == ["a", "b", "c"]
+    assert key in {each["idempotency_key"] for each in pending.values()}
+    posts = [seen for seen in fake.seen if seen[0] == "POST"]
+    assert sorted(seen[2] for seen in posts) == sorted(
+        p["idempotency_key"] for p in pending.values()
+    )
 
 
 def test_a_plan_is_stale_once_state_moves(tmp_path: Path) -> None:
