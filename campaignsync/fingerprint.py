@@ -15,7 +15,7 @@ for every state, and telling whether two states (two lineages) hold the same per
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import json
 import secrets
 from collections.abc import Mapping, Sequence
@@ -26,6 +26,7 @@ from campaignsync.spec import contact_identity
 KEY_BYTES = 32
 _LIST_BYTES = 16
 _ITEM_BYTES = 8
+_BLOCK = 64  # SHA-256's block size, in bytes
 
 
 def new_key() -> str:
@@ -84,14 +85,23 @@ class Fingerprinter:
     """Fingerprints under one state's key."""
 
     def __init__(self, key: str) -> None:
-        self._key = bytes.fromhex(key)
+        # HMAC-SHA256 with the key's inner and outer hash states made once: the same
+        # fingerprints as hmac.digest, in a third of its time (it sets the key up per call).
+        secret = bytes.fromhex(key)
+        if len(secret) > _BLOCK:
+            secret = hashlib.sha256(secret).digest()
+        secret = secret.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in secret))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in secret))
         # Lists fingerprinted, by their own fingerprint: a planned list is fingerprinted
         # again when its request is marked and when it is recorded.
         self._known: dict[str, dict[str, Any]] = {}
 
     def _mac(self, label: str, text: str, size: int = _ITEM_BYTES) -> str:
-        message = f"{label}\0{text}".encode()
-        return hmac.digest(self._key, message, "sha256")[:size].hex()
+        inner, outer = self._inner.copy(), self._outer.copy()
+        inner.update(f"{label}\0{text}".encode())
+        outer.update(inner.digest())
+        return outer.digest()[:size].hex()
 
     def of_list(self, contacts: Sequence[Mapping[str, Any]]) -> str:
         """One fingerprint of the whole list, in its order."""
