@@ -1,17 +1,23 @@
 """Time a whole `campaignsync apply` against bare httpx clients sending the same requests.
 
     python benchmarks/apply_throughput.py [--count 400] [--contacts 200] [--parallelism 8]
-                                          [--latency-ms 20] [--runs 3] [--smoke]
+                                          [--latency-ms 20] [--runs 3] [--create] [--smoke]
 
-N campaigns are written to a new repository with no state, so apply creates each one: a
-POST, then a PUT that finalizes it. Each run times, turn about and each against a freshly
-reset emulator (no campaigns, no idempotency keys, an empty request log):
+The change applied (the default): N campaigns are created beforehand (untimed, no
+latency), then every file gets a changed goal and one changed contact, so that each
+campaign needs a finalize PUT, and `plan --out plan.json` saves the plan, as
+the merge workflow applies it. Each run puts the state back as it was when the plan was
+made and times, turn about:
 
-- apply: `python -m campaignsync apply --auto-approve`, wall clock from spawn to exit, so
-  start-up, reading the files, planning, every state write and exit all count;
-- bare httpx clients: the same requests, bodies encoded and idempotency keys minted
-  beforehand, one client per worker and the same parallelism (each campaign's requests in
-  order, the create's answered id put into the finalize path), from this process.
+- apply: `python -m campaignsync apply plan.json`, wall clock from spawn to exit, so
+  start-up, reading the plan and the state, every state write and exit all count;
+- bare httpx clients: the same requests, bodies encoded beforehand, one client per worker
+  and the same parallelism (each campaign's requests in order), from this process.
+
+With --create, the repository has no state instead: apply is `apply --auto-approve`, so
+reading the files and planning count too, and each run starts from a freshly reset
+emulator; the bare clients mint their Idempotency-Keys beforehand and put each create's
+answered id into the finalize path.
 
 The bare clients are what this machine and this emulator allow any client; apply must
 take at most 1.15x their time, and send exactly the requests it planned. The ratio to the
@@ -25,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -58,12 +65,25 @@ class Prepared:
     idempotency_key: str | None
 
 
-def planned(root: Path, env: dict[str, str]) -> list[list[dict[str, Any]]]:
-    """The requests of each campaign, as `plan --out` (untimed) says apply will send them."""
+def planned(root: Path, env: dict[str, str], *, keep: bool) -> list[list[dict[str, Any]]]:
+    """The requests of each campaign, as `plan --out` (untimed) says apply will send them;
+    the plan is kept as plan.json when apply is to run it."""
     run_process(campaignsync("plan", "--out", "plan.json"), cwd=root, env=env)
     plan = json.loads((root / "plan.json").read_text())
-    (root / "plan.json").unlink()
+    if not keep:
+        (root / "plan.json").unlink()
     return [campaign["requests"] for campaign in plan["campaigns"] if campaign["requests"]]
+
+
+def changed_beforehand(root: Path, env: dict[str, str], paths: list[Path]) -> None:
+    """Create every campaign (untimed, before any latency is set), then change each file's
+    goal and one contact, so that each needs a finalize PUT."""
+    run_process(campaignsync("apply", "--auto-approve", "--parallelism", "8"), cwd=root, env=env)
+    for path in paths:
+        text = path.read_text()
+        text = text.replace("goal: Find the two", "goal: Find the three", 1)
+        text = text.replace("    job_title: ", "    job_title: Senior ", 1)
+        path.write_text(text)
 
 
 def prepare(campaigns: list[list[dict[str, Any]]]) -> list[list[Prepared]]:
@@ -117,23 +137,29 @@ class Applied:
     state_mib: float
 
 
-def apply_run(root: Path, env: dict[str, str], parallelism: int) -> Applied:
-    """One whole `campaignsync apply --auto-approve` into a repository with no state."""
+def apply_run(root: Path, env: dict[str, str], parallelism: int, *, create: bool) -> Applied:
+    """One whole apply: of the saved plan, the state put back as the plan saw it; or, with
+    `create`, `apply --auto-approve` into a repository with no state."""
+    state = root / "campaignsync.state.json"
     for leftover in root.glob("campaignsync.state.json*"):
-        leftover.unlink()
-    run = run_process(
-        campaignsync("apply", "--auto-approve", "--parallelism", str(parallelism)),
-        cwd=root,
-        env=env,
-        stdout=root / "apply.out",
-    )
+        if leftover.name != "before.json":
+            leftover.unlink()
+    if create:
+        command = campaignsync("apply", "--auto-approve", "--parallelism", str(parallelism))
+    else:
+        shutil.copyfile(root / "before.json", state)
+        command = campaignsync("apply", "plan.json", "--parallelism", str(parallelism))
+    run = run_process(command, cwd=root, env=env, stdout=root / "apply.out")
     last = (root / "apply.out").read_text().splitlines()[-1]
     match = re.search(r" in ([0-9.]+)s\.$", last)
     if not match:
         raise SystemExit(f"apply did not report its time: {last!r}")
-    state = root / "campaignsync.state.json"
-    serial = json.loads(state.read_text())["serial"]
-    return Applied(run, float(match.group(1)), serial, state.stat().st_size / 1_048_576)
+    writes = json.loads(state.read_text())["serial"] - (0 if create else _serial(root))
+    return Applied(run, float(match.group(1)), writes, state.stat().st_size / 1_048_576)
+
+
+def _serial(root: Path) -> int:
+    return int(json.loads((root / "before.json").read_text())["serial"])
 
 
 class Emulator:
@@ -142,17 +168,20 @@ class Emulator:
     def __init__(self, url: str, latency_ms: int) -> None:
         self.http = httpx.Client(base_url=url, timeout=60)
         self.latency_ms = latency_ms
+        self.logged = 0  # requests logged before the one being measured
 
-    def reset(self) -> None:
-        """No campaigns, keys or logged requests, and the latency set again."""
-        self.http.post("/_emulator/reset").raise_for_status()
+    def reset(self, *, campaigns: bool) -> None:
+        """The latency set again; with `campaigns`, no campaigns, keys or logged requests."""
+        if campaigns:
+            self.http.post("/_emulator/reset").raise_for_status()
         faults = {"latency_ms": self.latency_ms}
         self.http.put("/_emulator/faults", json=faults).raise_for_status()
+        self.logged = len(self.http.get("/_emulator/requests").json())
 
     def received(self) -> Counter[tuple[str, str]]:
-        """Every request received since the reset, its campaign id put back as a placeholder."""
-        log = self.http.get("/_emulator/requests").json()
-        return Counter((entry["method"], _UUID.sub(PLACEHOLDER, entry["path"])) for entry in log)
+        """Every request received since the reset, a new campaign's id put back as a placeholder."""
+        log = self.http.get("/_emulator/requests").json()[self.logged :]
+        return Counter((entry["method"], entry["path"]) for entry in log)
 
 
 @dataclass
@@ -164,19 +193,26 @@ class Figures:
 
 def measure(args: argparse.Namespace, root: Path, url: str) -> tuple[Figures, Counter[Any]]:
     env = cli_env(url)
-    campaigns = planned(root, env)
+    paths = generate(root / "campaigns", args.count, args.contacts)
+    if not args.create:
+        changed_beforehand(root, env, paths)
+        shutil.copyfile(root / "campaignsync.state.json", root / "before.json")
+    campaigns = planned(root, env, keep=not args.create)
     expected = Counter((r["method"], r["path"]) for requests in campaigns for r in requests)
     ontora = Emulator(url, args.latency_ms)
     figures = Figures([], [], [])
 
     def bare() -> None:
-        ontora.reset()
+        ontora.reset(campaigns=args.create)
         figures.bare.append(bare_clients_seconds(url, prepare(campaigns), args.parallelism))
 
     def apply() -> None:
-        ontora.reset()
-        figures.applies.append(apply_run(root, env, args.parallelism))
-        figures.sent.append(ontora.received())
+        ontora.reset(campaigns=args.create)
+        figures.applies.append(apply_run(root, env, args.parallelism, create=args.create))
+        sent = ontora.received()
+        if args.create:  # each new campaign's id, where the plan has a placeholder
+            sent = Counter((m, _UUID.sub(PLACEHOLDER, path)) for m, path in sent.elements())
+        figures.sent.append(sent)
 
     for number in range(args.runs):
         # Turn about, each first every other run: both go through the same slow spells.
@@ -198,8 +234,10 @@ def table(args: argparse.Namespace, figures: Figures, expected: Counter[Any]) ->
     speed_ok = ratio <= TARGET or args.smoke
     verdict = "PASS" if ratio <= TARGET else ("not checked (--smoke)" if args.smoke else "FAIL")
     sent = ", ".join(str(sum(s.values())) for s in figures.sent)
+    what = "new campaigns, `apply --auto-approve`" if args.create else "changes, `apply plan.json`"
     print(
-        f"{args.count} campaigns, {args.contacts} contacts each; parallelism {args.parallelism}, "
+        f"{what}: {args.count} campaigns, {args.contacts} contacts each; "
+        f"parallelism {args.parallelism}, "
         f"latency {args.latency_ms} ms; {requests} requests planned; best of {args.runs} run(s)\n"
     )
     print("| measurement | time | baseline | ratio | target | result |")
@@ -245,13 +283,14 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
+        "--create", action="store_true", help="apply new campaigns, planning included"
+    )
+    parser.add_argument(
         "--smoke", action="store_true", help="check only that the requests sent are the planned"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="campaignsync-apply-") as folder, emulator() as url:
-        root = Path(folder)
-        generate(root / "campaigns", args.count, args.contacts)
-        figures, expected = measure(args, root, url)
+        figures, expected = measure(args, Path(folder), url)
     if not table(args, figures, expected):
         raise SystemExit(1)
 
