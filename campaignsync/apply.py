@@ -229,9 +229,12 @@ def _apply_campaign(item: CampaignPlan, worker: _Worker) -> CampaignResult:
             return CampaignResult(item.key, Outcome.INTERRUPTED, index)
         except ApiError as exc:
             # A request that may have taken effect keeps its fields unconfirmed, and a
-            # refused create its pending record.
-            maybe = _outcome_unknown(exc) or request.creates
-            _release(item, worker, index + 1 if maybe else index)
+            # refused create its pending record, but for one refused as invalid.
+            if request.creates and _invalid_body(exc):
+                marks.recorder.update(item.key, _unless_created)
+            else:
+                maybe = _outcome_unknown(exc) or request.creates
+                _release(item, worker, index + 1 if maybe else index)
             error = located_error(item, request, exc, path)
             if exc.code == "campaign_locked":  # this campaign only: the others go on
                 return CampaignResult(item.key, Outcome.REFUSED, index, error)
@@ -344,6 +347,12 @@ def _record(recorder: StateRecorder, item: CampaignPlan, interview_id: str, inde
 def _outcome_unknown(error: ApiError) -> bool:
     """No answer, or a server error: the request may have taken effect. A 4xx never did."""
     return error.status is None or error.status >= 500
+
+
+def _invalid_body(error: ApiError) -> bool:
+    """A validation 422 (FastAPI's list of refused values): that body made no campaign, not
+    even by an earlier attempt with its key, which would be answered again instead."""
+    return error.status == 422 and isinstance(error.detail, list)
 
 
 def _fields_applied(

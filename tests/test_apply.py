@@ -32,16 +32,34 @@ class FakeOntora:
         self.state_path = state_path
         self.fail_on = fail_on
         self.seen: list[tuple[str, str, str | None, dict[str, Any]]] = []
+        self.posted: list[Any] = []  # the body of every POST
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         on_disk = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
         key = request.headers.get("Idempotency-Key")
         self.seen.append((request.method, request.url.path, key, on_disk))
+        if request.method == "POST":
+            self.posted.append(json.loads(request.content or b"null"))
         if self.fail_on and self.fail_on in request.url.path:
             return httpx.Response(503)
         if request.method == "POST":
             return httpx.Response(201, json={"id": NEW_ID, "status": "draft"})
         return httpx.Response(200, json={"id": "x"})
+
+
+class Answers(FakeOntora):
+    """Gives `answers` (status, body) to the first requests, then answers like Ontora."""
+
+    def __init__(self, state_path: Path, *answers: tuple[int, dict[str, Any]]) -> None:
+        super().__init__(state_path)
+        self.answers = list(answers)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        answer = super().__call__(request)
+        if not self.answers:
+            return answer
+        status, body = self.answers.pop(0)
+        return httpx.Response(status, json=body)
 
 
 def mock_client(handler: Any) -> OntoraClient:
@@ -408,16 +426,39 @@ def test_a_success_not_yet_written_when_apply_dies_is_sent_again_after_a_revert(
     assert not again.has_changes
 
 
-def test_a_refused_create_keeps_its_pending_marker(tmp_path: Path) -> None:
+def test_a_create_refused_as_invalid_is_forgotten_so_the_fixed_file_is_sent(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "state.json"
     current = State(api_url=API_URL, workspace_id=WORKSPACE)
     plan = build_plan([campaign("a", goal="G")], current, api_url=API_URL, workspace_id=WORKSPACE)
+    invalid = {"detail": [{"type": "value_error", "loc": ["body", "goal"], "msg": "bad"}]}
+    report = run(plan, path, Answers(path, (422, invalid)), current)
+    assert [r.outcome for r in report.results] == [Outcome.FAILED]
+    # A 422 for its body made no campaign: nothing is pending, and the fixed file is sent.
+    after = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    assert "a" not in after.campaigns
+    fixed = build_plan([campaign("a")], after, api_url=API_URL, workspace_id=WORKSPACE)
+    again = FakeOntora(path)
+    assert run(fixed, path, again, after).ok
+    assert again.posted == [{"workspace_id": WORKSPACE, "name": "a"}]
 
-    def refuse(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(422, json={"detail": []})
 
-    client = OntoraClient(API_URL, token="t", transport=httpx.MockTransport(refuse), max_retries=0)
-    report = apply_plan(plan, client=client, recorder=StateRecorder(path, current))
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (422, {"detail": "Idempotency-Key was already used", "code": "idempotency_key_reused"}),
+        (403, {"detail": "Forbidden", "code": "workspace_forbidden"}),
+        (503, {"detail": "Unavailable", "code": "unavailable"}),
+    ],
+)
+def test_a_create_refused_otherwise_keeps_its_pending_marker(
+    tmp_path: Path, answer: tuple[int, dict[str, Any]]
+) -> None:
+    path = tmp_path / "state.json"
+    current = State(api_url=API_URL, workspace_id=WORKSPACE)
+    plan = build_plan([campaign("a", goal="G")], current, api_url=API_URL, workspace_id=WORKSPACE)
+    report = run(plan, path, Answers(path, answer), current)
     assert [r.outcome for r in report.results] == [Outcome.FAILED]
     entry = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns["a"]
     assert entry.pending_create is not None
