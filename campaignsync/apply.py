@@ -224,6 +224,7 @@ def _apply_campaign(item: CampaignPlan, worker: _Worker) -> CampaignResult:
             else:
                 assert interview_id is not None, "only a create can precede its own id"
                 worker.client.send(request.method, path, request.body)
+            _record(marks.recorder, item, interview_id, index)
         except Cancelled as exc:  # asked to stop while it waited to be sent (again)
             _release(item, worker, index + 1 if exc.attempted else index)
             return CampaignResult(item.key, Outcome.INTERRUPTED, index)
@@ -245,7 +246,6 @@ def _apply_campaign(item: CampaignPlan, worker: _Worker) -> CampaignResult:
             halt.no_new_campaigns.set()
             halt.no_new_requests.set()
             raise
-        _record(marks.recorder, item, interview_id, index)
         worker.counter.report(f"{item.key}: {request.method} {path} done")
     return CampaignResult(item.key, Outcome.APPLIED, len(item.requests))
 

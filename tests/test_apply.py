@@ -95,7 +95,7 @@ def test_a_create_is_marked_pending_before_the_post_and_recorded_after(tmp_path:
     assert entry.pending_create is None
     assert entry.last_applied == new.managed
     assert entry.source_digest == new.source_digest
-    assert final.serial == 3  # pending, created, finalized
+    assert final.serial in (2, 3)  # pending, then created and finalized in one or two writes
     replan = build_plan([new], final, api_url=API_URL, workspace_id=WORKSPACE)
     assert not replan.has_changes
 
@@ -228,6 +228,42 @@ class HeldWrites:
         return written
 
 
+class FailingWrites:
+    """A state writer that fails like a full disk once a campaign has an id to record."""
+
+    def __call__(self, path: Path, state: State, encoder: StateEncoder) -> State:
+        if any(entry.interview_id for entry in state.campaigns.values()):
+            raise StateError(f"Cannot write {path}: No space left on device.")
+        return write_state(path, state, encoder)
+
+
+def test_once_a_state_write_fails_mid_run_no_campaign_sends_anything_more(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    current = State(api_url=API_URL, workspace_id=WORKSPACE)
+    files = [campaign(key, topics=[{"name": "T"}]) for key in ("a", "b", "c")]
+    plan = build_plan(files, current, api_url=API_URL, workspace_id=WORKSPACE)
+    recorder = StateRecorder(path, current, write=FailingWrites())
+    fake = FakeOntora(path)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":  # a's new id could not be written: the run knows it
+            with pytest.raises(StateError):
+                recorder.flush()
+        return fake(request)
+
+    with pytest.raises(StateError, match="No space left"):
+        apply_plan(plan, client=mock_client(answer), recorder=recorder, parallelism=1)
+    # What it cannot record, it does not send: b and c are left for the next run.
+    assert [(method, path) for method, path, _, _ in fake.seen] == [
+        ("POST", "/v1/interviews"),
+        ("PUT", f"/v1/campaign-creation/{NEW_ID}/finalize"),
+    ]
+    left = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns
+    assert all(entry.pending_create is not None for entry in left.values())
+
+
 def test_a_campaign_s_next_request_goes_on_while_a_success_is_being_written(
     tmp_path: Path,
 ) -> None:
@@ -240,21 +276,17 @@ def test_a_campaign_s_next_request_goes_on_while_a_success_is_being_written(
     fake = FakeOntora(path)
 
     def answer(request: httpx.Request) -> httpx.Response:
-        if request.method == "PUT":  # sent while the PATCH's success is being written
-            assert writes.started.wait(timeout=10)
-        return fake(request)
+        if request.method != "PUT":
+            return fake(request)
+        # Sent while the PATCH's success is being written; that write ends after the PUT.
+        assert writes.started.wait(timeout=10)
+        response = fake(request)
+        writes.allowed.set()
+        return response
 
     client = OntoraClient(API_URL, token="t", transport=httpx.MockTransport(answer), max_retries=0)
     recorder = StateRecorder(path, current, write=writes)
-    done = threading.Thread(
-        target=apply_plan,
-        args=(plan,),
-        kwargs={"client": client, "recorder": recorder, "parallelism": 1},
-    )
-    done.start()
-    assert writes.started.wait(timeout=10)
-    writes.allowed.set()
-    done.join(timeout=10)
+    apply_plan(plan, client=client, recorder=recorder, parallelism=1)
     (patch, put) = fake.seen
     # Each request saw its fields marked unconfirmed on disk; the PUT, no PATCH success yet.
     for _, _, _, on_disk in (patch, put):
