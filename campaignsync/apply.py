@@ -14,8 +14,8 @@ starts as soon as the one before it ends; workers never wait for it. So a proces
 dies at any moment leaves every field that may have changed unconfirmed, and the next
 plan sends it again whatever the file says; a create whose id was not yet written is
 resent with its key. A run that stops by itself takes back what it never sent: the
-fields of those requests, and a create never sent or refused as invalid. `apply_plan` returns only
-once every success is on disk.
+fields of those requests, and a create never sent; a create refused as invalid goes too.
+`apply_plan` returns only once every success is on disk.
 """
 
 from __future__ import annotations
