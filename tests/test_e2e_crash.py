@@ -6,9 +6,11 @@ runs it.
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,3 +118,64 @@ def test_a_create_killed_in_flight_then_edited_ends_as_one_campaign_with_the_edi
     assert len({post["idempotency_key"] for post in posts}) == 1
     assert posts[-1]["body"]["goal"] == "First goal"  # re-sent exactly as first sent
     assert run(tmp_path, env, "plan", "--detailed-exitcode").returncode == 0
+
+
+LAUNCHES = 6
+
+
+def write_launches(root: Path) -> None:
+    """Campaigns that each launch: a create, a finalize, then a start that contacts people."""
+    for number in range(LAUNCHES):
+        path = root / "campaigns" / f"launch{number}.yaml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(
+            f"name: Launch {number}\nstatus: active\ntopics:\n  - {{name: Workload}}\n"
+            f"contacts:\n  - {{name: Person, email: person@launch{number}.example.org}}\n"
+        )
+
+
+def starts_seen(emulator: Emulator, count: int) -> bool:
+    """At least `count` starts reached Ontora: answered, or still under way."""
+    received = emulator.requests() + emulator.in_flight()
+    return sum(1 for r in received if r["path"].endswith("/start")) >= count
+
+
+@pytest.mark.slow
+def test_killed_while_launching_each_campaign_is_created_once_and_launched_once(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    write_launches(tmp_path)
+    env = cli_env(emulator)
+    for trial in range(LAUNCHES):
+        emulator.reset()
+        emulator.set_faults(latency_ms=LATENCY_MS)
+        for leftover in tmp_path.glob("campaignsync.state.json*"):
+            leftover.unlink()
+        with RunningApply(tmp_path, env, "--allow-launch") as apply:
+            # Killed with the (trial + 1)th start on its way: launches cut short at each point.
+            count = trial + 1
+            apply.wait_until(functools.partial(starts_seen, emulator, count), f"{count} start(s)")
+            apply.kill()
+
+        rerun = run(tmp_path, env, "apply", "--auto-approve", "--allow-launch")
+        assert rerun.returncode == 0, f"trial {trial}: {rerun.stdout}{rerun.stderr}"
+        remote = emulator.campaigns()
+        names = collections.Counter(campaign["name"] for campaign in remote.values())
+        assert names == {f"Launch {n}": 1 for n in range(LAUNCHES)}, f"trial {trial}: {names}"
+        assert {campaign["status"] for campaign in remote.values()} == {"active"}
+        launched = launches_by_campaign(emulator.requests())
+        # A start resent after the kill is answered 409: each campaign launched exactly once.
+        assert launched == dict.fromkeys(remote, 1), f"trial {trial}"
+        state = json.loads((tmp_path / "campaignsync.state.json").read_text())["campaigns"]
+        assert sorted(entry["interview_id"] for entry in state.values()) == sorted(remote)
+        plan = run(tmp_path, env, "plan", "--detailed-exitcode")
+        assert plan.returncode == 0, f"trial {trial}: {plan.stdout}"
+
+
+def launches_by_campaign(log: list[dict[str, Any]]) -> dict[str, int]:
+    """How many starts each campaign took (answered 200), by its id."""
+    launched: dict[str, int] = collections.Counter()
+    for request in log:
+        if request["path"].endswith("/start") and request["status"] == 200:
+            launched[request["path"].split("/")[3]] += 1
+    return dict(launched)
