@@ -18,7 +18,7 @@ from campaignsync.ontora import OntoraClient
 from campaignsync.plan import Plan
 from campaignsync.planner import build_plan
 from campaignsync.recorder import StateRecorder
-from campaignsync.state import State, StateEncoder
+from campaignsync.state import Entry, PendingCreate, State, StateEncoder
 from tests.conftest import WriteCampaign
 from tests.factories import API_URL, ID_A, WORKSPACE, applied, campaign, state
 
@@ -474,6 +474,20 @@ def test_a_create_refused_as_invalid_is_forgotten_so_the_fixed_file_is_sent(
     again = FakeOntora(path)
     assert run(fixed, path, again, after).ok
     assert again.posted == [{"workspace_id": WORKSPACE, "name": "a"}]
+
+
+def test_a_resumed_create_refused_as_invalid_is_forgotten_too(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    body = {"workspace_id": WORKSPACE, "name": "a", "goal": "G"}
+    pending = PendingCreate(idempotency_key="key-1", body=body, started_at="2026-01-01T00:00:00Z")
+    current = write_state(path, state(a=Entry(pending_create=pending)))
+    plan = build_plan([campaign("a")], current, api_url=API_URL, workspace_id=WORKSPACE)
+    invalid = {"detail": [{"type": "value_error", "loc": ["body", "goal"], "msg": "bad"}]}
+    fake = Answers(path, (422, invalid))
+    assert not run(plan, path, fake, current).ok
+    assert fake.posted == [body]  # resent exactly as first sent, and refused again
+    after = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    assert "a" not in after.campaigns
 
 
 @pytest.mark.parametrize(
