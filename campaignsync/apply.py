@@ -200,6 +200,16 @@ class _Worker:
 
 
 def _apply_campaign(item: CampaignPlan, worker: _Worker) -> CampaignResult:
+    try:
+        return _apply_requests(item, worker)
+    except BaseException:
+        # State could not be written (or worse): send nothing more that it cannot record.
+        worker.halt.no_new_campaigns.set()
+        worker.halt.no_new_requests.set()
+        raise
+
+
+def _apply_requests(item: CampaignPlan, worker: _Worker) -> CampaignResult:
     marks, halt = worker.marks, worker.halt
     if halt.no_new_campaigns.is_set():
         _release(item, worker, 0)
@@ -241,11 +251,6 @@ def _apply_campaign(item: CampaignPlan, worker: _Worker) -> CampaignResult:
                 return CampaignResult(item.key, Outcome.REFUSED, index, error)
             halt.no_new_campaigns.set()
             return CampaignResult(item.key, Outcome.FAILED, index, error)
-        except BaseException:
-            # State could not be written (or worse): send nothing more that it cannot record.
-            halt.no_new_campaigns.set()
-            halt.no_new_requests.set()
-            raise
         worker.counter.report(f"{item.key}: {request.method} {path} done")
     return CampaignResult(item.key, Outcome.APPLIED, len(item.requests))
 

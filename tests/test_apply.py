@@ -237,8 +237,9 @@ class FailingWrites:
         return write_state(path, state, encoder)
 
 
+@pytest.mark.parametrize("put_status", [200, 503, 422])
 def test_once_a_state_write_fails_mid_run_no_campaign_sends_anything_more(
-    tmp_path: Path,
+    tmp_path: Path, put_status: int
 ) -> None:
     path = tmp_path / "state.json"
     current = State(api_url=API_URL, workspace_id=WORKSPACE)
@@ -248,10 +249,12 @@ def test_once_a_state_write_fails_mid_run_no_campaign_sends_anything_more(
     fake = FakeOntora(path)
 
     def answer(request: httpx.Request) -> httpx.Response:
-        if request.method == "PUT":  # a's new id could not be written: the run knows it
-            with pytest.raises(StateError):
-                recorder.flush()
-        return fake(request)
+        if request.method != "PUT":
+            return fake(request)
+        with pytest.raises(StateError):  # a's new id could not be written: the run knows it
+            recorder.flush()
+        fake(request)
+        return httpx.Response(put_status, json={"detail": []})
 
     with pytest.raises(StateError, match="No space left"):
         apply_plan(plan, client=mock_client(answer), recorder=recorder, parallelism=1)
