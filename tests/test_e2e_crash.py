@@ -1,6 +1,6 @@
 """Crash safety, the slow way: kill -9 apply at many points of a run, then converge.
 
-Marked `slow` (about a minute): `pytest -m "not slow"` skips it during development; CI
+Marked `slow` (about two minutes): `pytest -m "not slow"` skips it during development; CI
 runs it.
 """
 
