@@ -113,12 +113,12 @@ class FaultsAndLog:
         }
         self.in_flight[id(entry)] = entry
         try:
+            # Received whole before the latency, as a server receives a request its client
+            # sent: one whose client dies while it waits still takes effect.
+            entry["body"] = await _read_body(receive)
             if self.faults.latency_ms:
                 await asyncio.sleep(self.faults.latency_ms / 1000)
-            refusal = self._refusal_before_reading()
-            if refusal is None:
-                entry["body"] = await _read_body(receive)
-                refusal = self._refusal_of(entry["body"])
+            refusal = self._refusal_of_the_service() or self._refusal_of(entry["body"])
             if refusal is not None:
                 entry["status"] = refusal.status
                 await _send_json(send, refusal.status, refusal.payload, refusal.headers)
@@ -128,7 +128,7 @@ class FaultsAndLog:
             del self.in_flight[id(entry)]
             self.log.append(entry)
 
-    def _refusal_before_reading(self) -> _Refusal | None:
+    def _refusal_of_the_service(self) -> _Refusal | None:
         """A 429 beyond the rate limit, or a 503 at the error rate."""
         if self._rate_limited():
             rate_limited = {"detail": "Rate limit exceeded", "code": "rate_limited"}

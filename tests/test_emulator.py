@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -411,5 +412,28 @@ def test_a_request_held_by_latency_is_listed_in_flight_until_answered(emulator: 
             assert answer.result().status_code == 200
         assert emulator.in_flight() == []
         assert [r["path"] for r in emulator.requests()] == [INTERVIEWS_PATH]
+    finally:
+        emulator.reset()
+
+
+def test_a_request_whose_client_dies_during_the_latency_still_takes_effect(
+    emulator: Emulator,
+) -> None:
+    # As at a real service: a request sent whole is carried out though no one hears back,
+    # which is what a client killed mid-apply leaves behind.
+    emulator.reset()
+    emulator.set_faults(latency_ms=2_000)
+    body = json.dumps({"workspace_id": HARNESS_WORKSPACE, "name": "Left behind"}).encode()
+    host, port = httpx.URL(emulator.url).host, httpx.URL(emulator.url).port
+    head = (
+        f"POST {INTERVIEWS_PATH} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {TOKEN}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    try:
+        with socket.create_connection((host, port)) as connection:
+            connection.sendall(head.encode() + body)
+            wait_for(lambda: emulator.in_flight() != [], "the request to arrive")
+        wait_for(lambda: emulator.in_flight() == [], "the request to be carried out")
+        assert [c["name"] for c in emulator.campaigns().values()] == ["Left behind"]
     finally:
         emulator.reset()
