@@ -36,8 +36,9 @@ _WORDS |= dict.fromkeys(("false", "False", "FALSE"), False)
 for _sign, _value in (("", math.inf), ("+", math.inf), ("-", -math.inf)):
     _WORDS |= dict.fromkeys((_sign + word for word in (".inf", ".Inf", ".INF")), _value)
 _WORDS |= dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan)
-# A plain scalar is text unless it starts like one of the words above or a number.
-_NOT_TEXT_START = frozenset("0123456789+-.~nNtTfF") | {""}
+# A plain scalar is text unless it starts like one of the words above or a number: a
+# reader may take a scalar whose first character is not in here as its text, unasked.
+NOT_TEXT_START = frozenset("0123456789+-.~nNtTfF") | {""}
 _TEXT = object()
 _NUMBER = re.compile(
     r"(?P<int>[-+]?[0-9]+)"
@@ -49,7 +50,7 @@ _NUMBER = re.compile(
 
 def plain(value: str) -> Any:
     """The YAML 1.2 core value of an untagged plain scalar."""
-    if value[:1] not in _NOT_TEXT_START:
+    if value[:1] not in NOT_TEXT_START:
         return value
     word = _WORDS.get(value, _TEXT)
     if word is not _TEXT:

@@ -52,6 +52,7 @@ from campaignsync.yamlcore import (
     FLOAT,
     INT,
     MAP,
+    NOT_TEXT_START,
     NULL,
     SEQ,
     STR,
@@ -215,12 +216,21 @@ class _Reader:
             self.deepest = max(self.deepest, self.depth + 1 + height)
         return value
 
+    # `sequence` and `mapping` read most of a file: an untagged scalar without an anchor
+    # whose text cannot be anything but text (quoted, or see NOT_TEXT_START) is taken
+    # here, without the calls of `value`; everything else goes through `value`.
+
     def sequence(self, start: Any) -> list[Any]:
         items: list[Any] = []
-        next_event, value = self.next_event, self.value
+        append, next_event, value = items.append, self.next_event, self.value
         event = next_event()
         while event.__class__ is not SequenceEndEvent:
-            items.append(value(event))
+            if event.__class__ is ScalarEvent and event.tag is None and event.anchor is None:
+                text = event.value
+                plain_text = event.implicit[0] and text[:1] in NOT_TEXT_START
+                append(_scalar(event) if plain_text else text)
+            else:
+                append(value(event))
             event = next_event()
         self.values += len(items)
         return items
@@ -228,10 +238,15 @@ class _Reader:
     def mapping(self, start: Any) -> dict[Any, Any]:
         written: dict[Any, Any] = {}
         merged: dict[Any, Any] | None = None
-        next_event, value = self.next_event, self.value
+        next_event, value, flow = self.next_event, self.value, start.flow_style
         event = next_event()
         while event.__class__ is not MappingEndEvent:
-            key = self.key(event, start.flow_style)
+            if event.__class__ is ScalarEvent and event.tag is None and event.anchor is None:
+                key = event.value
+                if event.implicit[0] and (flow or key[:1] in NOT_TEXT_START or key == "<<"):
+                    key = self.key(event, flow)
+            else:
+                key = self.key(event, flow)
             value_event = next_event()
             if key is _MERGE:
                 if merged is not None:
@@ -241,6 +256,14 @@ class _Reader:
                 raise _error(
                     event.start_mark, f"duplicate key {key!r}: each field may appear only once"
                 )
+            elif (
+                value_event.__class__ is ScalarEvent
+                and value_event.tag is None
+                and value_event.anchor is None
+            ):
+                text = value_event.value
+                plain_text = value_event.implicit[0] and text[:1] in NOT_TEXT_START
+                written[key] = _scalar(value_event) if plain_text else text
             else:
                 written[key] = value(value_event)
             event = next_event()
