@@ -41,6 +41,13 @@ def test_a_list_fingerprint_covers_every_field_and_the_order() -> None:
         assert value not in text
 
 
+class _Text(str):
+    """Text of a type of its own, as another JSON decoder might hand it over."""
+
+
+_ITEM = {"identity": "cd", "fields": {"name": "ef", "email": "01"}}
+
+
 @pytest.mark.parametrize(
     ("value", "problem"),
     [
@@ -50,6 +57,18 @@ def test_a_list_fingerprint_covers_every_field_and_the_order() -> None:
         ("dana@example.org", "neither contacts nor the fingerprints"),
         ({"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"name": 1}}]}, "neither"),
         ({"fingerprint": "ab", "items": [], "extra": 1}, "neither"),
+        ({"fingerprint": 1, "items": []}, "neither"),
+        ({"fingerprint": "ab", "items": {}}, "neither"),
+        ({"fingerprint": "ab", "items": [_ITEM, "cd"]}, "neither"),
+        ({"fingerprint": "ab", "items": [_ITEM, {"identity": "cd"}]}, "neither"),
+        ({"fingerprint": "ab", "items": [{"identity": 1, "fields": {}}]}, "neither"),
+        ({"fingerprint": "ab", "items": [{"identity": "cd", "fields": ["ef"]}]}, "neither"),
+        (
+            {"fingerprint": "ab", "items": [_ITEM, {"identity": "cd", "fields": {"a": None}}]},
+            "neither",
+        ),
+        ({"fingerprint": "ab", "items": [_ITEM, {"identity": "cd", "fields": {}}]}, None),
+        ({"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"a": _Text("ef")}}]}, None),
     ],
 )
 def test_what_a_stored_contacts_value_may_be(value: object, problem: str | None) -> None:
