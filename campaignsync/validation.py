@@ -156,15 +156,17 @@ def unusable_values(data: Mapping[Any, Any]) -> Iterator[tuple[Loc, str]]:
             message = f"values are nested more than {MAX_DEPTH} levels deep; no campaign field is"
             yield loc[:1], f"{message} that deep"
             continue
-        if _plain_inside(value):
-            continue
+        # A container of text keys and plain scalars (a contact, a topic) holds nothing to
+        # find, so it is passed over without a location, unless it is itself too deep.
+        within = len(loc) + 1 < MAX_DEPTH
         items = reversed(value.items()) if isinstance(value, dict) else _indexed(value)
         for key, item in items:
             if isinstance(value, dict) and not isinstance(key, str):
                 yield loc, _key_problem(key)
-            elif isinstance(item, dict | list) or (
-                isinstance(item, float) and not math.isfinite(item)
-            ):
+            elif isinstance(item, dict | list):
+                if not (within and _plain_inside(item)):
+                    stack.append((item, (*loc, key)))
+            elif isinstance(item, float) and not math.isfinite(item):
                 stack.append((item, (*loc, key)))
 
 
@@ -173,8 +175,7 @@ _PLAIN_TYPES = frozenset({str, int, bool, type(None)})
 
 
 def _plain_inside(value: dict[Any, Any] | list[Any]) -> bool:
-    """Whether a container holds only text keys and plain scalars, which a walk would pass
-    over one by one: most of a campaign's mappings (a contact, a topic) are such."""
+    """Whether a container holds only text keys and plain scalars."""
     if isinstance(value, list):
         return _PLAIN_TYPES.issuperset(map(type, value))
     return _TEXT_TYPE.issuperset(map(type, value)) and _PLAIN_TYPES.issuperset(
