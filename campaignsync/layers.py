@@ -18,7 +18,7 @@ from campaignsync.errors import Problem
 from campaignsync.messages import describe
 from campaignsync.spec import NOT_IN_DEFAULTS, Loc
 from campaignsync.textfile import NotReadable, decode, display_path, read_regular_file
-from campaignsync.yamldoc import YamlSyntaxError, parse_yaml
+from campaignsync.yamldoc import YamlSyntaxError, read_yaml
 
 ENVIRONMENTS = "environments"
 SKIP = "skip"
@@ -26,12 +26,15 @@ SKIP = "skip"
 
 @dataclass(frozen=True)
 class Document:
-    """A YAML file read and parsed: its path, bytes, text and top-level mapping."""
+    """A YAML file read and parsed: its path, bytes, text and top-level mapping, and how
+    deep and how unusual its values are (see `yamlread.Parsed`; unknown: assume the worst)."""
 
     path: Path
     raw: bytes
     text: str
     data: dict[Any, Any]
+    depth: int | None = None
+    unusual: bool = True
 
 
 def read_document(
@@ -48,9 +51,10 @@ def read_document(
     if isinstance(text, Problem):
         return text
     try:
-        data = parse_yaml(text)
+        parsed = read_yaml(text)
     except YamlSyntaxError as exc:
         return Problem(shown, exc.line, exc.column, exc.message)
+    data = parsed.value
     if data is None and defaults:
         data = {}
     if data is None:
@@ -58,7 +62,7 @@ def read_document(
     if not isinstance(data, dict):
         what = "a defaults file" if defaults else "a campaign file"
         return Problem(shown, 1, 1, f"{what} must be a mapping of fields, not {describe(data)}")
-    return Document(path, raw, text, data)
+    return Document(path, raw, text, data, parsed.depth, parsed.unusual)
 
 
 @dataclass(frozen=True)

@@ -246,7 +246,7 @@ def _load(
         return [own]
     layered = layer(chain, own, context.environment)
     problems = undeclared_environments(own, context.environments)
-    campaign, invalid = check_model(layered.data, Campaign, problems)
+    campaign, invalid = check_model(layered.data, Campaign, problems, layered_from=[*chain, own])
     problems += invalid
     contacts = campaign_contacts(layered, context.repository_root)
     rules = rule_problems(layered.data, contacts)

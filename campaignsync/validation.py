@@ -34,15 +34,33 @@ Found = tuple[Loc, str, bool]
 
 
 def check_model(
-    data: dict[Any, Any], model: type[BaseModel], found: Sequence[Found] = ()
+    data: dict[Any, Any],
+    model: type[BaseModel],
+    found: Sequence[Found] = (),
+    *,
+    layered_from: Sequence[Document] | None = None,
 ) -> tuple[BaseModel | None, list[Found]]:
-    """The model of the mapping, and every problem in its values not already in `found`."""
-    problems: list[Found] = [(loc, message, False) for loc, message in unusable_values(data)]
+    """The model of the mapping, and every problem in its values not already in `found`.
+
+    `layered_from` are the documents `data` was made of, if known: when reading them found
+    no unusual value and no deep nesting, `unusable_values` has nothing to find there."""
+    unusable = [] if _all_usable(layered_from) else unusable_values(data)
+    problems: list[Found] = [(loc, message, False) for loc, message in unusable]
     try:
         return model.model_validate(data), problems
     except ValidationError as exc:
         reported = {loc for loc, _, _ in [*found, *problems]}
         return None, problems + _validation_problems(exc, reported)
+
+
+def _all_usable(documents: Sequence[Document] | None) -> bool:
+    """Whether reading showed every value of the documents usable (see yamlread.Parsed)."""
+    if documents is None:
+        return False
+    return all(
+        not document.unusual and document.depth is not None and document.depth <= MAX_DEPTH
+        for document in documents
+    )
 
 
 def _validation_problems(exc: ValidationError, reported: set[Loc]) -> list[Found]:
@@ -82,7 +100,7 @@ def defaults_problems(document: Document, declared: Sequence[str]) -> list[Probl
     """Every problem of a defaults file on its own."""
     found = [(loc, message, True) for loc, message in misplaced_in_defaults(document)]
     found += undeclared_environments(document, declared)
-    _, problems = check_model(document.data, Defaults, found)
+    _, problems = check_model(document.data, Defaults, found, layered_from=[document])
     rules = [(loc, message, False) for loc, message in _rules_alone(document)]
     return located_problems(document.path, document.text, found + problems + rules)
 

@@ -14,14 +14,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from campaignsync.yamlcore import is_plain_text
-from campaignsync.yamlread import YamlSyntaxError, parse_yaml
+from campaignsync.yamlread import Parsed, YamlSyntaxError, parse_yaml, read_yaml
 
 __all__ = [
+    "Parsed",
     "YamlSyntaxError",
     "dump_yaml",
     "locator",
     "node_position",
     "parse_yaml",
+    "read_yaml",
     "render_campaign_yaml",
 ]
 

@@ -31,7 +31,9 @@ Where libyaml's syntax differs from YAML 1.2, the file is refused at the spot:
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from yaml import MarkedYAMLError, YAMLError
@@ -75,8 +77,24 @@ class YamlSyntaxError(Exception):
         self.message, self.line, self.column = message, line, column
 
 
+@dataclass(frozen=True)
+class Parsed:
+    """A document's value, with what reading it showed of every value inside, so that a
+    check of each value need not walk a document that cannot fail it."""
+
+    value: Any
+    depth: int  # lists and mappings nested, the outermost as 1 (through aliases)
+    unusual: bool  # some number is not finite, or some key is not text
+
+
 def parse_yaml(text: str) -> Any:
     """The document in `text` as plain Python data; YamlSyntaxError if it cannot be read."""
+    return read_yaml(text).value
+
+
+def read_yaml(text: str) -> Parsed:
+    """The document in `text` and what its values are like; YamlSyntaxError if it cannot
+    be read."""
     _refuse_line_separators(text)
     try:
         parser = CParser(text)
@@ -85,7 +103,9 @@ def parse_yaml(text: str) -> Any:
             text, exc.start, "the text holds an unpaired surrogate character; save it as UTF-8"
         ) from None
     try:
-        return _Reader(parser.get_event, text).document()
+        reader = _Reader(parser.get_event, text)
+        value = reader.document()
+        return Parsed(value, reader.deepest, reader.unusual)
     except MarkedYAMLError as exc:
         raise _syntax_error(text, exc) from None
     except ReaderError as exc:
@@ -99,18 +119,6 @@ def parse_yaml(text: str) -> Any:
         raise YamlSyntaxError(f"YAML syntax: {exc}") from None
     finally:
         parser.dispose()
-
-
-def _scalar(event: Any) -> Any:
-    tag = event.tag
-    try:
-        if tag is None:
-            return plain(event.value) if event.implicit[0] else event.value
-        if tag == "!" or tag == STR:
-            return event.value
-        return tagged(tag, event.value)
-    except Unreadable as exc:
-        raise _error(event.start_mark, str(exc)) from None
 
 
 _OPEN = object()  # an anchored list or mapping still being read
@@ -129,6 +137,7 @@ class _Reader:
         self.first_alias: Any = None
         self.depth = 0  # lists and mappings open around the current event
         self.deepest = 0
+        self.unusual = False  # see Parsed
 
     def document(self) -> Any:
         self.next_event()  # the stream's start
@@ -156,7 +165,7 @@ class _Reader:
     def value(self, event: Any) -> Any:
         kind = event.__class__
         if kind is ScalarEvent:
-            value = _scalar(event)
+            value = self.scalar(event)
             if event.anchor is not None:
                 self.anchors[event.anchor] = (value, 0, -1)
             return value
@@ -167,6 +176,21 @@ class _Reader:
         if kind is MappingStartEvent:
             return self.collection(event, MAP, self.mapping)
         raise _error(event.start_mark, f"YAML syntax: unexpected {kind.__name__}")
+
+    def scalar(self, event: Any) -> Any:
+        tag = event.tag
+        try:
+            if tag is None:
+                value = plain(event.value) if event.implicit[0] else event.value
+            elif tag == "!" or tag == STR:
+                return event.value
+            else:
+                value = tagged(tag, event.value)
+        except Unreadable as exc:
+            raise _error(event.start_mark, str(exc)) from None
+        if value.__class__ is float and not math.isfinite(value):
+            self.unusual = True
+        return value
 
     def collection(self, event: Any, tag: str, read: Any) -> Any:
         if event.tag not in (None, "!", tag):
@@ -228,7 +252,7 @@ class _Reader:
             if event.__class__ is ScalarEvent and event.tag is None and event.anchor is None:
                 text = event.value
                 plain_text = event.implicit[0] and text[:1] in NOT_TEXT_START
-                append(_scalar(event) if plain_text else text)
+                append(self.scalar(event) if plain_text else text)
             else:
                 append(value(event))
             event = next_event()
@@ -263,7 +287,7 @@ class _Reader:
             ):
                 text = value_event.value
                 plain_text = value_event.implicit[0] and text[:1] in NOT_TEXT_START
-                written[key] = _scalar(value_event) if plain_text else text
+                written[key] = self.scalar(value_event) if plain_text else text
             else:
                 written[key] = value(value_event)
             event = next_event()
@@ -288,6 +312,8 @@ class _Reader:
             raise _error(
                 event.start_mark, f"{what} cannot be a key; keys are field names or other text"
             )
+        if key.__class__ is not str:
+            self.unusual = True
         return key
 
 

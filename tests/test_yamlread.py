@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 
 from campaignsync.errors import ValidationFailed
 from campaignsync.loader import load_campaigns
-from campaignsync.yamldoc import YamlSyntaxError, dump_yaml, parse_yaml, render_campaign_yaml
+from campaignsync.yamldoc import (
+    YamlSyntaxError,
+    dump_yaml,
+    parse_yaml,
+    read_yaml,
+    render_campaign_yaml,
+)
 from tests.conftest import RunCli, WriteCampaign
 from tests.test_loader_fuzz import EXAMPLE_TEXTS, mutated_examples
 
@@ -438,3 +444,33 @@ def test_a_date_that_is_not_a_date_time_gets_a_clear_message(
         load_campaigns(project / "campaigns", project)
     (problem,) = failed.value.problems
     assert str(problem).startswith(f"campaigns/a.yaml:2:18: timeframe_start: {says}")
+
+
+@pytest.mark.parametrize(
+    ("text", "depth", "unusual"),
+    [
+        ("a: 1\n", 1, False),
+        ("a: [1, {b: 'x'}]\n", 3, False),
+        ("a: .nan\n", 1, True),
+        ("a: [1, -.inf]\n", 2, True),
+        ("a: 1e999\n", 1, True),
+        ("a: !!float .inf\n", 1, True),
+        ("'1': 1\n'null': 2\n", 1, False),
+        ("1: a\n", 1, True),
+        ("a: {null: b}\n", 2, True),
+        ("a: &x 2\nb: {*x : c}\n", 2, True),
+        ("a: &x [[[]]]\nb: [*x]\n", 5, False),
+        ("a: &x .inf\nb: *x\n", 1, True),
+        ("", 0, False),
+    ],
+)
+def test_reading_tells_how_deep_and_how_unusual_the_values_are(
+    text: str, depth: int, unusual: bool
+) -> None:
+    parsed = read_yaml(text)
+    assert (parsed.depth, parsed.unusual) == (depth, unusual)
+
+
+def test_an_example_campaign_reads_as_usual() -> None:
+    for text in EXAMPLE_TEXTS:
+        assert not read_yaml(text).unusual
