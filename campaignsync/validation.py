@@ -157,58 +157,27 @@ def unusable_values(data: Mapping[Any, Any]) -> Iterator[tuple[Loc, str]]:
 
     NaN and infinity (JSON has no such numbers: they would be sent as null), keys that are
     not text (lists, mappings, numbers: every key in a campaign is a name), and nesting
-    past MAX_DEPTH. Each container is visited once, however many aliases share it. Only
-    containers and unusable numbers are stacked with a location: the rest need none.
+    past MAX_DEPTH. Each container is visited once, however many aliases share it.
     """
     seen: set[int] = set()
     stack: list[tuple[object, Loc]] = [(data, ())]
     while stack:
         value, loc = stack.pop()
-        if not isinstance(value, dict | list):
-            yield loc, _NOT_FINITE
-            continue
-        if id(value) in seen:
+        if isinstance(value, float) and not math.isfinite(value):
+            yield loc, "NaN and infinity are not numbers a campaign can use; write a finite number"
+        if not isinstance(value, dict | list) or id(value) in seen:
             continue
         seen.add(id(value))
         if len(loc) >= MAX_DEPTH:
             message = f"values are nested more than {MAX_DEPTH} levels deep; no campaign field is"
             yield loc[:1], f"{message} that deep"
             continue
-        # A container of text keys and plain scalars (a contact, a topic) holds nothing to
-        # find, so it is passed over without a location, unless it is itself too deep.
-        within = len(loc) + 1 < MAX_DEPTH
-        items = reversed(value.items()) if isinstance(value, dict) else _indexed(value)
-        for key, item in items:
-            if isinstance(value, dict) and not isinstance(key, str):
-                yield loc, _key_problem(key)
-            elif isinstance(item, dict | list):
-                if not (within and _plain_inside(item)):
-                    stack.append((item, (*loc, key)))
-            elif isinstance(item, float) and not math.isfinite(item):
+        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+        for key, item in reversed(items):
+            if isinstance(value, list) or isinstance(key, str):
                 stack.append((item, (*loc, key)))
-
-
-# Types of a value with nothing to find inside it or at it; a float may be NaN.
-_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
-
-
-def _plain_inside(value: dict[Any, Any] | list[Any]) -> bool:
-    """Whether a container holds only text keys and plain scalars."""
-    if isinstance(value, list):
-        return _PLAIN_TYPES.issuperset(map(type, value))
-    return _TEXT_TYPE.issuperset(map(type, value)) and _PLAIN_TYPES.issuperset(
-        map(type, value.values())
-    )
-
-
-_TEXT_TYPE = frozenset({str})
-_NOT_FINITE = "NaN and infinity are not numbers a campaign can use; write a finite number"
-
-
-def _indexed(items: list[Any]) -> Iterator[tuple[int, Any]]:
-    """A list's items with their indexes, the last first."""
-    for index in range(len(items) - 1, -1, -1):
-        yield index, items[index]
+            else:
+                yield loc, _key_problem(key)
 
 
 def _key_problem(key: object) -> str:
