@@ -39,6 +39,7 @@ _WORDS |= dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan)
 # A plain scalar is text unless it starts like one of the words above or a number: a
 # reader may take a scalar whose first character is not in here as its text, unasked.
 NOT_TEXT_START = frozenset("0123456789+-.~nNtTfF") | {""}
+_NUMBER_START = frozenset("0123456789+-.")
 _TEXT = object()
 _NUMBER = re.compile(
     r"(?P<int>[-+]?[0-9]+)"
@@ -55,6 +56,8 @@ def plain(value: str) -> Any:
     word = _WORDS.get(value, _TEXT)
     if word is not _TEXT:
         return word
+    if value[0] not in _NUMBER_START:  # `name`, `true_north`: like a word, but text
+        return value
     number = _NUMBER.fullmatch(value)
     if number is None:
         return value

@@ -267,8 +267,11 @@ class _Reader:
         while event.__class__ is not MappingEndEvent:
             if event.__class__ is ScalarEvent and event.tag is None and event.anchor is None:
                 key = event.value
-                if event.implicit[0] and (flow or key[:1] in NOT_TEXT_START or key == "<<"):
+                if event.implicit[0] and (flow or key == "<<"):
                     key = self.key(event, flow)
+                elif event.implicit[0] and key[:1] in NOT_TEXT_START:
+                    key = self.scalar(event)
+                    self.unusual = self.unusual or key.__class__ is not str
             else:
                 key = self.key(event, flow)
             value_event = next_event()
