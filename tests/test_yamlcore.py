@@ -29,6 +29,18 @@ from campaignsync.yamlcore import INT, NULL, STR, Unreadable, is_plain_text, pla
         ("on", "on"),
         ("1_000", "1_000"),
         ("2026-12-01", "2026-12-01"),
+        ("name", "name"),
+        ("nulls", "nulls"),
+        ("n", "n"),
+        ("true_north", "true_north"),
+        ("Fa1se", "Fa1se"),
+        ("~x", "~x"),
+        ("+1", 1),
+        ("-0.5", -0.5),
+        (".5", 0.5),
+        ("+.inf", math.inf),
+        ("-", "-"),
+        (".", "."),
     ],
 )
 def test_a_plain_scalar_means_its_core_schema_value(text: str, value: Any) -> None:
