@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from campaignsync.yamlcore import is_plain_text
-from campaignsync.yamlread import Parsed, YamlSyntaxError, parse_yaml, read_yaml
+from campaignsync.yamlread import YamlSyntaxError, parse_yaml, read_yaml
 
 __all__ = [
-    "Parsed",
     "YamlSyntaxError",
     "dump_yaml",
     "locator",
