@@ -11,6 +11,7 @@ import importlib
 import io
 import os
 import sys
+import threading
 import traceback
 from typing import Any, NoReturn
 
@@ -142,4 +143,27 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli.main(prog_name="campaignsync")
+    try:
+        cli.main(prog_name="campaignsync")
+    except SystemExit as exc:
+        if not isinstance(exc.code, int):
+            raise
+        _exit_without_teardown(exc.code)
+
+
+def _exit_without_teardown(code: int) -> NoReturn:
+    """Exit with `code`, skipping the interpreter's teardown once nothing is left to finish.
+
+    By now every command has closed its files and store and released its lock; freeing a
+    large state and plan object by object would only delay the exit. Output is flushed
+    first; if that fails, or a thread still runs, the ordinary exit reports or waits.
+    """
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    others = [thread for thread in threading.enumerate() if thread is not threading.main_thread()]
+    if any(thread.is_alive() and not thread.daemon for thread in others):
+        sys.exit(code)
+    os._exit(code)

@@ -117,3 +117,31 @@ def test_a_path_with_a_nul_is_refused_with_a_message(
     assert result.exit_code != 0
     assert "a path cannot hold a NUL character" in result.output
     assert not isinstance(result.exception, ValueError)
+
+
+def test_every_byte_of_the_output_reaches_a_pipe_before_the_process_exits() -> None:
+    # Larger than a pipe's buffer, and read only after the process has ended.
+    with subprocess.Popen(
+        [sys.executable, "-m", "campaignsync", "schema", "campaign"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        out, err = process.communicate()
+    schema = Path(__file__).parent.parent / "schemas" / "campaign.schema.json"
+    assert process.returncode == 0, err
+    assert out == schema.read_bytes()
+
+
+def test_output_that_cannot_be_written_still_fails_the_command() -> None:
+    # Python reports a stdout it could not flush at exit with 120; so must every exit path.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "campaignsync", "schema", "campaign"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+        )
+    finally:
+        os.close(write)
+    assert result.returncode != 0
