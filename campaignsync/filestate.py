@@ -198,17 +198,18 @@ def lock_path(state_path: Path) -> Path:
 def check_state_writable(state_path: Path) -> None:
     """Fail now if writing state would fail, before an apply sends a request it cannot record.
 
-    Rewrites the file with its own bytes by the same temporary file and rename that every
-    write uses (with no file yet, creates and removes one), so it fails exactly as they would.
+    Goes through the same temporary file and rename that every write uses, so it fails
+    exactly as they would, and leaves the state file as it is (see `_replaces_a_link`).
+    With no file yet, creates and removes one.
     """
     path = state_path.resolve()
     try:
-        if path.exists():
-            atomic_write(path, path.read_bytes(), mode=stat.S_IMODE(path.stat().st_mode))
-        else:
+        if not path.exists():
             probe = path.with_name(f".{path.name}.{os.getpid()}.probe")
             atomic_write(probe, b"")
             probe.unlink()
+        elif not _replaces_a_link(path):
+            atomic_write(path, path.read_bytes(), mode=stat.S_IMODE(path.stat().st_mode))
     except (StateError, OSError) as exc:
         reason = exc.__cause__ if isinstance(exc, StateError) and exc.__cause__ else exc
         raise StateError(
@@ -216,6 +217,26 @@ def check_state_writable(state_path: Path) -> None:
             "there as soon as it succeeds, so nothing was sent: make its folder writable and "
             "the file replaceable, or point --state at a writable place, then run it again."
         ) from exc
+
+
+def _replaces_a_link(path: Path) -> bool:
+    """Replace a second name of `path`'s file, a hard link beside it, as a write replaces
+    `path`: the same folder and the same file decide whether that may be done. False where
+    no such link can be made; then only rewriting the file itself tells.
+    """
+    link = path.with_name(f".{path.name}.{os.getpid()}.probe")
+    with contextlib.suppress(FileNotFoundError):
+        link.unlink()
+    try:
+        os.link(path, link)
+    except OSError:
+        return False
+    try:
+        atomic_write(link, b"")
+    finally:
+        with contextlib.suppress(OSError):
+            link.unlink()
+    return True
 
 
 @contextlib.contextmanager

@@ -139,6 +139,21 @@ def test_an_unwritable_state_folder_is_found_before_anything_is_sent(
     assert sorted(p.name for p in tmp_path.iterdir()) == (["state.json"] if existing else [])
 
 
+def test_checking_that_state_is_writable_leaves_the_file_as_it_is(tmp_path: Path) -> None:
+    # The same file, not a copy of it: its hard links, its time and its inode are kept.
+    path = tmp_path / "state.json"
+    write_state(path, State(api_url=API_URL))
+    before = path.stat()
+    check_state_writable(path)
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_nlink) == (
+        before.st_ino,
+        before.st_mtime_ns,
+        before.st_nlink,
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
 def test_a_state_file_that_cannot_be_replaced_is_found_before_anything_is_sent(
     tmp_path: Path,
 ) -> None:
