@@ -142,11 +142,12 @@ def apply_plan(
     started = time.monotonic()
     marks = {item.key: Marks(item.key, recorder) for item in work}
     keys = {}  # each create's Idempotency-Key
-    for item in work:
-        if item.interview_id is not None:  # a create marks the rest once its id is known
-            marks[item.key].mark(item.interview_id, item.requests)
-        elif item.requests and item.requests[0].creates:
-            keys[item.key] = _mark_pending(item, item.requests[0], recorder)
+    with recorder.together():
+        for item in work:
+            if item.interview_id is not None:  # a create marks the rest once its id is known
+                marks[item.key].mark(item.interview_id, item.requests)
+            elif item.requests and item.requests[0].creates:
+                keys[item.key] = _mark_pending(item, item.requests[0], recorder)
     recorder.flush()  # every mark and pending create on disk, in one write, before sending
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
         futures = [

@@ -2,15 +2,17 @@
 
 Each atomic write (serial + 1) takes every change queued while the one before it was
 under way (group commit), so writes follow one another back to back and the caller of
-`update` does not wait for a write unless it asks to (`durable=True`). After a failed
-write nothing more is recorded, and every later call raises the failure.
+`update` does not wait for a write unless it asks to (`durable=True`); changes queued
+`together` go into one write. After a failed write nothing more is recorded, and every
+later call raises the failure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,13 +39,27 @@ class StateRecorder:
         self._write = write
         self._encoder = StateEncoder()
         self._queue: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
-        self._lock = threading.Lock()  # guards _writing and _failure
+        self._lock = threading.Lock()  # guards _writing, _held and _failure
         self._writing = False
+        self._held = False  # changes are being queued together: no write takes a part
         self._failure: BaseException | None = None
 
     def update(self, key: str, change: Change, *, durable: bool = False) -> None:
         """Queue a change of `key`'s entry; with `durable`, return once it is on disk."""
         self._queue_and_wait(_Queued(key, change), wait=durable)
+
+    @contextlib.contextmanager
+    def together(self) -> Iterator[None]:
+        """Changes queued inside the block go into one write, started at its end; nothing
+        inside may wait for a write."""
+        with self._lock:
+            self._held = True
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held = False
+                self._start_writing()
 
     def flush(self) -> None:
         """Return once every change queued so far is on disk."""
@@ -52,14 +68,19 @@ class StateRecorder:
     def _queue_and_wait(self, queued: _Queued, *, wait: bool) -> None:
         with self._lock:
             self._raise_any_failure()
+            assert not (wait and self._held), "a change queued together cannot be waited for"
             self._queue.put(queued)
-            if not self._writing:  # a writer runs only while there is something to write
-                self._writing = True
-                threading.Thread(target=self._write_while_queued, name="state-writer").start()
+            self._start_writing()
         if wait:
             queued.written.wait()
             with self._lock:
                 self._raise_any_failure()
+
+    def _start_writing(self) -> None:
+        # Called under the lock. A writer runs only while there is something to write.
+        if not self._writing and not self._held and not self._queue.empty():
+            self._writing = True
+            threading.Thread(target=self._write_while_queued, name="state-writer").start()
 
     def _raise_any_failure(self) -> None:
         if self._failure is not None:
@@ -68,7 +89,7 @@ class StateRecorder:
     def _write_while_queued(self) -> None:
         while True:
             with self._lock:
-                batch = _drain(self._queue)
+                batch = [] if self._held else _drain(self._queue)
                 if not batch or self._failure is not None:
                     self._writing = False
                     break

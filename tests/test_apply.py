@@ -183,6 +183,27 @@ def test_every_create_is_pending_on_disk_before_the_first_request(tmp_path: Path
     assert sent_keys == {each["idempotency_key"] for each in pending.values()}
 
 
+def test_the_marks_and_pending_creates_are_one_write_before_the_first_request(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    olds = {f"old{n:02}": campaign(f"old{n:02}", goal="old") for n in range(40)}
+    current = write_state(
+        path, state(**{key: applied(ID_A[:-2] + key[-2:], file) for key, file in olds.items()})
+    )
+    files = [campaign(key, goal="new") for key in olds] + [
+        campaign(f"new{n:02}", goal="G") for n in range(40)
+    ]
+    plan = build_plan(files, current, api_url=API_URL, workspace_id=WORKSPACE)
+    fake = FakeOntora(path)
+    assert run(plan, path, fake, current, parallelism=1).ok
+    on_disk = fake.seen[0][3]
+    assert on_disk["serial"] == current.serial + 1  # one write, the first of this apply
+    entries = on_disk["campaigns"]
+    assert all(entries[key]["unconfirmed"] == {"goal": "new"} for key in olds)
+    assert all(entries[f"new{n:02}"]["pending_create"] for n in range(40))
+
+
 def test_a_plan_is_stale_once_state_moves(tmp_path: Path) -> None:
     current = state()
     plan = build_plan([campaign("a")], current, api_url=API_URL, workspace_id=WORKSPACE)

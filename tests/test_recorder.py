@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
@@ -81,3 +82,25 @@ def test_after_a_failed_write_every_call_raises_it_and_nothing_more_is_written(
     with pytest.raises(OSError, match="disk full"):
         recorder.update("d", lambda entry: Entry(interview_id=ID_A))
     assert on_disk(path) == {"a"}
+
+
+def test_changes_queued_together_are_one_write_even_while_another_is_under_way(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    writes = HeldWrites()
+    recorder = StateRecorder(path, State(api_url=API_URL, workspace_id=WORKSPACE), write=writes)
+    recorder.update("a", lambda entry: Entry(interview_id=ID_A))
+    assert writes.started.wait(timeout=10)  # a write under way, held
+    ids = [f"{n:08}-0000-4000-8000-000000000000" for n in range(30)]
+    with recorder.together():
+        for number, interview_id in enumerate(ids):
+            recorder.update(f"k{number}", functools.partial(_entry_of, interview_id))
+            if number == 0:
+                writes.allowed.set()  # the write under way ends while the rest is queued
+    recorder.flush()
+    assert [len(state.campaigns) for state in writes.written] == [1, 31]
+
+
+def _entry_of(interview_id: str, entry: Entry | None) -> Entry:
+    return Entry(interview_id=interview_id)
