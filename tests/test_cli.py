@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -145,3 +146,13 @@ def test_output_that_cannot_be_written_still_fails_the_command() -> None:
     finally:
         os.close(write)
     assert result.returncode != 0
+
+
+def test_an_apply_that_fails_while_reading_leaves_garbage_collection_on(tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text("{not json")
+    env = {"ONTORA_API_URL": "http://127.0.0.1:9", "ONTORA_API_KEY": "k"}
+    result = CliRunner().invoke(cli, ["apply", str(plan_file)], env=env)
+    assert result.exit_code == 1
+    assert "is not a readable JSON plan" in result.output
+    assert gc.isenabled()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import json
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,21 +97,20 @@ def apply(
     """
     if planfile is not None and targets:
         raise ConfigError("--target goes with planning; a saved plan already has its targets.")
-    saved = read_plan_file(planfile, settings.environment) if planfile is not None else None
+    with _long_lived():
+        saved = read_plan_file(planfile, settings.environment) if planfile is not None else None
     halt = Halt(abandon=_exit_at_once)
     with (
         make_client(settings, max_retries, stop=halt.no_new_requests) as client,
         configured_store(settings) as store,
         store.lock(timeout=lock_timeout),
     ):
-        current = read_configured_state(settings, store)
-        store.check_writable()
-        if saved is not None:
-            the_plan, edited_remotely = _checked_saved_plan(
-                settings, saved, current, client, allow_remote_changes, no_launch
+        with _long_lived():
+            current = read_configured_state(settings, store)
+            store.check_writable()
+            the_plan, edited_remotely = _to_apply(
+                settings, saved, current, client, targets, allow_remote_changes, no_launch
             )
-        else:
-            the_plan, edited_remotely = _shown(settings, targets, current, no_launch), []
         if not the_plan.has_changes and not edited_remotely:
             echo("Nothing to apply.")
             return 0
@@ -124,6 +126,39 @@ def apply(
         )
         report = _apply_stoppably(the_plan, client, recorder, parallelism, halt)
     return _outcome(report, halt, edited_remotely)
+
+
+def _to_apply(
+    settings: Settings,
+    saved: Plan | None,
+    current: State,
+    client: OntoraClient,
+    targets: tuple[str, ...],
+    allow_remote_changes: bool,
+    no_launch: bool,
+) -> tuple[Plan, list[str]]:
+    """The saved plan, checked, or a plan made now and shown; and the keys of campaigns left
+    out as edited in Ontora since."""
+    if saved is not None:
+        return _checked_saved_plan(
+            settings, saved, current, client, allow_remote_changes, no_launch
+        )
+    return _shown(settings, targets, current, no_launch), []
+
+
+@contextlib.contextmanager
+def _long_lived() -> Iterator[None]:
+    """No cycle collection while the plan and state are read or made: each would look again
+    through all that was read so far, none of it garbage. It lives until the process ends,
+    so later collections leave it out too."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _outcome(report: ApplyReport, halt: Halt, edited_remotely: list[str]) -> int:
