@@ -148,11 +148,10 @@ def test_output_that_cannot_be_written_still_fails_the_command() -> None:
     assert result.returncode != 0
 
 
-def test_an_apply_that_fails_while_reading_leaves_garbage_collection_on(tmp_path: Path) -> None:
-    plan_file = tmp_path / "plan.json"
+def test_an_apply_that_fails_while_reading_leaves_garbage_collection_on(project: Path) -> None:
+    plan_file = project / "plan.json"
     plan_file.write_text("{not json")
-    env = {"ONTORA_API_URL": "http://127.0.0.1:9", "ONTORA_API_KEY": "k"}
-    result = CliRunner().invoke(cli, ["apply", str(plan_file)], env=env)
+    result = CliRunner().invoke(cli, ["apply", str(plan_file)])
     assert result.exit_code == 1
     assert "is not a readable JSON plan" in result.output
     assert gc.isenabled()
