@@ -21,6 +21,7 @@ TRIALS = 20
 CAMPAIGNS = 8
 REQUESTS = 2 * CAMPAIGNS  # a create and a finalize each
 LATENCY_MS = 200  # each request stays in flight this long: the kill lands mid-run
+PARALLELISM = 4  # requests in flight at once, answered together after the latency
 
 
 def seen(emulator: Emulator, count: int) -> bool:
@@ -56,10 +57,11 @@ def test_killed_applies_always_converge_to_one_campaign_per_file(
         for leftover in tmp_path.glob("campaignsync.state.json*"):
             leftover.unlink()
 
-        with RunningApply(tmp_path, env) as apply:
+        with RunningApply(tmp_path, env, "--parallelism", str(PARALLELISM)) as apply:
             # Killed once Ontora has answered a given number of its requests: each trial at
-            # another point, from after the first create to a few requests before the end.
-            answered = 1 + trial % (REQUESTS - 3)
+            # another point, from after the first create to the moment the last requests
+            # are sent (answers come PARALLELISM at a time: a later count may be the end).
+            answered = 1 + trial % (REQUESTS - PARALLELISM)
             apply.wait_until(functools.partial(seen, emulator, answered), f"{answered} request(s)")
             assert apply.running, f"trial {trial}: apply ended before it was killed"
             apply.kill()
