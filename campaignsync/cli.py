@@ -156,7 +156,8 @@ def _exit_without_teardown(code: int) -> NoReturn:
 
     By now every command has closed its files and store and released its lock; freeing a
     large state and plan object by object would only delay the exit. Output is flushed
-    first; if that fails, or a thread still runs, the ordinary exit reports or waits.
+    first; if that fails, or a thread still runs, the ordinary exit reports or waits; so it
+    does under a profiler or a coverage tracer, which write their data at that exit.
     """
     try:
         sys.stdout.flush()
@@ -166,4 +167,6 @@ def _exit_without_teardown(code: int) -> NoReturn:
     others = [thread for thread in threading.enumerate() if thread is not threading.main_thread()]
     if any(thread.is_alive() and not thread.daemon for thread in others):
         sys.exit(code)
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        sys.exit(code)  # a profiler or coverage run saves its data at the ordinary exit
     os._exit(code)

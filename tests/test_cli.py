@@ -133,6 +133,14 @@ def test_every_byte_of_the_output_reaches_a_pipe_before_the_process_exits() -> N
     assert out == schema.read_bytes()
 
 
+def test_a_profiled_run_ends_the_ordinary_way_so_the_profile_is_written(tmp_path: Path) -> None:
+    profile = tmp_path / "help.prof"
+    run = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "campaignsync", "--help"]
+    result = subprocess.run(run, capture_output=True)
+    assert result.returncode == 0, result.stderr
+    assert profile.stat().st_size > 0
+
+
 def test_output_that_cannot_be_written_still_fails_the_command() -> None:
     # Python reports a stdout it could not flush at exit with 120; so must every exit path.
     read, write = os.pipe()
