@@ -2,9 +2,9 @@
 
 Each atomic write (serial + 1) takes every change queued while the one before it was
 under way (group commit), so writes follow one another back to back and the caller of
-`update` does not wait for a write unless it asks to (`durable=True`); changes queued
-`together` go into one write. After a failed write nothing more is recorded, and every
-later call raises the failure.
+`update` never waits for a write; `flush` waits for every change queued before it, and
+changes queued `together` go into one write. After a failed write nothing more is
+recorded, and every later call raises the failure.
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ class StateRecorder:
         self._held = False  # changes are being queued together: no write takes a part
         self._failure: BaseException | None = None
 
-    def update(self, key: str, change: Change, *, durable: bool = False) -> None:
-        """Queue a change of `key`'s entry; with `durable`, return once it is on disk."""
-        self._queue_and_wait(_Queued(key, change), wait=durable)
+    def update(self, key: str, change: Change) -> None:
+        """Queue a change of `key`'s entry, to be written in the next write."""
+        self._queue_and_wait(_Queued(key, change), wait=False)
 
     @contextlib.contextmanager
     def together(self) -> Iterator[None]:

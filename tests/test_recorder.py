@@ -1,4 +1,4 @@
-"""The state recorder: changes written in order, durable ones waited for, failures shared."""
+"""The state recorder: changes written in order, a flush waited for, failures shared."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def on_disk(path: Path) -> set[str]:
     return set(read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns)
 
 
-def test_a_durable_update_returns_only_once_its_change_is_on_disk(tmp_path: Path) -> None:
+def test_a_flush_returns_only_once_the_changes_before_it_are_on_disk(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     writes = HeldWrites()
     recorder = StateRecorder(path, State(api_url=API_URL, workspace_id=WORKSPACE), write=writes)
@@ -42,13 +42,14 @@ def test_a_durable_update_returns_only_once_its_change_is_on_disk(tmp_path: Path
     assert writes.started.wait(timeout=10)  # returned while its write is held
     seen_on_return: list[set[str]] = []
 
-    def durable() -> None:
-        recorder.update("b", lambda entry: Entry(interview_id=ID_B), durable=True)
+    def flushed() -> None:
+        recorder.update("b", lambda entry: Entry(interview_id=ID_B))
+        recorder.flush()
         seen_on_return.append(on_disk(path))
 
-    waiter = threading.Thread(target=durable)
+    waiter = threading.Thread(target=flushed)
     waiter.start()
-    waiter.join(timeout=0.2)  # time for an update that wrongly returns at once to do so
+    waiter.join(timeout=0.2)  # time for a flush that wrongly returns at once to do so
     writes.allowed.set()
     waiter.join(timeout=10)
     assert seen_on_return == [{"a", "b"}]
@@ -61,8 +62,10 @@ def test_a_durable_update_returns_only_once_its_change_is_on_disk(tmp_path: Path
 def test_a_change_of_none_forgets_the_entry(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     recorder = StateRecorder(path, State(api_url=API_URL, workspace_id=WORKSPACE))
-    recorder.update("a", lambda entry: Entry(interview_id=ID_A), durable=True)
-    recorder.update("a", lambda entry: None, durable=True)
+    recorder.update("a", lambda entry: Entry(interview_id=ID_A))
+    recorder.flush()
+    recorder.update("a", lambda entry: None)
+    recorder.flush()
     assert on_disk(path) == set()
 
 
@@ -71,7 +74,8 @@ def test_after_a_failed_write_every_call_raises_it_and_nothing_more_is_written(
 ) -> None:
     path = tmp_path / "state.json"
     recorder = StateRecorder(path, State(api_url=API_URL, workspace_id=WORKSPACE))
-    recorder.update("a", lambda entry: Entry(interview_id=ID_A), durable=True)
+    recorder.update("a", lambda entry: Entry(interview_id=ID_A))
+    recorder.flush()
 
     def broken(entry: Entry | None) -> Entry:
         raise OSError("disk full")
