@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from campaignsync.campaign import CampaignFile
+from campaignsync.filestate import read_state
 from campaignsync.spec import Campaign, managed_fields
 from campaignsync.state import Entry, State
 
@@ -16,6 +17,11 @@ ID_A = "11111111-1111-4111-8111-111111111111"
 ID_B = "22222222-2222-4222-8222-222222222222"
 # A fixed fingerprint key, so that planned fingerprints (and golden files) are stable.
 FINGERPRINT_KEY = "5e" * 32
+
+
+def read_back(path: Path, api_url: str = API_URL, workspace_id: str | None = WORKSPACE) -> State:
+    """The state file at `path` as campaignsync reads it, for the test API and workspace."""
+    return read_state(path, api_url=api_url, workspace_id=workspace_id)
 
 
 def campaign(key: str, **fields: Any) -> CampaignFile:

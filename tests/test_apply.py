@@ -12,7 +12,7 @@ import pytest
 
 from campaignsync.apply import Outcome, apply_plan, check_plan_is_current
 from campaignsync.errors import StalePlan, StateError
-from campaignsync.filestate import read_state, write_state
+from campaignsync.filestate import write_state
 from campaignsync.loader import load_campaigns
 from campaignsync.ontora import OntoraClient
 from campaignsync.plan import Plan
@@ -20,7 +20,7 @@ from campaignsync.planner import build_plan
 from campaignsync.recorder import StateRecorder
 from campaignsync.state import Entry, PendingCreate, State, StateEncoder
 from tests.conftest import WriteCampaign
-from tests.factories import API_URL, ID_A, WORKSPACE, applied, campaign, state
+from tests.factories import API_URL, ID_A, WORKSPACE, applied, campaign, read_back, state
 
 NEW_ID = "99999999-9999-4999-8999-999999999999"
 
@@ -90,7 +90,7 @@ def test_a_create_is_marked_pending_before_the_post_and_recorded_after(tmp_path:
     assert pending["body"] == {"workspace_id": WORKSPACE, "name": "a", "goal": "G"}
     assert post[3]["campaigns"]["a"]["interview_id"] is None
     assert put[1] == f"/v1/campaign-creation/{NEW_ID}/finalize"
-    final = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    final = read_back(path)
     entry = final.campaigns["a"]
     assert entry.pending_create is None
     assert entry.last_applied == new.managed
@@ -109,7 +109,7 @@ def test_a_finalize_that_failed_after_a_create_is_all_that_remains(tmp_path: Pat
     first = FakeOntora(path, fail_on="/finalize")
     assert not run(plan, path, first, current).ok
     # The create succeeded and is recorded; the finalize is what remains.
-    after_crash = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    after_crash = read_back(path)
     assert after_crash.campaigns["a"].interview_id == NEW_ID
     replan = build_plan([new], after_crash, api_url=API_URL, workspace_id=WORKSPACE)
     assert [r.method for item in replan.campaigns for r in item.requests] == ["PUT"]
@@ -122,7 +122,7 @@ def test_a_pending_marker_left_by_a_crash_is_resent_with_its_key(tmp_path: Path)
     plan = build_plan([new], current, api_url=API_URL, workspace_id=WORKSPACE)
     fake = FakeOntora(path, fail_on="/v1/interviews")
     assert not run(plan, path, fake, current).ok
-    crashed = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    crashed = read_back(path)
     key = crashed.campaigns["a"].pending_create.idempotency_key  # type: ignore[union-attr]
     replan = build_plan([new], crashed, api_url=API_URL, workspace_id=WORKSPACE)
     again = FakeOntora(path)
@@ -139,7 +139,7 @@ def test_every_success_is_on_disk_when_apply_returns(tmp_path: Path) -> None:
     fake = FakeOntora(path, fail_on="/finalize")
     report = run(plan, path, fake, current)
     assert [r.outcome for r in report.results] == [Outcome.FAILED]
-    saved = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    saved = read_back(path)
     assert saved.campaigns["a"].last_applied["project_context"] == "new"
     assert saved.campaigns["a"].last_applied["topics"] == [{"name": "T"}]
     # Neither file is fully applied now: not the new one, and no longer the old one.
@@ -162,7 +162,7 @@ def test_a_failure_leaves_later_campaigns_unattempted(tmp_path: Path) -> None:
         Outcome.NOT_ATTEMPTED,
     ]
     # The create that may have happened (a 503) stays pending; those never sent are gone.
-    left = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns
+    left = read_back(path).campaigns
     assert list(left) == ["a"]
     assert left["a"].pending_create is not None
 
@@ -285,7 +285,7 @@ def test_once_a_state_write_fails_mid_run_no_campaign_sends_anything_more(
         ("POST", "/v1/interviews"),
         ("PUT", f"/v1/campaign-creation/{NEW_ID}/finalize"),
     ]
-    left = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns
+    left = read_back(path).campaigns
     assert all(entry.pending_create is not None for entry in left.values())
 
 
@@ -319,7 +319,7 @@ def test_a_campaign_s_next_request_goes_on_while_a_success_is_being_written(
         assert marked["unconfirmed"]["project_context"] == "new"
         assert marked["unconfirmed"]["topics"] == [{"name": "U"}]
         assert marked["last_applied"]["project_context"] == "old"
-    saved = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    saved = read_back(path)
     assert saved.campaigns["a"].unconfirmed == {}
     assert saved.campaigns["a"].last_applied["topics"] == [{"name": "U"}]
     assert saved.campaigns["a"].source_digest == after.source_digest
@@ -342,7 +342,7 @@ def test_a_create_answered_with_an_id_that_is_not_a_uuid_fails_that_campaign(
     assert result.outcome is Outcome.FAILED
     assert result.error is not None
     assert "without a campaign id" in result.error
-    entry = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns["a"]
+    entry = read_back(path).campaigns["a"]
     assert entry.interview_id is None
     assert entry.pending_create is not None
 
@@ -375,7 +375,7 @@ def test_a_request_that_may_have_taken_effect_is_recorded_unconfirmed(
     report = apply_plan(plan, client=client, recorder=StateRecorder(path, current))
     locked = isinstance(answer, httpx.Response) and answer.status_code == 409
     assert [r.outcome for r in report.results] == [Outcome.REFUSED if locked else Outcome.FAILED]
-    entry = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns["a"]
+    entry = read_back(path).campaigns["a"]
     assert entry.unconfirmed == unconfirmed
     assert entry.last_applied["project_context"] == "old"
 
@@ -470,7 +470,7 @@ def test_a_success_not_yet_written_when_apply_dies_is_sent_again_after_a_revert(
         apply_plan(plan, client=client, recorder=recorder, parallelism=1)
 
     # The file is edited back to what state holds; whatever Ontora got must be undone.
-    left = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    left = read_back(path)
     replan = build_plan([before], left, api_url=API_URL, workspace_id=WORKSPACE)
     assert replan.has_changes
     report = apply_plan(replan, client=client, recorder=StateRecorder(path, left))
@@ -478,7 +478,7 @@ def test_a_success_not_yet_written_when_apply_dies_is_sent_again_after_a_revert(
     held = ontora.held.get(ID_A, {})
     assert held.get("project_context", "old") == "old"
     assert held.get("topics", [{"name": "T"}]) == [{"name": "T"}]
-    final = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    final = read_back(path)
     again = build_plan([before], final, api_url=API_URL, workspace_id=WORKSPACE)
     assert not again.has_changes
 
@@ -493,7 +493,7 @@ def test_a_create_refused_as_invalid_is_forgotten_so_the_fixed_file_is_sent(
     report = run(plan, path, Answers(path, (422, invalid)), current)
     assert [r.outcome for r in report.results] == [Outcome.FAILED]
     # A 422 for its body made no campaign: nothing is pending, and the fixed file is sent.
-    after = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    after = read_back(path)
     assert "a" not in after.campaigns
     fixed = build_plan([campaign("a")], after, api_url=API_URL, workspace_id=WORKSPACE)
     again = FakeOntora(path)
@@ -511,7 +511,7 @@ def test_a_resumed_create_refused_as_invalid_is_forgotten_too(tmp_path: Path) ->
     fake = Answers(path, (422, invalid))
     assert not run(plan, path, fake, current).ok
     assert fake.posted == [body]  # resent exactly as first sent, and refused again
-    after = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    after = read_back(path)
     assert "a" not in after.campaigns
 
 
@@ -531,7 +531,7 @@ def test_a_create_refused_otherwise_keeps_its_pending_marker(
     plan = build_plan([campaign("a", goal="G")], current, api_url=API_URL, workspace_id=WORKSPACE)
     report = run(plan, path, Answers(path, answer), current)
     assert [r.outcome for r in report.results] == [Outcome.FAILED]
-    entry = read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns["a"]
+    entry = read_back(path).campaigns["a"]
     assert entry.pending_create is not None
 
 
@@ -549,7 +549,7 @@ def test_a_created_and_launched_campaign_records_its_status_after_the_start(
     assert (start[0], start[1]) == ("POST", f"/v1/interviews/{NEW_ID}/start")
     # Before the start is sent, state says it may have happened.
     assert start[3]["campaigns"]["a"]["unconfirmed"]["status"] == "active"
-    final = read_state(path, api_url=API_URL, workspace_id=WORKSPACE)
+    final = read_back(path)
     entry = final.campaigns["a"]
     assert (entry.last_applied["status"], entry.unconfirmed) == ("active", {})
     replan = build_plan([new], final, api_url=API_URL, workspace_id=WORKSPACE)

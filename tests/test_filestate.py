@@ -21,26 +21,22 @@ from campaignsync.filestate import (
 )
 from campaignsync.state import Entry, State
 from tests.conftest import unwritable
-from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
-
-
-def read(path: Path, api_url: str = API_URL, workspace_id: str | None = WORKSPACE) -> State:
-    return read_state(path, api_url=api_url, workspace_id=workspace_id)
+from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, read_back
 
 
 def test_a_missing_file_is_an_empty_state(tmp_path: Path) -> None:
-    current = read(tmp_path / "state.json")
+    current = read_back(tmp_path / "state.json")
     assert (current.lineage, current.serial, current.campaigns) == (None, 0, {})
 
 
 def test_writes_fix_the_lineage_bump_the_serial_and_keep_a_backup(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
-    first = write_state(path, read(path).with_entry("a", Entry(interview_id=ID_A)))
+    first = write_state(path, read_back(path).with_entry("a", Entry(interview_id=ID_A)))
     assert first.serial == 1
     assert first.lineage
-    second = write_state(path, read(path).with_entry("b", Entry(interview_id=ID_B)))
+    second = write_state(path, read_back(path).with_entry("b", Entry(interview_id=ID_B)))
     assert (second.serial, second.lineage) == (2, first.lineage)
-    assert read(path) == second
+    assert read_back(path) == second
     backup = json.loads((tmp_path / "state.json.backup").read_text())
     assert backup["serial"] == 1
     assert list(backup["campaigns"]) == ["a"]
@@ -63,7 +59,7 @@ def test_unreadable_state_is_an_error_and_left_untouched(
     path = tmp_path / "state.json"
     path.write_text(content)
     with pytest.raises(StateError, match=message) as caught:
-        read(path)
+        read_back(path)
     assert "was not changed" in str(caught.value)
     assert path.read_text() == content
 
@@ -72,10 +68,10 @@ def test_state_for_another_api_or_workspace_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     write_state(path, State(api_url=API_URL, workspace_id=WORKSPACE))
     with pytest.raises(StateError, match=r"written for the API at https://api\.ontora\.com"):
-        read(path, api_url="http://127.0.0.1:8787")
+        read_back(path, api_url="http://127.0.0.1:8787")
     with pytest.raises(StateError, match="belongs to workspace"):
-        read(path, workspace_id="another")
-    assert read(path, workspace_id=None).workspace_id == WORKSPACE
+        read_back(path, workspace_id="another")
+    assert read_back(path, workspace_id=None).workspace_id == WORKSPACE
 
 
 def test_a_held_lock_names_its_holder(tmp_path: Path) -> None:
@@ -117,9 +113,9 @@ def test_a_write_through_a_symlink_replaces_the_file_it_points_at(tmp_path: Path
     link = tmp_path / "link.json"
     write_state(real, State(api_url=API_URL))
     link.symlink_to(real)
-    write_state(link, read(link).with_entry("a", Entry(interview_id=ID_A)))
+    write_state(link, read_back(link).with_entry("a", Entry(interview_id=ID_A)))
     assert link.is_symlink()
-    assert list(read(real).campaigns) == ["a"]
+    assert list(read_back(real).campaigns) == ["a"]
 
 
 @pytest.mark.parametrize("existing", [True, False])
@@ -167,7 +163,7 @@ def test_the_backup_is_the_previous_file(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     write_state(path, State(api_url=API_URL))
     previous = path.read_bytes()
-    write_state(path, read(path).with_entry("a", Entry(interview_id=ID_A)))
+    write_state(path, read_back(path).with_entry("a", Entry(interview_id=ID_A)))
     assert (tmp_path / "state.json.backup").read_bytes() == previous
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
 

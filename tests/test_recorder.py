@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from campaignsync.filestate import read_state, write_state
+from campaignsync.filestate import write_state
 from campaignsync.recorder import StateRecorder
 from campaignsync.state import Entry, State, StateEncoder
-from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
+from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, read_back
 
 
 class HeldWrites:
@@ -31,7 +31,7 @@ class HeldWrites:
 
 
 def on_disk(path: Path) -> set[str]:
-    return set(read_state(path, api_url=API_URL, workspace_id=WORKSPACE).campaigns)
+    return set(read_back(path).campaigns)
 
 
 def test_a_flush_returns_only_once_the_changes_before_it_are_on_disk(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from campaignsync.errors import StateError
-from campaignsync.filestate import read_state, state_lock, write_state
+from campaignsync.filestate import state_lock, write_state
 from campaignsync.state import (
     FORMAT_VERSION,
     Entry,
@@ -22,17 +22,13 @@ from campaignsync.state import (
     state_json_schema,
 )
 from tests.conftest import RunCli
-from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
-
-
-def read(path: Path, api_url: str = API_URL, workspace_id: str | None = WORKSPACE) -> State:
-    return read_state(path, api_url=api_url, workspace_id=workspace_id)
+from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, read_back
 
 
 def test_the_file_holds_every_documented_field(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     write_state(
-        path, read(path).with_entry("a", Entry(interview_id=ID_A, last_applied={"name": "a"}))
+        path, read_back(path).with_entry("a", Entry(interview_id=ID_A, last_applied={"name": "a"}))
     )
     document = json.loads(path.read_text())
     assert set(document) == {
@@ -70,7 +66,7 @@ def test_a_version_1_file_from_before_pending_bodies_and_unconfirmed_fields_read
     }
     document = version_1_document() | {"campaigns": {"a": old_entry}}
     path.write_text(json.dumps(document))
-    entry = read(path).campaigns["a"]
+    entry = read_back(path).campaigns["a"]
     assert entry.pending_create is not None
     assert (entry.pending_create.idempotency_key, entry.pending_create.body) == ("k-1", None)
     assert entry.unconfirmed == {}
@@ -160,7 +156,7 @@ class TestStateCommands:
         result = run_cli("state", "rm", "b")
         assert result.exit_code == 0
         assert "Ontora still has it" in result.output
-        current = read(saved)
+        current = read_back(saved)
         assert list(current.campaigns) == ["hr/renamed"]
         assert current.serial == 3
         assert json.loads(saved.with_name(saved.name + ".backup").read_text())["serial"] == 2
@@ -186,12 +182,12 @@ class TestStateCommands:
     ) -> None:
         body = {"workspace_id": WORKSPACE, "name": "Team survey"}
         pending = PendingCreate(idempotency_key="k", body=body, started_at="t")
-        write_state(saved, read(saved).with_entry("c", Entry(pending_create=pending)))
+        write_state(saved, read_back(saved).with_entry("c", Entry(pending_create=pending)))
         result = run_cli("state", "rm", "c")
         assert result.exit_code == 0
         assert "Ontora may already have made campaign 'Team survey'" in result.stderr
         assert "`campaignsync import INTERVIEW_ID c`" in result.stderr
-        assert "c" not in read(saved).campaigns
+        assert "c" not in read_back(saved).campaigns
 
     @pytest.mark.parametrize(
         ("new", "message"),
@@ -255,7 +251,7 @@ def test_an_interview_id_that_is_not_a_uuid_is_refused_naming_the_key(
     path.write_text(json.dumps(document))
     before = path.read_bytes()
     with pytest.raises(StateError, match=r"campaigns\.hr/onboarding\.interview_id") as caught:
-        read(path)
+        read_back(path)
     assert "is not a UUID" in str(caught.value)
     assert "was not changed" in str(caught.value)
     assert path.read_bytes() == before
@@ -265,7 +261,7 @@ def test_an_interview_id_in_state_is_read_in_its_canonical_form(tmp_path: Path) 
     path = tmp_path / "state.json"
     entry = {"interview_id": WORKSPACE.upper()}
     path.write_text(json.dumps({"format_version": 1, "campaigns": {"a": entry}}))
-    assert read(path).campaigns["a"].interview_id == WORKSPACE
+    assert read_back(path).campaigns["a"].interview_id == WORKSPACE
 
 
 @pytest.mark.parametrize(
@@ -286,5 +282,5 @@ def test_a_hand_edited_state_with_an_unsafe_key_or_a_shared_id_is_refused(
     path.write_text(json.dumps({"format_version": 1, "api_url": API_URL, "campaigns": campaigns}))
     before = path.read_bytes()
     with pytest.raises(StateError, match=said):
-        read(path)
+        read_back(path)
     assert path.read_bytes() == before
