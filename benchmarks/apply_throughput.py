@@ -142,8 +142,7 @@ def apply_run(root: Path, env: dict[str, str], parallelism: int, *, create: bool
     `create`, `apply --auto-approve` into a repository with no state."""
     state = root / "campaignsync.state.json"
     for leftover in root.glob("campaignsync.state.json*"):
-        if leftover.name != "before.json":
-            leftover.unlink()
+        leftover.unlink()
     if create:
         command = campaignsync("apply", "--auto-approve", "--parallelism", str(parallelism))
     else:
@@ -179,7 +178,7 @@ class Emulator:
         self.logged = len(self.http.get("/_emulator/requests").json())
 
     def received(self) -> Counter[tuple[str, str]]:
-        """Every request received since the reset, a new campaign's id put back as a placeholder."""
+        """Every request received since the reset, by method and path."""
         log = self.http.get("/_emulator/requests").json()[self.logged :]
         return Counter((entry["method"], entry["path"]) for entry in log)
 
