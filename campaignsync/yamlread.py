@@ -251,8 +251,8 @@ class _Reader:
         while event.__class__ is not SequenceEndEvent:
             if event.__class__ is ScalarEvent and event.tag is None and event.anchor is None:
                 text = event.value
-                plain_text = event.implicit[0] and text[:1] in NOT_TEXT_START
-                append(self.scalar(event) if plain_text else text)
+                may_not_be_text = event.implicit[0] and text[:1] in NOT_TEXT_START
+                append(self.scalar(event) if may_not_be_text else text)
             else:
                 append(value(event))
             event = next_event()
@@ -289,8 +289,8 @@ class _Reader:
                 and value_event.anchor is None
             ):
                 text = value_event.value
-                plain_text = value_event.implicit[0] and text[:1] in NOT_TEXT_START
-                written[key] = self.scalar(value_event) if plain_text else text
+                may_not_be_text = value_event.implicit[0] and text[:1] in NOT_TEXT_START
+                written[key] = self.scalar(value_event) if may_not_be_text else text
             else:
                 written[key] = value(value_event)
             event = next_event()
