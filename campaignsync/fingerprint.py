@@ -19,6 +19,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring  # what JSONEncoder uses for text, without ASCII escapes
 from typing import Any
 
 from campaignsync.spec import contact_identity
@@ -123,7 +124,16 @@ class Fingerprinter:
     def fields(self, contact: Mapping[str, Any]) -> dict[str, str]:
         """Each field the contact sets, by name; the name is hashed in, so equal values of
         two different fields do not show as equal."""
-        return {name: self._mac(name, _canonical(value)) for name, value in contact.items()}
+        # `_mac` written out: this runs for every field of every contact an apply sends.
+        inner, outer = self._inner, self._outer
+        fields = {}
+        for name, value in contact.items():
+            entered = inner.copy()
+            entered.update(f"{name}\0{_value_text(value)}".encode())
+            closed = outer.copy()
+            closed.update(entered.digest())
+            fields[name] = closed.digest()[:_ITEM_BYTES].hex()
+        return fields
 
     def of_contacts(self, contacts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """What state keeps of a contact list: JSON, ready for `last_applied`. Treat it as
@@ -157,5 +167,18 @@ def fingerprinted_fields(fields: Mapping[str, Any], printer: Fingerprinter) -> d
 
 
 _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _value_text(value: object) -> str:
+    """`_canonical(value)`, the JSON of a field's value, without the encoder's set-up for
+    the two kinds nearly every contact field is: text and whole numbers."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)  # type: ignore[arg-type]  # the exact type is str
+    if kind is int:
+        return int.__repr__(value)  # not a bool: its type is not int
+    return _canonical(value)
+
+
 _KNOWN_LISTS = 4096
 _PRINTERS: dict[str, Fingerprinter] = {}

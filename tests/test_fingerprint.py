@@ -80,14 +80,26 @@ def test_stored_fingerprints_are_a_valid_stored_value() -> None:
     assert contacts_problem(Fingerprinter(new_key()).of_contacts([DANA, MAREK])) is None
 
 
+_SCALARS = st.one_of(
+    st.text(),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+
+
 @given(
     key=st.binary(min_size=1, max_size=100),
-    value=st.one_of(st.text(), st.integers(), st.booleans(), st.none()),
+    name=st.text(min_size=1),
+    value=st.one_of(
+        _SCALARS, st.lists(_SCALARS, max_size=3), st.dictionaries(st.text(), _SCALARS, max_size=3)
+    ),
 )
 def test_a_field_fingerprint_is_hmac_sha256_of_its_name_and_value(
-    key: bytes, value: object
+    key: bytes, name: str, value: object
 ) -> None:
     # What state format 2 defines: states written by any version must keep matching.
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    expected = hmac.digest(key, f"job_title\0{text}".encode(), "sha256")[:8].hex()
-    assert Fingerprinter(key.hex()).fields({"job_title": value}) == {"job_title": expected}
+    expected = hmac.digest(key, f"{name}\0{text}".encode(), "sha256")[:8].hex()
+    assert Fingerprinter(key.hex()).fields({name: value}) == {name: expected}
