@@ -74,6 +74,17 @@ def _median(results: Sequence[Run]) -> Run:
     )
 
 
+def compiled_package() -> None:
+    """Byte-compile campaignsync, as installing it from a wheel does. Run from this
+    checkout with PYTHONDONTWRITEBYTECODE set (as on this project's machines), every
+    process would otherwise compile every module again, which no installed copy does."""
+    import compileall
+
+    import campaignsync
+
+    compileall.compile_dir(Path(campaignsync.__file__).parent, quiet=1)
+
+
 def cli_env(api_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ONTORA_", "CAMPAIGNSYNC_"))}
     env |= {

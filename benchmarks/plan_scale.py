@@ -18,7 +18,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import PYTHON, campaignsync, cli_env, emulator, paired_runs, ratio_line, run_process
+from common import (
+    PYTHON,
+    campaignsync,
+    cli_env,
+    compiled_package,
+    emulator,
+    paired_runs,
+    ratio_line,
+    run_process,
+)
 from generate import generate
 
 FLOOR = """
@@ -35,6 +44,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--memory", default="250,500,1000", help="N values for peak memory")
     args = parser.parse_args()
+    compiled_package()
 
     with tempfile.TemporaryDirectory(prefix="campaignsync-bench-") as folder:
         root = Path(folder)
