@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from campaignsync import __version__
+from campaignsync import __version__, tls
 from campaignsync.errors import ApiError, Cancelled, ConfigError
 from campaignsync.ontora_models import INTERVIEWS_PATH
 from campaignsync.scrub import untrusted
@@ -203,9 +203,10 @@ def _http_client(
     secrets: tuple[str, ...],
 ) -> httpx.Client:
     """The httpx client, or a ConfigError saying which setting it could not use."""
+    verify = tls.context()  # a ConfigError if the certificate store cannot be loaded
     try:
         return httpx.Client(
-            base_url=base_url, headers=headers, timeout=timeout, transport=transport
+            base_url=base_url, headers=headers, timeout=timeout, transport=transport, verify=verify
         )
     except httpx.InvalidURL as exc:
         raise ConfigError(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 from pydantic import ValidationError
 
+from campaignsync import tls
 from campaignsync.apply import (
     ApplyReport,
     Halt,
@@ -97,6 +98,7 @@ def apply(
     """
     if planfile is not None and targets:
         raise ConfigError("--target goes with planning; a saved plan already has its targets.")
+    tls.prepare()  # in the background, while the plan and the state are read
     with _long_lived():
         saved = read_plan_file(planfile, settings.environment) if planfile is not None else None
     halt = Halt(abandon=_exit_at_once)
