@@ -63,9 +63,10 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 # The data floor: SOURCE is the saved plan, or the campaigns folder with --create; the
 # state read is parsed only where apply reads one (not with --create), and written once.
 DATA_FLOOR = """
-import json, os, pathlib, sys, httpx, yaml
+import json, os, pathlib, sys, httpx
 source, state, out = map(pathlib.Path, sys.argv[1:4])
 if source.is_dir():
+    import yaml
     for path in sorted(source.rglob("*.yaml")):
         yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)
     data = state.read_bytes()
