@@ -52,7 +52,13 @@ def test_apply_with_an_unusable_certificate_file_says_so_and_sends_nothing(trial
     assert trial.cli("plan", "--out", "plan.json").returncode == 0
     state = trial.root / "campaignsync.state.json"
     trial.env["SSL_CERT_FILE"] = str(trial.root / "missing.pem")
-    for command in (["apply", "plan.json"], ["apply", "--auto-approve"], ["drift"]):
+    commands = (
+        ["apply", "plan.json"],
+        ["apply", "--auto-approve"],
+        ["drift"],
+        ["plan", "--refresh"],
+    )
+    for command in commands:
         result = trial.cli(*command)
         assert result.returncode == 1, command
         assert "TLS certificates cannot be loaded" in result.stderr

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from campaignsync import tls
 from campaignsync.commands.wiring import (
     fetch_remote,
     format_option,
@@ -35,6 +36,7 @@ def drift(settings: Settings, format_: str, detailed_exitcode: bool) -> int:
     Ontora cannot read back voice_id, follow-ups, topics, questions or contacts, so drift
     in those is not visible.
     """
+    tls.prepare()  # in the background, while the state and the files are read
     current = read_configured_state(settings)
     workspace = require_workspace(settings, current, "drift")
     desired = {

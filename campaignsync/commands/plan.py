@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from campaignsync import tls
 from campaignsync.commands.wiring import (
     FilePath,
     fetch_remote,
@@ -88,6 +89,8 @@ def plan(
         raise ConfigError("--out needs a file name, like plan.json.")
     if out is not None:
         _refuse_to_overwrite(out, settings)
+    if refresh:
+        tls.prepare()  # in the background, while the state is read
     current = read_configured_state(settings)
     remote = None
     if refresh:
