@@ -6,8 +6,8 @@ Before the first request, in one state write: every create is recorded as pendin
 its Idempotency-Key and exact body, so that a run cut short at any moment is resumed by
 the next plan with the same key, and Ontora answers with the campaign the first attempt
 made instead of making a second one; and every other campaign to change records every
-field its requests will send as unconfirmed, and loses its proof of full apply (a
-create's are marked with its new id).
+field its requests will send as unconfirmed (but those a finalize PUT sends again as last
+applied), and loses its proof of full apply (a create's are marked with its new id).
 
 Each success, a create's new id first, is then recorded in the next state write, which
 starts as soon as the one before it ends; workers never wait for it. So a process that
@@ -145,7 +145,7 @@ def apply_plan(
     with recorder.together():
         for item in work:
             if item.interview_id is not None:  # a create marks the rest once its id is known
-                marks[item.key].mark(item.interview_id, item.requests)
+                marks[item.key].mark(item.interview_id, item.requests, item.sent_as_applied)
             elif item.requests and item.requests[0].creates:
                 keys[item.key] = _mark_pending(item, item.requests[0], recorder)
     recorder.flush()  # every mark and pending create on disk, in one write, before sending
@@ -327,8 +327,9 @@ def _record(recorder: StateRecorder, item: CampaignPlan, interview_id: str, inde
     def change(entry: Entry | None) -> Entry:
         entry = entry or Entry(interview_id=interview_id)
         last_applied = entry.last_applied
-        if not request.creates:
-            last_applied = _fields_applied(last_applied, request.sets, item.cleared)
+        if not request.creates:  # what it sent as last applied keeps its stored value
+            sets = {k: v for k, v in request.sets.items() if k not in item.sent_as_applied}
+            last_applied = _fields_applied(last_applied, sets, item.cleared)
         # The proof that the file was fully applied is set by the campaign's last request
         # only, so a campaign left part-way is never mistaken for its file (old or new).
         return entry.model_copy(

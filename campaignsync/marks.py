@@ -29,18 +29,30 @@ class Marks:
         self.made = False
         self.before: Entry | None = None  # the entry as it was before the mark
 
-    def marked(self, entry: Entry | None, interview_id: str, requests: Sequence[Request]) -> Entry:
-        """`entry` with every field `requests` send unconfirmed, and no proof of full apply."""
+    def marked(
+        self,
+        entry: Entry | None,
+        interview_id: str,
+        requests: Sequence[Request],
+        as_applied: frozenset[str] = frozenset(),
+    ) -> Entry:
+        """`entry` with every field `requests` send unconfirmed, but those sent `as_applied`
+        (with their last-applied value), and no proof of full apply."""
         self.made, self.before = True, entry
         entry = entry or Entry(interview_id=interview_id)  # an adopt's first request
         sent = {name: value for request in requests for name, value in request.sets.items()}
-        sent.pop("workspace_id", None)
+        for name in {"workspace_id", *as_applied}:
+            sent.pop(name, None)
         update = {"unconfirmed": entry.unconfirmed | sent, "source_digest": None}
         return entry.model_copy(update=update | {"contacts_file": None})
 
-    def mark(self, interview_id: str, requests: Sequence[Request]) -> None:
+    def mark(
+        self, interview_id: str, requests: Sequence[Request], as_applied: frozenset[str]
+    ) -> None:
         if any(request.sets for request in requests):
-            marked = functools.partial(self.marked, interview_id=interview_id, requests=requests)
+            marked = functools.partial(
+                self.marked, interview_id=interview_id, requests=requests, as_applied=as_applied
+            )
             self.recorder.update(self.key, marked)
 
     def release(self, requests: Sequence[Request], first_unsent: int) -> None:

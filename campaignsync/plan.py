@@ -158,6 +158,16 @@ class CampaignPlan(BaseModel):
         )
 
     @property
+    def sent_as_applied(self) -> frozenset[str]:
+        """Fields a finalize PUT sends again with their last-applied value (it takes every
+        managed field): whatever becomes of the request, Ontora holds that value."""
+        if self.action is not Action.FINALIZE:
+            return frozenset()
+        changed = {change.field for change in self.changes}
+        put = next(request for request in self.requests if request.method == "PUT")
+        return frozenset(put.sets.keys() - changed)
+
+    @property
     def rename_hint(self) -> str | None:
         """What to run instead of creating a campaign for a file renamed without `state mv`."""
         if self.moved_from is None:

@@ -581,3 +581,64 @@ def test_a_campaign_locked_refusal_stops_only_its_own_campaign(tmp_path: Path) -
     ]
     assert "campaign_locked" in (report.results[0].error or "")
     assert not report.ok
+
+
+PEOPLE = [
+    {"name": "Dana Whitfield", "email": "dana@example.org"},
+    {"name": "Marek Kowalski", "phone": "+48 61 555 0199"},
+]
+
+
+def test_a_finalize_marks_only_what_it_changes_and_keeps_the_contacts_state_holds(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    before = campaign("a", goal="G", topics=[{"name": "T"}], contacts=PEOPLE)
+    current = write_state(path, state(a=applied(ID_A, before)))
+    stored = read_back(path).campaigns["a"].last_applied["contacts"]
+    after = campaign("a", goal="G", topics=[{"name": "U"}], contacts=PEOPLE)
+    plan = build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
+    seen: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        on_disk = json.loads(path.read_text())["campaigns"]["a"]
+        seen.append((json.loads(request.content), on_disk))
+        return httpx.Response(200, json={"id": ID_A})
+
+    client = OntoraClient(API_URL, token="t", transport=httpx.MockTransport(answer), max_retries=0)
+    assert apply_plan(plan, client=client, recorder=StateRecorder(path, current)).ok
+    ((body, marked),) = seen
+    assert len(body["contacts"]) == 2  # the PUT takes every managed field, contacts too
+    # Only what may now differ in Ontora is unconfirmed: the rest is as last applied either way.
+    assert marked["unconfirmed"] == {"topics": [{"name": "U"}]}
+    saved = read_back(path).campaigns["a"]
+    assert (saved.last_applied["contacts"], saved.unconfirmed) == (stored, {})
+    assert saved.last_applied["topics"] == [{"name": "U"}]
+    assert not build_plan(
+        [after], read_back(path), api_url=API_URL, workspace_id=WORKSPACE
+    ).has_changes
+
+
+def test_a_finalize_killed_before_its_success_is_written_is_undone_after_a_revert(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    before = campaign("a", goal="G", topics=[{"name": "T"}], contacts=PEOPLE)
+    current = write_state(path, state(a=applied(ID_A, before)))
+    after = campaign("a", goal="G", topics=[{"name": "U"}], contacts=PEOPLE)
+    ontora = HoldingOntora()
+    client = OntoraClient(API_URL, token="t", transport=httpx.MockTransport(ontora), max_retries=0)
+    plan = build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
+    recorder = StateRecorder(path, current, write=DiesAfterAnswer(ontora, 1))
+    with pytest.raises(Killed):
+        apply_plan(plan, client=client, recorder=recorder, parallelism=1)
+    assert ontora.held[ID_A]["topics"] == [{"name": "U"}]
+
+    left = read_back(path)
+    replan = build_plan([before], left, api_url=API_URL, workspace_id=WORKSPACE)
+    assert replan.has_changes
+    assert apply_plan(replan, client=client, recorder=StateRecorder(path, left)).ok
+    assert ontora.held[ID_A]["topics"] == [{"name": "T"}]
+    assert len(ontora.held[ID_A]["contacts"]) == 2
+    again = build_plan([before], read_back(path), api_url=API_URL, workspace_id=WORKSPACE)
+    assert not again.has_changes
