@@ -19,7 +19,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Mapping, Sequence
-from json.encoder import encode_basestring  # what JSONEncoder uses for text, without ASCII escapes
+from json.encoder import encode_basestring
 from typing import Any
 
 from campaignsync.spec import contact_identity
@@ -124,16 +124,7 @@ class Fingerprinter:
     def fields(self, contact: Mapping[str, Any]) -> dict[str, str]:
         """Each field the contact sets, by name; the name is hashed in, so equal values of
         two different fields do not show as equal."""
-        # `_mac` written out: this runs for every field of every contact an apply sends.
-        inner, outer = self._inner, self._outer
-        fields = {}
-        for name, value in contact.items():
-            entered = inner.copy()
-            entered.update(f"{name}\0{_value_text(value)}".encode())
-            closed = outer.copy()
-            closed.update(entered.digest())
-            fields[name] = closed.digest()[:_ITEM_BYTES].hex()
-        return fields
+        return {name: self._mac(name, _value_text(value)) for name, value in contact.items()}
 
     def of_contacts(self, contacts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """What state keeps of a contact list: JSON, ready for `last_applied`. Treat it as
@@ -172,11 +163,10 @@ _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 def _value_text(value: object) -> str:
     """`_canonical(value)`, the JSON of a field's value, without the encoder's set-up for
     the two kinds nearly every contact field is: text and whole numbers."""
-    kind = type(value)
-    if kind is str:
-        return encode_basestring(value)  # type: ignore[arg-type]  # the exact type is str
-    if kind is int:
-        return int.__repr__(value)  # not a bool: its type is not int
+    if isinstance(value, str):
+        return encode_basestring(value)  # as JSONEncoder encodes text, without ASCII escapes
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int.__repr__(value)  # as JSONEncoder encodes an int, or a subclass of one
     return _canonical(value)
 
 

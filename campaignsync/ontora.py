@@ -9,17 +9,20 @@ timeout or a dropped connection safe.
 from __future__ import annotations
 
 import email.utils
+import os
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from campaignsync import __version__, tls
+from campaignsync import __version__
 from campaignsync.errors import ApiError, Cancelled, ConfigError
 from campaignsync.ontora_models import INTERVIEWS_PATH
 from campaignsync.scrub import untrusted
@@ -203,7 +206,7 @@ def _http_client(
     secrets: tuple[str, ...],
 ) -> httpx.Client:
     """The httpx client, or a ConfigError saying which setting it could not use."""
-    verify = tls.context()  # a ConfigError if the certificate store cannot be loaded
+    verify = _tls_context()  # a ConfigError if the TLS settings cannot be used
     try:
         return httpx.Client(
             base_url=base_url, headers=headers, timeout=timeout, transport=transport, verify=verify
@@ -219,6 +222,55 @@ def _http_client(
             f"The HTTP client cannot be set up ({untrusted(exc, secrets)}); "
             "check the proxy settings HTTPS_PROXY, HTTP_PROXY and ALL_PROXY."
         ) from exc
+
+
+def prepare_tls() -> None:
+    """Start building the TLS context of every client of this process in a thread: loading
+    the certificate store (certifi's, or SSL_CERT_FILE's and SSL_CERT_DIR's) takes tens of
+    milliseconds with the GIL released, while the command reads its files. Never raises."""
+    _tls_building(in_background=True)
+
+
+def _tls_context() -> ssl.SSLContext:
+    """The context for the current TLS settings; a ConfigError naming them if unusable."""
+    return _tls_building(in_background=False).result()
+
+
+def _tls_building(*, in_background: bool) -> Future[ssl.SSLContext]:
+    # One per set of settings: one in a run, but a changed SSL_CERT_FILE gets its own.
+    settings = tuple(os.environ.get(name) for name in _TLS_SETTINGS)
+    with _tls_lock:
+        future = _tls_built.get(settings)
+        if future is not None:
+            return future
+        future = _tls_built[settings] = Future()
+    if not in_background:
+        _build_tls(future, settings)
+        return future
+    try:
+        threading.Thread(target=_build_tls, args=(future, settings), daemon=True).start()
+    except RuntimeError:  # no thread to be had: built here instead
+        _build_tls(future, settings)
+    return future
+
+
+def _build_tls(future: Future[ssl.SSLContext], settings: tuple[str | None, ...]) -> None:
+    try:
+        future.set_result(httpx.create_ssl_context(trust_env=True))
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        values = zip(_TLS_SETTINGS, settings, strict=True)
+        shown = ", ".join(f"{name}={untrusted(value)!r}" for name, value in values if value)
+        where = shown or "that certifi's certificate bundle is installed"
+        error = ConfigError(f"TLS cannot be set up ({untrusted(exc)}); check {where}.")
+        error.__cause__ = exc
+        future.set_exception(error)
+    except BaseException as exc:  # whoever waits for the context gets it, not a hang
+        future.set_exception(exc)
+
+
+_TLS_SETTINGS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "SSLKEYLOGFILE")
+_tls_lock = threading.Lock()
+_tls_built: dict[tuple[str | None, ...], Future[ssl.SSLContext]] = {}
 
 
 @dataclass

@@ -56,3 +56,29 @@ def test_a_state_file_that_cannot_be_replaced_is_refused_before_any_request(
     assert "nothing was sent" in result.stderr
     assert len(trial.emulator.requests()) == received
     assert state.read_bytes() == before
+
+
+def test_tls_settings_that_cannot_be_used_are_an_error_before_anything_is_sent(
+    trial: Trial,
+) -> None:
+    assert trial.cli("plan", "--out", "plan.json").returncode == 0
+    trial.env["SSL_CERT_FILE"] = str(trial.root / "missing.pem")
+    commands = (
+        ["apply", "plan.json"],
+        ["apply", "--auto-approve"],
+        ["drift"],
+        ["plan", "--refresh"],
+    )
+    for command in commands:
+        result = trial.cli(*command)
+        assert result.returncode == 1, command
+        missing = trial.root / "missing.pem"
+        expected = (
+            "TLS cannot be set up ([Errno 2] No such file or directory); "
+            f"check SSL_CERT_FILE='{missing}'"  # and any other TLS setting this machine has
+        )
+        assert expected in result.stderr
+        assert "internal error" not in result.stderr
+        assert "Traceback" not in result.stderr
+    assert trial.emulator.requests() == []
+    assert not (trial.root / "campaignsync.state.json").exists()

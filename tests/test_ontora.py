@@ -5,16 +5,19 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import ssl
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import certifi
 import httpx
 import pytest
 
 from campaignsync.errors import ApiError, Cancelled, ConfigError
-from campaignsync.ontora import OntoraClient, parse_retry_after
+from campaignsync.ontora import OntoraClient, _tls_context, parse_retry_after, prepare_tls
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -403,3 +406,48 @@ def test_a_stop_set_before_a_request_sends_nothing() -> None:
         client.send("PATCH", "/v1/campaign-creation/x/draft", {"goal": "G"})
     assert not raised.value.attempted
     assert script.requests == []
+
+
+def test_the_tls_context_verifies_certificates_and_hostnames(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "SSLKEYLOGFILE"):
+        monkeypatch.delenv(name, raising=False)
+    context = _tls_context()
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+    assert context.get_ca_certs()  # certifi's bundle, loaded
+
+
+@pytest.mark.parametrize(
+    ("variable", "content"),
+    [
+        ("SSL_CERT_FILE", None),
+        ("SSL_CERT_FILE", "not a certificate\n"),
+        ("SSLKEYLOGFILE", None),
+    ],
+)
+def test_unusable_tls_settings_are_a_config_error_naming_them_when_a_client_is_made(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, content: str | None
+) -> None:
+    path = tmp_path / "missing" / "keys.log" if variable == "SSLKEYLOGFILE" else tmp_path / "ca.pem"
+    if content is not None:
+        path.write_text(content)
+    monkeypatch.setenv(variable, str(path))
+    prepare_tls()  # only starts building it
+    with pytest.raises(ConfigError, match=f"TLS cannot be set up .*{variable}='{path}'"):
+        OntoraClient("https://api.ontora.test", token="t")
+    monkeypatch.delenv(variable)
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+    OntoraClient("https://api.ontora.test", token="t").close()  # other settings: usable
+
+
+def test_without_a_thread_to_build_it_in_the_tls_context_is_built_when_needed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    monkeypatch.setenv("SSLKEYLOGFILE", str(tmp_path / "keys.log"))  # settings not seen before
+    prepare_tls()
+    OntoraClient("https://api.ontora.test", token="t").close()  # neither raises nor hangs

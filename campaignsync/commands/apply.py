@@ -11,12 +11,10 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from pydantic import ValidationError
 
-from campaignsync import tls
 from campaignsync.apply import (
     ApplyReport,
     Halt,
@@ -40,15 +38,13 @@ from campaignsync.commands.wiring import (
 )
 from campaignsync.config import Settings
 from campaignsync.errors import CampaignsyncError, ConfigError, StalePlan
+from campaignsync.ontora import OntoraClient, prepare_tls
 from campaignsync.plan import PLAN_FORMAT_VERSION, Plan
 from campaignsync.recorder import StateRecorder
 from campaignsync.render import render_text
 from campaignsync.state import MAX_STATE_BYTES, State
 from campaignsync.terminal import echo, use_colour
 from campaignsync.textfile import NotReadable, read_regular_file
-
-if TYPE_CHECKING:
-    from campaignsync.ontora import OntoraClient
 
 INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT, as for any command
 
@@ -98,7 +94,7 @@ def apply(
     """
     if planfile is not None and targets:
         raise ConfigError("--target goes with planning; a saved plan already has its targets.")
-    tls.prepare()  # in the background, while the plan and the state are read
+    prepare_tls()  # in the background, while the saved plan is read
     with _long_lived():
         saved = read_plan_file(planfile, settings.environment) if planfile is not None else None
     halt = Halt(abandon=_exit_at_once)

@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from campaignsync import tls
 from campaignsync.commands.wiring import (
     fetch_remote,
     format_option,
@@ -18,6 +17,7 @@ from campaignsync.commands.wiring import (
 from campaignsync.config import Settings
 from campaignsync.drift import build_drift_report
 from campaignsync.loader import load_campaigns
+from campaignsync.ontora import prepare_tls
 from campaignsync.render_drift import render_drift_json, render_drift_markdown, render_drift_text
 from campaignsync.terminal import echo, use_colour
 
@@ -36,7 +36,7 @@ def drift(settings: Settings, format_: str, detailed_exitcode: bool) -> int:
     Ontora cannot read back voice_id, follow-ups, topics, questions or contacts, so drift
     in those is not visible.
     """
-    tls.prepare()  # in the background, while the state and the files are read
+    prepare_tls()  # in the background, while the state and the files are read
     current = read_configured_state(settings)
     workspace = require_workspace(settings, current, "drift")
     desired = {

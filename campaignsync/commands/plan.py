@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from campaignsync import tls
 from campaignsync.commands.wiring import (
     FilePath,
     fetch_remote,
@@ -90,7 +89,9 @@ def plan(
     if out is not None:
         _refuse_to_overwrite(out, settings)
     if refresh:
-        tls.prepare()  # in the background, while the state is read
+        from campaignsync.ontora import prepare_tls  # httpx only for --refresh
+
+        prepare_tls()  # in the background, while the state is read
     current = read_configured_state(settings)
     remote = None
     if refresh:
