@@ -167,7 +167,13 @@ def check_state_url(value: str, *, in_file: bool) -> str | None:
     """The PostgreSQL URL `value` is, if it is one; a password is only for the environment."""
     if not is_state_url(value):
         return None
-    password = url_password(value)
+    try:
+        password = url_password(value)
+    except ValueError as exc:  # not shown: it may hold a password
+        raise ConfigError(
+            f"The state URL is not a URL ({exc}); give one like postgresql://host/db in "
+            f"--state, CAMPAIGNSYNC_STATE or `state:` in {CONFIG_FILE}."
+        ) from None
     if password and in_file:
         raise ConfigError(
             f"The state URL in {CONFIG_FILE} holds a password, and that file is committed. "
@@ -256,7 +262,13 @@ def check_api_url(url: str) -> str:
     environment, and a URL is stored in state and plan files.
     """
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unclosed [ around an IPv6 host; not shown: it may hold a key
+        raise ConfigError(
+            f"The API URL is not a URL ({exc}); give a base URL like {DEFAULT_API_URL} or "
+            "http://127.0.0.1:8787 in --api-url / ONTORA_API_URL."
+        ) from None
     if "@" in parts.netloc:
         raise ConfigError(
             "The API URL holds credentials (user:password@). Remove them from the URL and set "

@@ -249,3 +249,20 @@ def test_a_credential_inside_the_api_url_is_refused_without_showing_it(
     with pytest.raises(ConfigError, match="The API URL holds ONTORA_API_KEY") as caught:
         resolve_settings({}, env=env, cwd=tmp_path)
     assert "canary" not in str(caught.value).lower()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "what"),
+    [
+        ("api_url", "https://[::1", "The API URL is not a URL"),
+        ("api_url", "https://user:canary123@[::1/v1", "The API URL is not a URL"),
+        ("state", "postgresql://[::1/db", "The state URL is not a URL"),
+        ("state", "postgresql://user:canary123@[::1/db", "The state URL is not a URL"),
+    ],
+)
+def test_a_url_that_cannot_be_parsed_is_refused_without_showing_it(
+    tmp_path: Path, setting: str, value: str, what: str
+) -> None:
+    with pytest.raises(ConfigError, match=what) as caught:
+        resolve_settings({setting: value}, env={}, cwd=tmp_path)
+    assert "canary" not in str(caught.value)
