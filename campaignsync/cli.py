@@ -159,11 +159,12 @@ def _exit_without_teardown(code: int) -> NoReturn:
     first; if that fails, or a thread still runs, the ordinary exit reports or waits; so it
     does under a profiler or a coverage tracer, which write their data at that exit.
     """
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:  # None: the caller closed it (`>&-`), nothing to flush
+                stream.flush()
+        except (OSError, ValueError):
+            sys.exit(code)
     others = [thread for thread in threading.enumerate() if thread is not threading.main_thread()]
     if any(thread.is_alive() and not thread.daemon for thread in others):
         sys.exit(code)

@@ -163,3 +163,22 @@ def test_an_apply_that_fails_while_reading_leaves_garbage_collection_on(project:
     assert result.exit_code == 1
     assert "is not a readable JSON plan" in result.output
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("closed", [1, 2])
+def test_a_closed_output_stream_changes_no_exit_code_and_prints_no_traceback(
+    tmp_path: Path, closed: int
+) -> None:
+    (tmp_path / "campaigns").mkdir()
+    (tmp_path / "campaigns" / "a.yaml").write_text("name: A\n")
+    for arguments, expected in ((["validate"], 0), (["validate", "--dir", "nowhere"], 1)):
+        # As `campaignsync validate >&-` (or `2>&-`) starts it: with that descriptor closed.
+        result = subprocess.run(
+            [sys.executable, "-m", "campaignsync", *arguments],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            preexec_fn=lambda: os.close(closed),
+        )
+        assert result.returncode == expected, arguments
+        assert "Traceback" not in result.stdout + result.stderr
