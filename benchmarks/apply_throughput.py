@@ -22,14 +22,14 @@ answered id into the finalize path.
 The bare clients are what this machine and this emulator allow any client; apply must
 take at most 1.15x their time, and send exactly the requests it planned. The ratio to the
 network floor (requests x latency / parallelism) is reported beside it. So is the data
-floor, also a whole process and run turn about: the least any apply does besides sending
-(start Python and import httpx, parse the saved plan, which holds the bodies, and the
-state, or the campaign files with --create, and write the state once: temporary file,
-fsync, rename). The bare clients plus that floor is the best any apply could take; where
-it is above 1.15x the bare clients, no apply can meet the target at that size. Times are
-the best of the runs; campaignsync is byte-compiled first, as installing it does. Exits
-non-zero when a target is missed; --smoke (tiny sizes, where start-up is all there is)
-checks only that the requests sent are the ones planned.
+floor, a whole process run in every round, after the apply: the least any apply does
+besides sending (start Python and import httpx, parse the saved plan, which holds the
+bodies, and the state, or the campaign files with --create, and write the state once:
+temporary file, fsync, rename). The bare clients plus that floor is the best any apply
+could take; where it is above 1.15x the bare clients, no apply can meet the target at
+that size. Times are the best of the runs; campaignsync is byte-compiled first, as
+installing it does. Exits non-zero when a target is missed; --smoke (tiny sizes, where
+start-up is all there is) checks only that the requests sent are the ones planned.
 """
 
 from __future__ import annotations
