@@ -79,18 +79,20 @@ def main() -> None:
             f"nothing {nothing.peak_rss_mib:.0f} MiB, floor {floor.peak_rss_mib:.0f} MiB"
         )
 
-    counts = [int(n) for n in args.memory.split(",") if n]
+    print_memory_by_count([int(n) for n in args.memory.split(",") if n], args.contacts)
+
+
+def print_memory_by_count(counts: list[int], contacts: int) -> None:
+    """Peak RSS of plan (everything changed) for each number of campaigns."""
     if counts:
         print("peak RSS of plan (everything changed) by N:")
-        for count in counts:
-            with tempfile.TemporaryDirectory(prefix="campaignsync-mem-") as folder:
-                root = Path(folder)
-                generate(root / "campaigns", count, args.contacts)
-                run = run_process(
-                    campaignsync("plan"), cwd=root, env=cli_env("https://api.ontora.com")
-                )
-                per = run.peak_rss_mib / count
-                print(f"  N={count:>5}: {run.peak_rss_mib:7.0f} MiB  ({per:.2f} MiB per campaign)")
+    for count in counts:
+        with tempfile.TemporaryDirectory(prefix="campaignsync-mem-") as folder:
+            root = Path(folder)
+            generate(root / "campaigns", count, contacts)
+            run = run_process(campaignsync("plan"), cwd=root, env=cli_env("https://api.ontora.com"))
+            per = run.peak_rss_mib / count
+            print(f"  N={count:>5}: {run.peak_rss_mib:7.0f} MiB  ({per:.2f} MiB per campaign)")
 
 
 if __name__ == "__main__":
