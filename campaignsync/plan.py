@@ -161,11 +161,10 @@ class CampaignPlan(BaseModel):
     def sent_as_applied(self) -> frozenset[str]:
         """Fields a finalize PUT sends again with their last-applied value (it takes every
         managed field): whatever becomes of the request, Ontora holds that value."""
-        if self.action is not Action.FINALIZE:
+        puts = [request for request in self.requests if request.method == "PUT"]
+        if self.action is not Action.FINALIZE or not puts:
             return frozenset()
-        changed = {change.field for change in self.changes}
-        put = next(request for request in self.requests if request.method == "PUT")
-        return frozenset(put.sets.keys() - changed)
+        return frozenset(puts[0].sets.keys() - {change.field for change in self.changes})
 
     @property
     def rename_hint(self) -> str | None:
