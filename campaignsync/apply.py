@@ -32,7 +32,7 @@ from typing import Any
 from campaignsync.drift import RemoteCampaign
 from campaignsync.errors import ApiError, Cancelled, StalePlan
 from campaignsync.launch import Sender, send_start
-from campaignsync.marks import Marks
+from campaignsync.marks import Marks, sent_as_last_applied
 from campaignsync.ontora_models import canonical_uuid
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
 from campaignsync.recorder import StateRecorder
@@ -328,7 +328,9 @@ def _record(recorder: StateRecorder, item: CampaignPlan, interview_id: str, inde
         entry = entry or Entry(interview_id=interview_id)
         last_applied = entry.last_applied
         if not request.creates:  # what it sent as last applied keeps its stored value
-            sets = {k: v for k, v in request.sets.items() if k not in item.sent_as_applied}
+            printer = recorder.state.printer  # run by the writer: the state it writes on
+            kept = sent_as_last_applied(entry, request.sets, item.sent_as_applied, printer)
+            sets = {k: v for k, v in request.sets.items() if k not in kept}
             last_applied = _fields_applied(last_applied, sets, item.cleared)
         # The proof that the file was fully applied is set by the campaign's last request
         # only, so a campaign left part-way is never mistaken for its file (old or new).

@@ -107,11 +107,11 @@ def diff_fields(
         if field not in desired:
             old = last_applied[field]
             new = cleared(old)
-            if not _same(old, new, printer):
+            if not same_value(old, new, printer):
                 changes.append(_change(field, Kind.REMOVE, old, new, printer))
         elif field not in last_applied:
             changes.append(_change(field, Kind.ADD, None, desired[field], printer))
-        elif not _same(last_applied[field], desired[field], printer):
+        elif not same_value(last_applied[field], desired[field], printer):
             old, new = last_applied[field], desired[field]
             changes.append(_change(field, Kind.CHANGE, old, new, printer))
     return changes
@@ -136,7 +136,8 @@ def diff_applied(
     return changes
 
 
-def _same(old: Any, new: Any, printer: Fingerprinter | None) -> bool:
+def same_value(old: Any, new: Any, printer: Fingerprinter | None) -> bool:
+    """Whether a last-applied value (contacts: as fingerprints) is the file's `new` one."""
     if is_fingerprinted(old) and isinstance(new, list):
         return _needed(printer).same(old, new)
     return bool(old == new)

@@ -7,8 +7,11 @@ killed at any moment leaves whatever may have changed in Ontora to be sent again
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from campaignsync.diff import same_value
+from campaignsync.fingerprint import Fingerprinter
 from campaignsync.plan import Request
 from campaignsync.recorder import StateRecorder
 from campaignsync.state import Entry
@@ -41,7 +44,8 @@ class Marks:
         self.made, self.before = True, entry
         entry = entry or Entry(interview_id=interview_id)  # an adopt's first request
         sent = {name: value for request in requests for name, value in request.sets.items()}
-        for name in {"workspace_id", *as_applied}:
+        printer = self.recorder.state.printer
+        for name in {"workspace_id", *sent_as_last_applied(entry, sent, as_applied, printer)}:
             sent.pop(name, None)
         update = {"unconfirmed": entry.unconfirmed | sent, "source_digest": None}
         return entry.model_copy(update=update | {"contacts_file": None})
@@ -76,3 +80,16 @@ class Marks:
             return entry.model_copy(update={"unconfirmed": kept})
 
         self.recorder.update(self.key, change)
+
+
+def sent_as_last_applied(
+    entry: Entry, sent: Mapping[str, Any], names: frozenset[str], printer: Fingerprinter
+) -> frozenset[str]:
+    """Those of `names` (a plan's `sent_as_applied`) that `sent` sends with the value the
+    entry holds as last applied: checked against it, as a hand-made plan could be wrong."""
+    fields = entry.last_applied
+    return frozenset(
+        name
+        for name in names & sent.keys() & fields.keys()
+        if same_value(fields[name], sent[name], printer)
+    )

@@ -589,15 +589,10 @@ PEOPLE = [
 ]
 
 
-def test_a_finalize_marks_only_what_it_changes_and_keeps_the_contacts_state_holds(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "state.json"
-    before = campaign("a", goal="G", topics=[{"name": "T"}], contacts=PEOPLE)
-    current = write_state(path, state(a=applied(ID_A, before)))
-    stored = read_back(path).campaigns["a"].last_applied["contacts"]
-    after = campaign("a", goal="G", topics=[{"name": "U"}], contacts=PEOPLE)
-    plan = build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
+def applied_seeing_state(
+    path: Path, plan: Plan, current: State
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Apply `plan`; each request's body, with campaign a's entry on disk as it was sent."""
     seen: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -607,7 +602,19 @@ def test_a_finalize_marks_only_what_it_changes_and_keeps_the_contacts_state_hold
 
     client = OntoraClient(API_URL, token="t", transport=httpx.MockTransport(answer), max_retries=0)
     assert apply_plan(plan, client=client, recorder=StateRecorder(path, current)).ok
-    ((body, marked),) = seen
+    return seen
+
+
+def test_a_finalize_marks_only_what_it_changes_and_keeps_the_contacts_state_holds(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    before = campaign("a", goal="G", topics=[{"name": "T"}], contacts=PEOPLE)
+    current = write_state(path, state(a=applied(ID_A, before)))
+    stored = read_back(path).campaigns["a"].last_applied["contacts"]
+    after = campaign("a", goal="G", topics=[{"name": "U"}], contacts=PEOPLE)
+    plan = build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
+    ((body, marked),) = applied_seeing_state(path, plan, current)
     assert len(body["contacts"]) == 2  # the PUT takes every managed field, contacts too
     # Only what may now differ in Ontora is unconfirmed: the rest is as last applied either way.
     assert marked["unconfirmed"] == {"topics": [{"name": "U"}]}
@@ -617,6 +624,40 @@ def test_a_finalize_marks_only_what_it_changes_and_keeps_the_contacts_state_hold
     assert not build_plan(
         [after], read_back(path), api_url=API_URL, workspace_id=WORKSPACE
     ).has_changes
+
+
+def test_a_finalize_that_clears_a_field_marks_it_and_stops_managing_it(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    before = campaign("a", topics=[{"name": "T"}], followup_message="See you", contacts=PEOPLE)
+    current = write_state(path, state(a=applied(ID_A, before)))
+    after = campaign("a", topics=[{"name": "U"}], contacts=PEOPLE)
+    plan = build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
+    ((body, marked),) = applied_seeing_state(path, plan, current)
+    assert body["followup_message"] is None
+    assert marked["unconfirmed"] == {"topics": [{"name": "U"}], "followup_message": None}
+    saved = read_back(path).campaigns["a"]
+    assert "followup_message" not in saved.last_applied
+    assert not build_plan(
+        [after], read_back(path), api_url=API_URL, workspace_id=WORKSPACE
+    ).has_changes
+
+
+def test_a_value_a_hand_made_plan_sends_beyond_its_changes_is_still_marked_and_recorded(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    before = campaign("a", topics=[{"name": "T"}], followup_message="See you", contacts=PEOPLE)
+    current = write_state(path, state(a=applied(ID_A, before)))
+    after = campaign("a", topics=[{"name": "U"}], followup_message="See you", contacts=PEOPLE)
+    plan = build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
+    # A saved plan edited by hand: its PUT sends a value its changes do not list.
+    (item,) = plan.changed
+    (put,) = item.requests
+    edited = put.model_copy(update={"body": put.body | {"followup_message": "Edited"}})
+    plan = plan.model_copy(update={"campaigns": (item.model_copy(update={"requests": (edited,)}),)})
+    ((_, marked),) = applied_seeing_state(path, plan, current)
+    assert marked["unconfirmed"]["followup_message"] == "Edited"
+    assert read_back(path).campaigns["a"].last_applied["followup_message"] == "Edited"
 
 
 def test_a_finalize_killed_before_its_success_is_written_is_undone_after_a_revert(
