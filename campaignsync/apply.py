@@ -32,7 +32,7 @@ from typing import Any
 from campaignsync.drift import RemoteCampaign
 from campaignsync.errors import ApiError, Cancelled, StalePlan
 from campaignsync.launch import Sender, send_start
-from campaignsync.marks import Marks, sent_as_last_applied
+from campaignsync.marks import Marks
 from campaignsync.ontora_models import canonical_uuid
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
 from campaignsync.recorder import StateRecorder
@@ -235,7 +235,7 @@ def _apply_requests(item: CampaignPlan, worker: _Worker) -> CampaignResult:
             else:
                 assert interview_id is not None, "only a create can precede its own id"
                 worker.client.send(request.method, path, request.body)
-            _record(marks.recorder, item, interview_id, index)
+            _record(marks, item, interview_id, index)
         except Cancelled as exc:  # asked to stop while it waited to be sent (again)
             _release(item, worker, index + 1 if exc.attempted else index)
             return CampaignResult(item.key, Outcome.INTERRUPTED, index)
@@ -316,9 +316,10 @@ def _campaign_id(answer: Any) -> str | None:
         return None
 
 
-def _record(recorder: StateRecorder, item: CampaignPlan, interview_id: str, index: int) -> None:
+def _record(marks: Marks, item: CampaignPlan, interview_id: str, index: int) -> None:
     """The success of request `index`: its fields move from unconfirmed to last applied,
-    but for those a later request sends again, which stay unconfirmed until it succeeds."""
+    but for those a later request sends again, which stay unconfirmed until it succeeds,
+    and those it sent as last applied, which keep the value state holds."""
     request, last = item.requests[index], index == len(item.requests) - 1
     if request.creates and not last:
         return  # the create's fields are on disk already, with its id
@@ -327,10 +328,8 @@ def _record(recorder: StateRecorder, item: CampaignPlan, interview_id: str, inde
     def change(entry: Entry | None) -> Entry:
         entry = entry or Entry(interview_id=interview_id)
         last_applied = entry.last_applied
-        if not request.creates:  # what it sent as last applied keeps its stored value
-            printer = recorder.state.printer  # run by the writer: the state it writes on
-            kept = sent_as_last_applied(entry, request.sets, item.sent_as_applied, printer)
-            sets = {k: v for k, v in request.sets.items() if k not in kept}
+        if not request.creates:
+            sets = {k: v for k, v in request.sets.items() if k not in marks.as_applied}
             last_applied = _fields_applied(last_applied, sets, item.cleared)
         # The proof that the file was fully applied is set by the campaign's last request
         # only, so a campaign left part-way is never mistaken for its file (old or new).
@@ -350,7 +349,7 @@ def _record(recorder: StateRecorder, item: CampaignPlan, interview_id: str, inde
             }
         )
 
-    recorder.update(item.key, change)
+    marks.recorder.update(item.key, change)
 
 
 def _outcome_unknown(error: ApiError) -> bool:

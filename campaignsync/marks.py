@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from campaignsync.diff import same_value
-from campaignsync.fingerprint import Fingerprinter
 from campaignsync.plan import Request
 from campaignsync.recorder import StateRecorder
 from campaignsync.state import Entry
@@ -31,6 +30,8 @@ class Marks:
         self.key, self.recorder = key, recorder
         self.made = False
         self.before: Entry | None = None  # the entry as it was before the mark
+        # Fields left unmarked, sent again with the value state holds: they keep it.
+        self.as_applied: frozenset[str] = frozenset()
 
     def marked(
         self,
@@ -44,8 +45,8 @@ class Marks:
         self.made, self.before = True, entry
         entry = entry or Entry(interview_id=interview_id)  # an adopt's first request
         sent = {name: value for request in requests for name, value in request.sets.items()}
-        printer = self.recorder.state.printer
-        for name in {"workspace_id", *sent_as_last_applied(entry, sent, as_applied, printer)}:
+        self.as_applied = _sent_as_last_applied(entry, sent, as_applied, self.recorder)
+        for name in {"workspace_id", *self.as_applied}:
             sent.pop(name, None)
         update = {"unconfirmed": entry.unconfirmed | sent, "source_digest": None}
         return entry.model_copy(update=update | {"contacts_file": None})
@@ -82,12 +83,13 @@ class Marks:
         self.recorder.update(self.key, change)
 
 
-def sent_as_last_applied(
-    entry: Entry, sent: Mapping[str, Any], names: frozenset[str], printer: Fingerprinter
+def _sent_as_last_applied(
+    entry: Entry, sent: Mapping[str, Any], names: frozenset[str], recorder: StateRecorder
 ) -> frozenset[str]:
     """Those of `names` (a plan's `sent_as_applied`) that `sent` sends with the value the
-    entry holds as last applied: checked against it, as a hand-made plan could be wrong."""
-    fields = entry.last_applied
+    entry holds as last applied: checked against it, as a hand-made plan could be wrong.
+    Run by the state writer, on the state it writes."""
+    fields, printer = entry.last_applied, recorder.state.printer
     return frozenset(
         name
         for name in names & sent.keys() & fields.keys()
