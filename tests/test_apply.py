@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from campaignsync.apply import Outcome, apply_plan, check_plan_is_current
+from campaignsync.campaign import CampaignFile
 from campaignsync.errors import StalePlan, StateError
 from campaignsync.filestate import write_state
 from campaignsync.loader import load_campaigns
@@ -589,6 +590,17 @@ PEOPLE = [
 ]
 
 
+# One campaign with contacts, before and after a finalize-only edit: a topic renamed.
+TOPIC_T = campaign("a", goal="G", topics=[{"name": "T"}], contacts=PEOPLE)
+TOPIC_U = campaign("a", goal="G", topics=[{"name": "U"}], contacts=PEOPLE)
+
+
+def planned_over(path: Path, before: CampaignFile, after: CampaignFile) -> tuple[State, Plan]:
+    """State at `path` holding `before` as applied, and the plan that makes it `after`."""
+    current = write_state(path, state(a=applied(ID_A, before)))
+    return current, build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
+
+
 def applied_seeing_state(
     path: Path, plan: Plan, current: State
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -609,11 +621,9 @@ def test_a_finalize_marks_only_what_it_changes_and_keeps_the_contacts_state_hold
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "state.json"
-    before = campaign("a", goal="G", topics=[{"name": "T"}], contacts=PEOPLE)
-    current = write_state(path, state(a=applied(ID_A, before)))
+    before, after = TOPIC_T, TOPIC_U
+    current, plan = planned_over(path, before, after)
     stored = read_back(path).campaigns["a"].last_applied["contacts"]
-    after = campaign("a", goal="G", topics=[{"name": "U"}], contacts=PEOPLE)
-    plan = build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
     ((body, marked),) = applied_seeing_state(path, plan, current)
     assert len(body["contacts"]) == 2  # the PUT takes every managed field, contacts too
     # Only what may now differ in Ontora is unconfirmed: the rest is as last applied either way.
@@ -629,9 +639,8 @@ def test_a_finalize_marks_only_what_it_changes_and_keeps_the_contacts_state_hold
 def test_a_finalize_that_clears_a_field_marks_it_and_stops_managing_it(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     before = campaign("a", topics=[{"name": "T"}], followup_message="See you", contacts=PEOPLE)
-    current = write_state(path, state(a=applied(ID_A, before)))
     after = campaign("a", topics=[{"name": "U"}], contacts=PEOPLE)
-    plan = build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
+    current, plan = planned_over(path, before, after)
     ((body, marked),) = applied_seeing_state(path, plan, current)
     assert body["followup_message"] is None
     assert marked["unconfirmed"] == {"topics": [{"name": "U"}], "followup_message": None}
@@ -647,9 +656,8 @@ def test_a_value_a_hand_made_plan_sends_beyond_its_changes_is_still_marked_and_r
 ) -> None:
     path = tmp_path / "state.json"
     before = campaign("a", topics=[{"name": "T"}], followup_message="See you", contacts=PEOPLE)
-    current = write_state(path, state(a=applied(ID_A, before)))
     after = campaign("a", topics=[{"name": "U"}], followup_message="See you", contacts=PEOPLE)
-    plan = build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
+    current, plan = planned_over(path, before, after)
     # A saved plan edited by hand: its PUT sends a value its changes do not list.
     (item,) = plan.changed
     (put,) = item.requests
@@ -664,12 +672,10 @@ def test_a_finalize_killed_before_its_success_is_written_is_undone_after_a_rever
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "state.json"
-    before = campaign("a", goal="G", topics=[{"name": "T"}], contacts=PEOPLE)
-    current = write_state(path, state(a=applied(ID_A, before)))
-    after = campaign("a", goal="G", topics=[{"name": "U"}], contacts=PEOPLE)
+    before, after = TOPIC_T, TOPIC_U
+    current, plan = planned_over(path, before, after)
     ontora = HoldingOntora()
     client = OntoraClient(API_URL, token="t", transport=httpx.MockTransport(ontora), max_retries=0)
-    plan = build_plan([after], current, api_url=API_URL, workspace_id=WORKSPACE)
     recorder = StateRecorder(path, current, write=DiesAfterAnswer(ontora, 1))
     with pytest.raises(Killed):
         apply_plan(plan, client=client, recorder=recorder, parallelism=1)
