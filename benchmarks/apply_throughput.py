@@ -221,7 +221,8 @@ class Emulator:
 
 
 def data_floor_seconds(root: Path, *, create: bool) -> float:
-    """One run of the data floor, on what apply reads and (as the last apply left it) writes."""
+    """The data floor once with each JSON library, on what apply reads and (as the last
+    apply left it) writes; the faster."""
     source = root / "campaigns" if create else root / "plan.json"
     state = root / "campaignsync.state.json" if create else root / "before.json"
     command = [PYTHON, "-c", DATA_FLOOR, str(source), str(state), str(root / "floor.json")]
@@ -263,7 +264,7 @@ def measure(args: argparse.Namespace, root: Path, url: str) -> tuple[Figures, Co
         figures.floors.append(data_floor_seconds(root, create=args.create))
 
     for number in range(args.runs):
-        # Turn about, each first every other run: all go through the same slow spells.
+        # Bare and apply first by turns, the floor after them: all go through the same spells.
         order: list[Callable[[], None]] = [bare, apply] if number % 2 == 0 else [apply, bare]
         for step in [*order, floor]:
             step()
