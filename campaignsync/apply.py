@@ -329,7 +329,7 @@ def _record(marks: Marks, item: CampaignPlan, interview_id: str, index: int) -> 
         entry = entry or Entry(interview_id=interview_id)
         last_applied = entry.last_applied
         if not request.creates:
-            sets = {k: v for k, v in request.sets.items() if k not in marks.as_applied}
+            sets = marks.applied(request.sets, later)
             last_applied = _fields_applied(last_applied, sets, item.cleared)
         # The proof that the file was fully applied is set by the campaign's last request
         # only, so a campaign left part-way is never mistaken for its file (old or new).

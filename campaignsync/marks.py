@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from campaignsync.diff import same_value
+from campaignsync.fingerprint import fingerprinted_fields
 from campaignsync.plan import Request
 from campaignsync.recorder import StateRecorder
 from campaignsync.state import Entry
@@ -32,6 +33,9 @@ class Marks:
         self.before: Entry | None = None  # the entry as it was before the mark
         # Fields left unmarked, sent again with the value state holds: they keep it.
         self.as_applied: frozenset[str] = frozenset()
+        # What the mark holds of each field sent, as state keeps it (contacts fingerprinted
+        # once, here): a success records these same values as last applied.
+        self.sent: dict[str, Any] = {}
 
     def marked(
         self,
@@ -48,7 +52,8 @@ class Marks:
         self.as_applied = _sent_as_last_applied(entry, sent, as_applied, self.recorder)
         for name in {"workspace_id", *self.as_applied}:
             sent.pop(name, None)
-        update = {"unconfirmed": entry.unconfirmed | sent, "source_digest": None}
+        self.sent = fingerprinted_fields(sent, self.recorder.state.printer)
+        update = {"unconfirmed": entry.unconfirmed | self.sent, "source_digest": None}
         return entry.model_copy(update=update | {"contacts_file": None})
 
     def mark(
@@ -59,6 +64,17 @@ class Marks:
                 self.marked, interview_id=interview_id, requests=requests, as_applied=as_applied
             )
             self.recorder.update(self.key, marked)
+
+    def applied(self, sets: Mapping[str, Any], later: set[str]) -> dict[str, Any]:
+        """What the success of a request sending `sets` records as last applied: each value
+        as the mark holds it, already fingerprinted, where no `later` request sends it again
+        (then the mark holds that one's); none of those sent as last applied, which keep the
+        value state holds."""
+        return {
+            name: value if name in later else self.sent.get(name, value)
+            for name, value in sets.items()
+            if name not in self.as_applied
+        }
 
     def release(self, requests: Sequence[Request], first_unsent: int) -> None:
         """Take back the mark of the requests from `first_unsent` on, known never to have
