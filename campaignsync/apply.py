@@ -14,7 +14,8 @@ starts as soon as the one before it ends; workers never wait for it. So a proces
 dies at any moment leaves every field that may have changed unconfirmed, and the next
 plan sends it again whatever the file says; a create whose id was not yet written is
 resent with its key. A run that stops by itself takes back what it never sent: the
-fields of those requests, and a create never sent; a create refused as invalid goes too.
+fields of those requests, and a create never sent, or first sent by this run and refused
+as invalid.
 `apply_plan` returns only once every success is on disk.
 """
 
@@ -36,6 +37,7 @@ from campaignsync.marks import Marks
 from campaignsync.ontora_models import canonical_uuid
 from campaignsync.plan import INTERVIEW_ID, CampaignPlan, Plan, Request
 from campaignsync.recorder import StateRecorder
+from campaignsync.refusals import located_error, made_nothing, outcome_unknown
 from campaignsync.state import Entry, PendingCreate, State, now
 
 
@@ -241,11 +243,11 @@ def _apply_requests(item: CampaignPlan, worker: _Worker) -> CampaignResult:
             return CampaignResult(item.key, Outcome.INTERRUPTED, index)
         except ApiError as exc:
             # A request that may have taken effect keeps its fields unconfirmed, and a
-            # refused create its pending record, but for one refused as invalid.
-            if request.creates and _invalid_body(exc):
+            # refused create its pending record, unless that create surely made nothing.
+            if request.creates and made_nothing(exc, request):
                 marks.recorder.update(item.key, _unless_created)
             else:
-                maybe = _outcome_unknown(exc) or request.creates
+                maybe = outcome_unknown(exc) or request.creates
                 _release(item, worker, index + 1 if maybe else index)
             error = located_error(item, request, exc, path)
             if exc.code == "campaign_locked":  # this campaign only: the others go on
@@ -352,17 +354,6 @@ def _record(marks: Marks, item: CampaignPlan, interview_id: str, index: int) -> 
     marks.recorder.update(item.key, change)
 
 
-def _outcome_unknown(error: ApiError) -> bool:
-    """No answer, or a server error: the request may have taken effect. A 4xx never did."""
-    return error.status is None or error.status >= 500
-
-
-def _invalid_body(error: ApiError) -> bool:
-    """A validation 422 (FastAPI's list of refused values): that body made no campaign, not
-    even by an earlier attempt with its key, which would be answered again instead."""
-    return error.status == 422 and isinstance(error.detail, list)
-
-
 def _fields_applied(
     last_applied: dict[str, Any], body: dict[str, Any], cleared: Sequence[str]
 ) -> dict[str, Any]:
@@ -377,23 +368,3 @@ def _fields_applied(
         else:
             fields[name] = value
     return fields
-
-
-def located_error(item: CampaignPlan, request: Request, error: ApiError, path: str) -> str:
-    """The error as the user can act on it: a 422 points at the YAML node, or the CSV row,
-    each refused value came from. `path` is the request's path as sent."""
-    base = f"{item.key}: {error}"
-    if error.code == "campaign_locked":
-        return (
-            f"{item.key}: campaign {item.interview_id} is no longer editable in Ontora "
-            f"(409 campaign_locked: {error.detail}). Its status does not allow edits; leave "
-            f"its file unchanged, or stop managing it with `campaignsync state rm {item.key}`."
-        )
-    if error.status != 422 or not isinstance(error.detail, list) or item.source is None:
-        return base
-    # Imported only now: the YAML reader is not needed by an apply that goes well.
-    from campaignsync.locate import refused_values
-
-    lines = refused_values(item.source, error.detail)
-    summary = f"{item.key}: {request.method} {path} answered 422 (Ontora refused the values)"
-    return "\n".join([summary, *(f"  {line}" for line in lines)])

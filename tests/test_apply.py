@@ -502,7 +502,10 @@ def test_a_create_refused_as_invalid_is_forgotten_so_the_fixed_file_is_sent(
     assert again.posted == [{"workspace_id": WORKSPACE, "name": "a"}]
 
 
-def test_a_resumed_create_refused_as_invalid_is_forgotten_too(tmp_path: Path) -> None:
+def test_a_resumed_create_refused_as_invalid_keeps_its_pending_record(tmp_path: Path) -> None:
+    # The interrupted attempt with this key may have made the campaign: the resend is
+    # checked before its key is, and a check may have changed since. Forgetting the key
+    # would let the next apply make a second campaign.
     path = tmp_path / "state.json"
     body = {"workspace_id": WORKSPACE, "name": "a", "goal": "G"}
     pending = PendingCreate(idempotency_key="key-1", body=body, started_at="2026-01-01T00:00:00Z")
@@ -510,10 +513,13 @@ def test_a_resumed_create_refused_as_invalid_is_forgotten_too(tmp_path: Path) ->
     plan = build_plan([campaign("a")], current, api_url=API_URL, workspace_id=WORKSPACE)
     invalid = {"detail": [{"type": "value_error", "loc": ["body", "goal"], "msg": "bad"}]}
     fake = Answers(path, (422, invalid))
-    assert not run(plan, path, fake, current).ok
-    assert fake.posted == [body]  # resent exactly as first sent, and refused again
-    after = read_back(path)
-    assert "a" not in after.campaigns
+    report = run(plan, path, fake, current)
+    assert fake.posted == [body]  # resent exactly as first sent, and refused
+    assert read_back(path).campaigns["a"].pending_create == pending
+    (result,) = report.results
+    assert result.outcome is Outcome.FAILED
+    assert "campaignsync import INTERVIEW_ID a" in str(result.error)
+    assert "campaignsync state rm a" in str(result.error)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,50 @@
+"""A request Ontora refused or never answered: whether it may have taken effect, and the
+message the user acts on (a 422 points at the YAML node, or the CSV row, of each value)."""
+
+from __future__ import annotations
+
+from campaignsync.errors import ApiError
+from campaignsync.plan import CampaignPlan, Request
+
+
+def outcome_unknown(error: ApiError) -> bool:
+    """No answer, or a server error: the request may have taken effect. A 4xx never did."""
+    return error.status is None or error.status >= 500
+
+
+def made_nothing(error: ApiError, create: Request) -> bool:
+    """Whether a refused create surely made no campaign: refused as invalid (a validation
+    422, FastAPI's list of refused values) when this run first sent it. A create resumed
+    with the key of an interrupted attempt may be refused while that attempt made one: the
+    body is checked before the key, and a check may have changed since (a date passed)."""
+    invalid = error.status == 422 and isinstance(error.detail, list)
+    return invalid and create.idempotency_key is None
+
+
+def located_error(item: CampaignPlan, request: Request, error: ApiError, path: str) -> str:
+    """The error as the user can act on it. `path` is the request's path as sent."""
+    base = f"{item.key}: {error}"
+    if error.code == "campaign_locked":
+        return (
+            f"{item.key}: campaign {item.interview_id} is no longer editable in Ontora "
+            f"(409 campaign_locked: {error.detail}). Its status does not allow edits; leave "
+            f"its file unchanged, or stop managing it with `campaignsync state rm {item.key}`."
+        )
+    if error.status != 422 or not isinstance(error.detail, list) or item.source is None:
+        return base
+    # Imported only now: the YAML reader is not needed by an apply that goes well.
+    from campaignsync.locate import refused_values
+
+    lines = refused_values(item.source, error.detail)
+    summary = f"{item.key}: {request.method} {path} answered 422 (Ontora refused the values)"
+    if request.creates and not made_nothing(error, request):
+        lines.append(_RESUMED_CREATE_REFUSED.format(key=item.key))
+    return "\n".join([summary, *(f"  {line}" for line in lines)])
+
+
+_RESUMED_CREATE_REFUSED = (
+    "This create resumed an interrupted apply (the Idempotency-Key and body first sent), "
+    "whose attempt may have made the campaign, so it stays pending. Look for it in Ontora "
+    "and adopt it with `campaignsync import INTERVIEW_ID {key}`; if it is not there, forget "
+    "the create with `campaignsync state rm {key}` and apply again to send the file as it is."
+)
