@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from campaignsync import __version__
+from campaignsync.fingerprint import is_fingerprinted
 from campaignsync.spec import Campaign
 
 
@@ -29,6 +30,13 @@ class CampaignFile:
     contacts_file: str | None = None  # relative to the campaign file's folder
     # Each field a folder's defaults file supplied, with that file as users see it.
     inherited: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def people(self) -> int:
+        """How many contacts the file declares; a file unchanged since it was applied is
+        read back as last applied, where contacts are their fingerprints, one per contact."""
+        contacts: Any = self.managed.get("contacts") or []
+        return len(contacts["items"] if is_fingerprinted(contacts) else contacts)
 
     def from_defaults(self, fields: Iterable[str]) -> str:
         """Which of `fields` a defaults file supplied, and which file, for a plan's reason:

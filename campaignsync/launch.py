@@ -42,8 +42,7 @@ def with_launch(
     """
     status = known_status(entry, listed)
     changes = tuple(change for change in item.changes if change.field != STATUS)
-    contacts = campaign.managed.get("contacts") or []
-    update: dict[str, Any] = {"people": len(contacts), "status": status, "changes": changes}
+    update: dict[str, Any] = {"people": campaign.people, "status": status, "changes": changes}
     if campaign.managed.get(STATUS, "draft") == "draft":
         _refuse_back_to_draft(campaign, status)
         return item.model_copy(update=update)

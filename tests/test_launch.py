@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import httpx
@@ -38,6 +39,19 @@ def calls(plan: Plan, key: str) -> list[tuple[str, str]]:
 
 def listed(interview_id: str, status: str) -> dict[str, Any]:
     return {"id": interview_id, "workspace_id": WORKSPACE, "name": "x", "status": status}
+
+
+def test_a_launch_of_a_file_unchanged_since_applied_counts_every_contact() -> None:
+    # An unchanged file is read back as last applied: its contacts are fingerprints then.
+    people = [{"name": f"P{n}", "email": f"p{n}@example.org"} for n in range(5)]
+    active = campaign("a", status="active", contacts=people)
+    current = state(a=applied(ID_A, active))
+    unchanged = dataclasses.replace(active, managed=current.campaigns["a"].last_applied)
+    # Ontora lists it draft again, though state says it was started.
+    plan = plan_of([unchanged], current, remote=read_remote([listed(ID_A, "draft")]))
+    (item,) = plan.campaigns
+    assert item.launches
+    assert (item.people, plan.people_contacted) == (5, 5)
 
 
 def test_a_new_active_campaign_is_created_then_started_last() -> None:
