@@ -25,7 +25,7 @@ from campaignsync.store import (
     DEFAULT_STATE_NAME,
     is_state_url,
     shown_url,
-    url_password,
+    url_secrets,
 )
 
 DEFAULT_STATE = "campaignsync.state.json"
@@ -168,19 +168,20 @@ def check_state_url(value: str, *, in_file: bool) -> str | None:
     if not is_state_url(value):
         return None
     try:
-        password = url_password(value)
+        secrets = url_secrets(value)
     except ValueError as exc:  # not shown: it may hold a password
         raise ConfigError(
             f"The state URL is not a URL ({exc}); give one like postgresql://host/db in "
             f"--state, CAMPAIGNSYNC_STATE or `state:` in {CONFIG_FILE}."
         ) from None
-    if password and in_file:
+    if secrets and in_file:
         raise ConfigError(
             f"The state URL in {CONFIG_FILE} holds a password, and that file is committed. "
             "Remove it from the URL and set PGPASSWORD (or use ~/.pgpass); change the "
             "password if the file was ever pushed."
         )
-    remember_secret(password)
+    for secret in secrets:
+        remember_secret(secret)
     return value
 
 

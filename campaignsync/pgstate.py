@@ -22,7 +22,7 @@ from campaignsync import __version__
 from campaignsync.errors import ConfigError, LockHeld, StateConflict, StateError
 from campaignsync.scrub import remember_secret, untrusted
 from campaignsync.state import State, StateEncoder, check_belongs, parse_document, state_document
-from campaignsync.store import DEFAULT_LEASE, LockHolder, shown_url, url_password
+from campaignsync.store import DEFAULT_LEASE, LockHolder, shown_url, url_secrets
 
 if TYPE_CHECKING:
     import psycopg
@@ -68,7 +68,7 @@ class PostgresStore:
     def __init__(self, url: str, *, name: str = "default", lease: float = DEFAULT_LEASE) -> None:
         self._psycopg = _import_psycopg()
         self._url = url
-        self._secrets = [secret for secret in (url_password(url),) if secret]
+        self._secrets = list(url_secrets(url))
         for secret in self._secrets:
             remember_secret(secret)
         self.name = name

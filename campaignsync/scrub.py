@@ -14,6 +14,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 SECRET_VARIABLES = ("ONTORA_API_KEY", "ONTORA_API_TOKEN")
 MASK = "***"
@@ -76,10 +77,17 @@ def _secrets() -> set[str]:
 
 
 def _variants(secrets: set[str]) -> set[str]:
-    """Each secret as it may appear in a message: itself, trimmed, as Python and JSON show it."""
+    """Each secret as it may appear in a message: itself, trimmed, as Python and JSON show
+    it, and percent-encoded as in a URL."""
     variants: set[str] = set()
     for secret in secrets:
-        shown = (repr(secret)[1:-1], repr(secret.encode())[2:-1], json.dumps(secret)[1:-1])
+        shown = (
+            repr(secret)[1:-1],
+            repr(secret.encode())[2:-1],
+            json.dumps(secret)[1:-1],
+            quote(secret, safe=""),
+            quote_plus(secret, safe=""),
+        )
         for form in (secret, secret.strip(), *shown):
             if form:
                 variants.add(form)

@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 
 from campaignsync.errors import LockHeld, StateConflict, StateError
 from campaignsync.filestate import (
@@ -163,19 +163,42 @@ def is_state_url(value: str) -> bool:
     return value.lower().startswith(URL_SCHEMES)
 
 
+# libpq takes these from a URL's query as well as its user info: the password, and the
+# passphrase of the client's TLS key.
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+
+
 def shown_url(url: str) -> str:
-    """The URL as it may be printed: any password replaced by the mask."""
+    """The URL as it may be printed: every password replaced by the mask."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
+    if parts.password is not None:
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        parts = parts._replace(netloc=f"{user}:{MASK}@{host}")
+    query = "&".join(
+        f"{name}={MASK}" if _is_secret_parameter(name) else f"{name}{sep}{value}"
+        for name, sep, value in (item.partition("=") for item in parts.query.split("&"))
+    )
+    return urlunsplit(parts._replace(query=query))
 
 
-def url_password(url: str) -> str | None:
-    password = urlsplit(url).password
-    return unquote(password) if password else None
+def url_secrets(url: str) -> tuple[str, ...]:
+    """Every password the URL holds, as written in it and decoded: ValueError if it is not
+    a URL."""
+    parts = urlsplit(url)
+    written = [parts.password] if parts.password else []
+    written += [
+        value
+        for name, _, value in (item.partition("=") for item in parts.query.split("&"))
+        if _is_secret_parameter(name) and value
+    ]
+    secrets = [*written, *(unquote(value) for value in written)]
+    secrets += [unquote_plus(value) for value in written if "+" in value]
+    return tuple(dict.fromkeys(secret for secret in secrets if secret))
+
+
+def _is_secret_parameter(name: str) -> bool:
+    return unquote_plus(name).strip().lower() in _SECRET_PARAMETERS
 
 
 def open_store(

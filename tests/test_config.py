@@ -210,6 +210,16 @@ def test_a_state_url_password_in_the_config_file_is_refused_unshown(tmp_path: Pa
     assert "hunter2" not in str(refused.value)
 
 
+@pytest.mark.parametrize("query", ["password=hunter2", "sslmode=require&sslpassword=hunter2"])
+def test_a_state_url_password_in_its_query_in_the_config_file_is_refused_unshown(
+    tmp_path: Path, query: str
+) -> None:
+    (tmp_path / "campaignsync.yaml").write_text(f"state: postgresql://ci@db/states?{query}\n")
+    with pytest.raises(ConfigError, match="PGPASSWORD") as refused:
+        resolve_settings({}, env={}, cwd=tmp_path)
+    assert "hunter2" not in str(refused.value)
+
+
 def test_a_state_url_password_from_the_environment_is_kept_out_of_repr(tmp_path: Path) -> None:
     env = {"CAMPAIGNSYNC_STATE": "postgresql://ci:hunter3@db/states"}
     settings = resolve_settings({}, env=env, cwd=tmp_path)

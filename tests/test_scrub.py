@@ -70,3 +70,9 @@ def test_nothing_prints_but_through_the_scrubber() -> None:
         if printing.search(line)
     ]
     assert offenders == []
+
+
+def test_a_secret_is_masked_as_a_url_encodes_it() -> None:
+    remember_secret("pa/ss word@1")
+    shown = scrub("postgresql://ci:pa%2Fss%20word%401@db/x and ?key=pa%2Fss+word%401")
+    assert shown == "postgresql://ci:***@db/x and ?key=***"

@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from campaignsync.config import resolve_settings
 from campaignsync.errors import StateConflict, StateError
 from campaignsync.state import Entry, state_document, state_json_schema
 from campaignsync.store import (
@@ -18,6 +19,7 @@ from campaignsync.store import (
     ci_run_url,
     open_store,
     shown_url,
+    url_secrets,
 )
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
 
@@ -78,6 +80,30 @@ def test_a_url_is_shown_without_its_password() -> None:
     assert shown_url("postgresql://db/x") == "postgresql://db/x"
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://ci@db/x?password=hunter2", "postgresql://ci@db/x?password=***"),
+        (
+            "postgresql://db/x?sslmode=require&PASSWORD=a%26b&sslpassword=k3y",
+            "postgresql://db/x?sslmode=require&PASSWORD=***&sslpassword=***",
+        ),
+        ("postgresql://ci:pw@db/x?password=pw2", "postgresql://ci:***@db/x?password=***"),
+        ("postgresql://db/x?sslmode=require", "postgresql://db/x?sslmode=require"),
+    ],
+)
+def test_a_url_is_shown_without_a_password_given_as_a_query_parameter(url: str, shown: str) -> None:
+    # libpq takes `password` and `sslpassword` (the client key's) from the query too.
+    assert shown_url(url) == shown
+
+
+def test_every_password_a_url_holds_is_a_secret_as_written_and_decoded() -> None:
+    url = "postgresql://ci:Sec%40ret%2fPw@db/x?password=hunter%32&sslpassword=k3y"
+    secrets = set(url_secrets(url))
+    assert {"Sec@ret/Pw", "Sec%40ret%2fPw", "hunter2", "hunter%32", "k3y"} <= secrets
+    assert url_secrets("postgresql://ci@db/x?sslmode=require") == ()
+
+
 def test_the_ci_run_is_named_when_known() -> None:
     env = {
         "GITHUB_SERVER_URL": "https://github.com",
@@ -86,6 +112,23 @@ def test_the_ci_run_is_named_when_known() -> None:
     }
     assert ci_run_url(env) == "https://github.com/acme/campaigns/actions/runs/42"
     assert ci_run_url({"GITHUB_RUN_ID": "42"}) is None
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        "postgresql://ci@db/x?password=canary-pw-1",
+        "postgresql://ci:canary%2Fpw%402@db/x",
+        "postgresql://ci:canary%2fpw%402@db/x",
+    ],
+)
+def test_a_holders_command_is_stored_without_the_state_urls_password(
+    tmp_path: Path, state: str
+) -> None:
+    settings = resolve_settings({"state": state}, env={}, cwd=tmp_path)
+    holder = LockHolder.of_this_process(f"campaignsync apply --state {settings.state_url}")
+    assert "canary" not in json.dumps(holder.to_json())  # only the password says canary
+    assert "canary" not in holder.describe()
 
 
 def test_a_holders_command_is_stored_without_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
