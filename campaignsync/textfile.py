@@ -1,9 +1,10 @@
 """Reading files people write: only regular files, inside the repository, under a size cap.
 
 A campaign file or contacts CSV may be a link, but what it resolves to must be a plain
-file inside the repository. Devices, FIFOs and folders are refused from their metadata,
-and the descriptor actually opened is checked again, so a file swapped between the check
-and the open is never read. Binary or non-UTF-8 text is refused clearly.
+file inside the repository, and not in its .git folder. Devices, FIFOs and folders are
+refused from their metadata, and the descriptor actually opened is checked again, so a
+file swapped between the check and the open is never read. Binary or non-UTF-8 text is
+refused clearly.
 """
 
 from __future__ import annotations
@@ -74,11 +75,8 @@ def read_regular_file(
         resolved = path.resolve()
     except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of links
         raise NotReadable(f"cannot be read: {_reason(exc)}") from None
-    if repository_root is not None and not resolved.is_relative_to(repository_root.resolve()):
-        raise NotReadable(
-            f"resolves outside the repository ({repository_root.resolve()}); "
-            "keep campaign files and contact lists inside it"
-        )
+    if repository_root is not None:
+        _check_inside(resolved, repository_root.resolve())
     try:
         status = os.stat(resolved)
     except FileNotFoundError:
@@ -98,6 +96,21 @@ def read_regular_file(
         raise NotReadable(f"cannot be read: {_reason(exc)}") from None
     finally:
         os.close(descriptor)
+
+
+def _check_inside(resolved: Path, root: Path) -> None:
+    """Refuse a file outside the repository, or in its .git folder: git's own files are no
+    campaign, and a CI checkout may keep its token in .git/config."""
+    if not resolved.is_relative_to(root):
+        raise NotReadable(
+            f"resolves outside the repository ({root}); "
+            "keep campaign files and contact lists inside it"
+        )
+    if any(part.casefold() == ".git" for part in resolved.relative_to(root).parts):
+        raise NotReadable(
+            "is inside the repository's .git folder, which holds git's own files; "
+            "keep campaign files and contact lists beside the campaigns"
+        )
 
 
 def _is_link(path: Path) -> bool:

@@ -487,6 +487,23 @@ class TestFilesThatAreNotWhatTheySeem:
             "a contacts file must be a plain file"
         ]
 
+    @pytest.mark.parametrize("through_a_link", [False, True])
+    def test_a_contacts_file_in_the_git_folder_is_refused_unread(
+        self, project: Path, write_campaign: WriteCampaign, through_a_link: bool
+    ) -> None:
+        # git's own files are not campaigns; a checkout may keep its token in .git/config.
+        git = project / ".git"
+        git.mkdir(exist_ok=True)
+        (git / "config").write_text("extraheader = AUTHORIZATION: basic SECRET-TOKEN\n")
+        target = "../.git/config"
+        if through_a_link:
+            (project / "campaigns" / "people.csv").symlink_to(git / "config")
+            target = "people.csv"
+        write_campaign("a.yaml", f"name: A\ncontacts_file: {target}\n")
+        (found,) = problems(project)
+        assert ".git folder" in found
+        assert "SECRET" not in found
+
     def test_a_link_to_a_csv_outside_is_refused_unread(
         self, project: Path, write_campaign: WriteCampaign, tmp_path_factory: pytest.TempPathFactory
     ) -> None:

@@ -26,6 +26,20 @@ def test_a_link_out_of_the_repository_is_refused_without_being_read(tmp_path: Pa
         read_regular_file(repository / "a.yaml", repository)
 
 
+@pytest.mark.parametrize("inside", [".git/config", ".git/hooks/pre-commit", ".GIT/HEAD"])
+def test_a_file_in_the_repositorys_git_folder_is_refused_unread(
+    tmp_path: Path, inside: str
+) -> None:
+    path = tmp_path / inside
+    path.parent.mkdir(parents=True)
+    path.write_text("name: x\n")
+    with pytest.raises(NotReadable, match=r"inside the repository's \.git folder"):
+        read_regular_file(path, tmp_path)
+    (tmp_path / "campaigns").mkdir()
+    (tmp_path / "campaigns" / "git.yaml").write_text("name: x\n")  # a name, not the folder
+    assert read_regular_file(tmp_path / "campaigns" / "git.yaml", tmp_path) == b"name: x\n"
+
+
 def test_a_fifo_is_refused_unread(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.yaml")
     # Opening a FIFO for reading would block forever; the refusal comes first.
