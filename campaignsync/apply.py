@@ -239,7 +239,7 @@ def _apply_requests(item: CampaignPlan, worker: _Worker) -> CampaignResult:
                 worker.client.send(request.method, path, request.body)
             _record(marks, item, interview_id, index)
         except Cancelled as exc:  # asked to stop while it waited to be sent (again)
-            _release(item, worker, index + 1 if exc.attempted else index)
+            _release(item, worker, index + 1 if exc.may_have_taken_effect else index)
             return CampaignResult(item.key, Outcome.INTERRUPTED, index)
         except ApiError as exc:
             # A request that may have taken effect keeps its fields unconfirmed, and a

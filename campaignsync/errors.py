@@ -103,11 +103,12 @@ class ApiError(CampaignsyncError):
 class Cancelled(CampaignsyncError):
     """A request given up because the run was asked to stop (Ctrl-C, SIGTERM).
 
-    `attempted` says whether it was sent at least once: if so, it may have taken effect.
+    `may_have_taken_effect` says whether an attempt went unanswered or failed on the
+    server's side (a 5xx); one only ever answered 429 was never taken up.
     """
 
     exit_code = 130
 
-    def __init__(self, message: str, *, attempted: bool) -> None:
+    def __init__(self, message: str, *, may_have_taken_effect: bool) -> None:
         super().__init__(message)
-        self.attempted = attempted
+        self.may_have_taken_effect = may_have_taken_effect

@@ -8,7 +8,6 @@ timeout or a dropped connection safe.
 
 from __future__ import annotations
 
-import email.utils
 import os
 import random
 import ssl
@@ -17,7 +16,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -25,6 +23,7 @@ import httpx
 from campaignsync import __version__
 from campaignsync.errors import ApiError, Cancelled, ConfigError
 from campaignsync.ontora_models import INTERVIEWS_PATH
+from campaignsync.retries import RetryPause, backoff, retry_after
 from campaignsync.scrub import untrusted
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -34,8 +33,6 @@ RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocol
 # The whole family httpx raises; not all of it derives from httpx.HTTPError.
 HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, httpx.CookieConflict)
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-MAX_BACKOFF_SECONDS = 30.0
-MAX_RETRY_AFTER_SECONDS = 120.0
 RATE_LIMIT_PATIENCE = 600.0  # seconds of Retry-After per request, beyond --max-retries
 
 
@@ -129,13 +126,14 @@ class OntoraClient:
                 again = " again" if tries.started else ""
                 raise Cancelled(
                     f"{method} {path} was not sent{again}: the run was asked to stop.",
-                    attempted=tries.started,
+                    may_have_taken_effect=tries.unsure,
                 )
             try:
                 response = self._client.request(
                     method, path, json=json, params=params, headers=headers
                 )
             except RETRY_ERRORS as exc:
+                tries.unsure = True
                 if tries.attempt >= self._max_retries:
                     raise ApiError(
                         f"{method} {path} failed after {tries.attempt + 1} attempt(s): "
@@ -158,6 +156,7 @@ class OntoraClient:
         """Wait before sending again, or raise the answer when it is not to be retried."""
         if response.status_code not in RETRY_STATUSES:
             raise self._error(method, path, response)
+        tries.unsure |= response.status_code >= 500
         seconds = retry_after(response)
         if (
             response.status_code == 429
@@ -275,10 +274,11 @@ _tls_built: dict[tuple[str | None, ...], Future[ssl.SSLContext]] = {}
 
 @dataclass
 class _Tries:
-    """How far one request's retries have gone: failed attempts, and Retry-After waited."""
+    """How far one request's retries have gone; `unsure`: one may have taken effect."""
 
     attempt: int = 0
     asked_to_wait: float = 0.0
+    unsure: bool = False
 
     @property
     def started(self) -> bool:
@@ -312,64 +312,6 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
-
-
-def backoff(attempt: int) -> float:
-    """Full-jitter exponential backoff: spreads retries so clients do not stampede together."""
-    return random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.5 * 2**attempt))
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """The wait the server asks for (Retry-After in seconds or as an HTTP date), if any."""
-    header = response.headers.get("Retry-After")
-    seconds = parse_retry_after(header) if header else None
-    return None if seconds is None else min(seconds, MAX_RETRY_AFTER_SECONDS)
-
-
-class RetryPause:
-    """The wait a Retry-After asked for, shared by every thread using one client.
-
-    No request is sent before it ends; each then waits a further random share of it, so
-    that parallel workers come back spread over a whole wait instead of all at once.
-    """
-
-    def __init__(
-        self,
-        *,
-        clock: Callable[[], float],
-        sleep: Callable[[float], object],
-        rng: random.Random,
-    ) -> None:
-        self._clock, self._sleep, self._rng = clock, sleep, rng
-        self._until = 0.0
-        self._length = 0.0
-        self._lock = threading.Lock()
-
-    def extend(self, seconds: float) -> None:
-        """Pause everyone for `seconds` from now, unless a longer pause is already set."""
-        with self._lock:
-            until = self._clock() + seconds
-            if until > self._until:
-                self._until, self._length = until, seconds
-
-    def wait(self) -> None:
-        with self._lock:
-            remaining, length = self._until - self._clock(), self._length
-        if remaining > 0:
-            self._sleep(remaining + self._rng.uniform(0, length))
-
-
-def parse_retry_after(value: str) -> float | None:
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def describe_transport_error(exc: Exception, secrets: tuple[str, ...] = ()) -> str:
