@@ -151,7 +151,8 @@ def _refuse_shared_states(config: ConfigFile, cwd: Path) -> None:
     for name in config.environments:
         settings = config.for_environment(name)
         state = settings.get("state") or DEFAULT_STATE
-        where = state if is_state_url(state) else os.path.normpath(cwd / state)
+        # The file itself, through any link: two names of one file are one state.
+        where = state if is_state_url(state) else os.path.realpath(cwd / state)
         owner = owners.setdefault((where, settings.get("state_name") or DEFAULT_STATE_NAME), name)
         if owner != name:
             shown = shown_url(state) if is_state_url(state) else state

@@ -171,3 +171,16 @@ def test_two_environments_sharing_one_state_are_refused(tmp_path: Path, text: st
     with pytest.raises(ConfigError, match="staging and production") as caught:
         resolve_settings({}, env={}, cwd=tmp_path, needs_environment=False)
     assert "its own state" in str(caught.value)
+
+
+def test_two_environments_whose_state_files_are_one_file_by_a_link_are_refused(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.state.json").write_text("")
+    (tmp_path / "b.state.json").symlink_to(tmp_path / "a.state.json")
+    config(
+        tmp_path,
+        "environments:\n  staging: {state: a.state.json}\n  production: {state: b.state.json}\n",
+    )
+    with pytest.raises(ConfigError, match="staging and production"):
+        resolve_settings({}, env={}, cwd=tmp_path, needs_environment=False)
