@@ -3,6 +3,8 @@ message the user acts on (a 422 points at the YAML node, or the CSV row, of each
 
 from __future__ import annotations
 
+from typing import Any
+
 from campaignsync.errors import ApiError
 from campaignsync.plan import CampaignPlan, Request
 
@@ -12,13 +14,18 @@ def outcome_unknown(error: ApiError) -> bool:
     return error.status is None or error.status >= 500
 
 
+def invalid_values(error: ApiError) -> list[Any] | None:
+    """The refused values of a validation 422 (FastAPI's list of them); None for any other
+    error."""
+    return error.detail if error.status == 422 and isinstance(error.detail, list) else None
+
+
 def made_nothing(error: ApiError, create: Request) -> bool:
-    """Whether a refused create surely made no campaign: refused as invalid (a validation
-    422, FastAPI's list of refused values) when this run first sent it. A create resumed
-    with the key of an interrupted attempt may be refused while that attempt made one: the
-    body is checked before the key, and a check may have changed since (a date passed)."""
-    invalid = error.status == 422 and isinstance(error.detail, list)
-    return invalid and create.idempotency_key is None
+    """Whether a refused create surely made no campaign: refused as invalid when this run
+    first sent it. A create resumed with the key of an interrupted attempt may be refused
+    while that attempt made one: the body is checked before the key, and a check may have
+    changed since (a date passed)."""
+    return invalid_values(error) is not None and create.idempotency_key is None
 
 
 def located_error(item: CampaignPlan, request: Request, error: ApiError, path: str) -> str:
@@ -30,12 +37,13 @@ def located_error(item: CampaignPlan, request: Request, error: ApiError, path: s
             f"(409 campaign_locked: {error.detail}). Its status does not allow edits; leave "
             f"its file unchanged, or stop managing it with `campaignsync state rm {item.key}`."
         )
-    if error.status != 422 or not isinstance(error.detail, list) or item.source is None:
+    refused = invalid_values(error)
+    if refused is None or item.source is None:
         return base
     # Imported only now: the YAML reader is not needed by an apply that goes well.
     from campaignsync.locate import refused_values
 
-    lines = refused_values(item.source, error.detail)
+    lines = refused_values(item.source, refused)
     summary = f"{item.key}: {request.method} {path} answered 422 (Ontora refused the values)"
     if request.creates and not made_nothing(error, request):
         lines.append(_RESUMED_CREATE_REFUSED.format(key=item.key))

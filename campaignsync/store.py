@@ -177,7 +177,7 @@ def shown_url(url: str) -> str:
         parts = parts._replace(netloc=f"{user}:{MASK}@{host}")
     query = "&".join(
         f"{name}={MASK}" if _is_secret_parameter(name) else f"{name}{sep}{value}"
-        for name, sep, value in (item.partition("=") for item in parts.query.split("&"))
+        for name, sep, value in _query_items(parts.query)
     )
     return urlunsplit(parts._replace(query=query))
 
@@ -189,12 +189,17 @@ def url_secrets(url: str) -> tuple[str, ...]:
     written = [parts.password] if parts.password else []
     written += [
         value
-        for name, _, value in (item.partition("=") for item in parts.query.split("&"))
+        for name, _, value in _query_items(parts.query)
         if _is_secret_parameter(name) and value
     ]
     secrets = [*written, *(unquote(value) for value in written)]
     secrets += [unquote_plus(value) for value in written if "+" in value]
     return tuple(dict.fromkeys(secret for secret in secrets if secret))
+
+
+def _query_items(query: str) -> list[tuple[str, str, str]]:
+    """Each `name=value` of a query as written: name, `=` (or nothing), value."""
+    return [item.partition("=") for item in query.split("&")]
 
 
 def _is_secret_parameter(name: str) -> bool:
