@@ -331,8 +331,7 @@ def _record(marks: Marks, item: CampaignPlan, interview_id: str, index: int) -> 
         entry = entry or Entry(interview_id=interview_id)
         last_applied = entry.last_applied
         if not request.creates:
-            sets = marks.applied(request.sets, later)
-            last_applied = _fields_applied(last_applied, sets, item.cleared)
+            last_applied = _fields_applied(last_applied, marks.applied(request.sets), item.cleared)
         # The proof that the file was fully applied is set by the campaign's last request
         # only, so a campaign left part-way is never mistaken for its file (old or new).
         return entry.model_copy(

@@ -22,7 +22,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from campaignsync.fingerprint import Fingerprinter, is_fingerprinted
+from campaignsync.fingerprint import (
+    Fingerprinter,
+    contact_line,
+    is_fingerprinted,
+    stored_contacts,
+)
 from campaignsync.ontora_models import FROZEN
 from campaignsync.spec import FIELD_ORDER, LIST_IDENTITY, contact_identity
 
@@ -193,13 +198,10 @@ def diff_fingerprinted(
     Added and changed contacts are named by their identity in the file; removed ones, which
     only state knew, by their identity's fingerprint.
     """
-    old_by_id: dict[str, Mapping[str, str]] = {
-        item["identity"]: item["fields"] for item in stored["items"]
-    }
-    fresh = printer.of_contacts(new)["items"]
+    old_by_id = stored_contacts(stored)
+    fresh = map(contact_line, printer.of_contacts(new)["items"])
     new_by_id = {
-        item["identity"]: (contact, item["fields"])
-        for contact, item in zip(new, fresh, strict=True)
+        identity: (contact, fields) for contact, (identity, fields) in zip(new, fresh, strict=True)
     }
     kept = [key for key in new_by_id if key in old_by_id]  # in the new order
     changed = []

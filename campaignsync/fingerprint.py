@@ -8,6 +8,14 @@ of a state's size, and a change goes unseen with a chance of 2**-64). Planning f
 file's contacts with the same key and compares: that says which contacts were added,
 removed or changed and which of their fields, without any contact's value in state.
 
+Each contact is kept as one line of text, its identity's fingerprint and then each
+field's, named: `989daa224e3754e1 name:b67f72b6a6a01fa4 email:13ad231d37984fdd`. A
+state of thousands of contacts then reads, writes and diffs in git a line per contact,
+instead of an object of objects per contact, which took nine lines and most of the time
+spent reading and writing state. A list may also be known by its fingerprint alone
+(`{"fingerprint": ...}`, no items): what apply marks as sent before it knows whether
+Ontora took it.
+
 The key is in the state, so whoever holds the state can still test a guess ("is
 dana@example.org in it?"). What the key does stop: tables of fingerprints computed once
 for every state, and telling whether two states (two lineages) hold the same person.
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring
@@ -50,23 +59,18 @@ def contacts_problem(value: object) -> str | None:
 
 
 def _are_fingerprints(value: object) -> bool:
-    # Plain checks, not a model: a large state holds hundreds of thousands of these.
-    if not (isinstance(value, dict) and value.keys() == _LIST_KEYS):
+    # Plain checks, not a model: a large state holds hundreds of thousands of lines.
+    if not (isinstance(value, dict) and value.keys() in (_LIST_KEYS, _SUMMARY_KEYS)):
         return False
-    items = value["items"]
-    if not (isinstance(value["fingerprint"], str) and isinstance(items, list)):
+    if not isinstance(value["fingerprint"], str) or not _HEX.fullmatch(value["fingerprint"]):
         return False
-    for item in items:
-        if not (isinstance(item, dict) and item.keys() == _ITEM_KEYS):
-            return False
-        fields = item["fields"]
-        if not (isinstance(item["identity"], str) and isinstance(fields, dict)):
-            return False
-        # By exact type first, which takes no Python call per field.
-        texts = _TEXT.issuperset(map(type, fields.values()))
-        if not texts and not all(map(_is_text, fields.values())):
-            return False
-    return True
+    items = value.get("items", [])
+    if not isinstance(items, list):
+        return False
+    # By exact type first, which takes no Python call per line.
+    if not (_TEXT.issuperset(map(type, items)) or all(map(_is_text, items))):
+        return False
+    return all(map(_ITEM_LINE.fullmatch, items))
 
 
 def _is_text(value: object) -> bool:
@@ -74,13 +78,62 @@ def _is_text(value: object) -> bool:
 
 
 _LIST_KEYS = frozenset({"fingerprint", "items"})
-_ITEM_KEYS = frozenset({"identity", "fields"})
+_SUMMARY_KEYS = frozenset({"fingerprint"})
 _TEXT = frozenset({str})
+_HEX = re.compile(r"[0-9a-f]+")
+# A contact's line: its identity's fingerprint, then each field's as name:fingerprint.
+_ITEM_LINE = re.compile(r"[0-9a-f]+(?: [a-z_][a-z0-9_]*:[0-9a-f]+)*")
 
 
 def is_fingerprinted(value: object) -> bool:
     """Whether a stored contacts value is fingerprints (and not contacts themselves)."""
-    return isinstance(value, Mapping) and "fingerprint" in value and "items" in value
+    return isinstance(value, Mapping) and "fingerprint" in value
+
+
+def stored_contacts(value: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Each contact of stored fingerprints, by its identity's fingerprint: its fields'
+    fingerprints by name. Empty for a list known by its fingerprint alone."""
+    return dict(map(contact_line, value.get("items", ())))
+
+
+def contact_line(line: str) -> tuple[str, dict[str, str]]:
+    """A stored contact's identity fingerprint, and its fields' fingerprints by name."""
+    identity, *fields = line.split(" ")
+    return identity, dict(field.split(":", 1) for field in fields)
+
+
+def contact_count(value: Mapping[str, Any]) -> int:
+    """How many contacts stored fingerprints stand for (none known by a fingerprint alone)."""
+    return len(value.get("items", ()))
+
+
+def from_format_2(value: object) -> object:
+    """A contacts value as state format 2 kept it, in today's form: each contact was an
+    object `{"identity": ..., "fields": {name: ...}}`, now its line. Anything that is not
+    such a value is returned as it is, for the checks to judge."""
+    if not (isinstance(value, dict) and value.keys() == _LIST_KEYS):
+        return value
+    items = value["items"]
+    if not isinstance(items, list):
+        return value
+    lines = []
+    for item in items:
+        if not (isinstance(item, dict) and item.keys() == _ITEM_KEYS_2):
+            return value
+        identity, fields = item["identity"], item["fields"]
+        if not (isinstance(identity, str) and isinstance(fields, dict)):
+            return value
+        if not all(isinstance(name, str) and isinstance(mac, str) for name, mac in fields.items()):
+            return value
+        lines.append(_line(identity, fields))
+    return {"fingerprint": value["fingerprint"], "items": lines}
+
+
+_ITEM_KEYS_2 = frozenset({"identity", "fields"})
+
+
+def _line(identity: str, fields: Mapping[str, str]) -> str:
+    return " ".join([identity, *(f"{name}:{mac}" for name, mac in fields.items())])
 
 
 def printer_for(key: str) -> Fingerprinter:
@@ -135,14 +188,17 @@ class Fingerprinter:
             known = {
                 "fingerprint": whole,
                 "items": [
-                    {"identity": self.identity(contact), "fields": self.fields(contact)}
-                    for contact in contacts
+                    _line(self.identity(contact), self.fields(contact)) for contact in contacts
                 ],
             }
             if len(self._known) >= _KNOWN_LISTS:
                 self._known.pop(next(iter(self._known)))  # the oldest
             self._known[whole] = known
         return known
+
+    def summary(self, contacts: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """A contact list known by its fingerprint alone: what apply marks as sent."""
+        return {"fingerprint": self.of_list(contacts)}
 
     def same(self, stored: Mapping[str, Any], contacts: Sequence[Mapping[str, Any]]) -> bool:
         """Whether `contacts` are exactly the list `stored` fingerprints."""

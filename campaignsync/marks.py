@@ -1,7 +1,10 @@
 """A campaign's fields marked unconfirmed in state before the requests that send them.
 
 Apply marks every field a campaign's requests set before the first is sent, so a process
-killed at any moment leaves whatever may have changed in Ontora to be sent again.
+killed at any moment leaves whatever may have changed in Ontora to be sent again. A mark
+holds a contact list by its fingerprint alone: which fields to send again is all the next
+plan needs of it, and fingerprinting every contact (what the success records) would hold
+up the first request by as much as all of them take.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from campaignsync.diff import same_value
-from campaignsync.fingerprint import fingerprinted_fields
+from campaignsync.fingerprint import Fingerprinter
 from campaignsync.plan import Request
 from campaignsync.recorder import StateRecorder
 from campaignsync.state import Entry
@@ -33,9 +36,6 @@ class Marks:
         self.before: Entry | None = None  # the entry as it was before the mark
         # Fields left unmarked, sent again with the value state holds: they keep it.
         self.as_applied: frozenset[str] = frozenset()
-        # What the mark holds of each field sent, as state keeps it (contacts fingerprinted
-        # once, here): a success records these same values as last applied.
-        self.sent: dict[str, Any] = {}
 
     def marked(
         self,
@@ -52,9 +52,9 @@ class Marks:
         self.as_applied = _sent_as_last_applied(entry, sent, as_applied, self.recorder)
         for name in {"workspace_id", *self.as_applied}:
             sent.pop(name, None)
-        self.sent = fingerprinted_fields(sent, self.recorder.state.printer)
-        update = {"unconfirmed": entry.unconfirmed | self.sent, "source_digest": None}
-        return entry.model_copy(update=update | {"contacts_file": None})
+        unconfirmed = entry.unconfirmed | _as_marked(sent, self.recorder.state.printer)
+        update = {"unconfirmed": unconfirmed, "source_digest": None, "contacts_file": None}
+        return entry.model_copy(update=update)
 
     def mark(
         self, interview_id: str, requests: Sequence[Request], as_applied: frozenset[str]
@@ -65,16 +65,11 @@ class Marks:
             )
             self.recorder.update(self.key, marked)
 
-    def applied(self, sets: Mapping[str, Any], later: set[str]) -> dict[str, Any]:
-        """What the success of a request sending `sets` records as last applied: each value
-        as the mark holds it, already fingerprinted, where no `later` request sends it again
-        (then the mark holds that one's); none of those sent as last applied, which keep the
-        value state holds."""
-        return {
-            name: value if name in later else self.sent.get(name, value)
-            for name, value in sets.items()
-            if name not in self.as_applied
-        }
+    def applied(self, sets: Mapping[str, Any]) -> dict[str, Any]:
+        """What the success of a request sending `sets` records as last applied: all of it
+        but those sent as last applied, which keep the value state holds. (State keeps a
+        contact list it records as its fingerprints: see `State.with_entry`.)"""
+        return {name: value for name, value in sets.items() if name not in self.as_applied}
 
     def release(self, requests: Sequence[Request], first_unsent: int) -> None:
         """Take back the mark of the requests from `first_unsent` on, known never to have
@@ -97,6 +92,14 @@ class Marks:
             return entry.model_copy(update={"unconfirmed": kept})
 
         self.recorder.update(self.key, change)
+
+
+def _as_marked(sent: Mapping[str, Any], printer: Fingerprinter) -> dict[str, Any]:
+    """What a mark holds of the fields sent: their values, a contact list by its fingerprint."""
+    contacts = sent.get("contacts")
+    if isinstance(contacts, list):
+        return {**sent, "contacts": printer.summary(contacts)}
+    return dict(sent)
 
 
 def _sent_as_last_applied(

@@ -26,15 +26,16 @@ from campaignsync.fingerprint import (
     Fingerprinter,
     contacts_problem,
     fingerprinted_fields,
+    from_format_2,
     new_key,
     printer_for,
 )
 from campaignsync.ontora_models import FROZEN, Uuid
 from campaignsync.spec import check_key, published_schema
 
-# 2: contacts kept only as keyed fingerprints (see `fingerprint`); version 1 held them
-# in full and is migrated on reading.
-FORMAT_VERSION = 2
+# 3: each contact's fingerprints kept as one line (see `fingerprint`). 2 kept them as an
+# object per contact, and 1 kept contacts in full; both are migrated on reading.
+FORMAT_VERSION = 3
 # A state file is only ever read whole into memory; this bounds that (about a million
 # campaigns), so that a path to something endless is refused rather than read.
 MAX_STATE_BYTES = 1024 * 1024 * 1024
@@ -67,7 +68,8 @@ class Entry(BaseModel):
     last_applied: dict[str, Any] = Field(
         default_factory=dict,
         description="The managed fields as last applied, normalised; contacts only as "
-        "keyed fingerprints of the list, of each contact's identity and of each field.",
+        "keyed fingerprints: of the list, and a line per contact holding its identity's "
+        "and each field's.",
     )
     source_digest: str | None = Field(
         None,
@@ -81,8 +83,9 @@ class Entry(BaseModel):
     unconfirmed: dict[str, Any] = Field(
         default_factory=dict,
         description="Fields sent by a request whose answer never came (a lost connection, "
-        "or a 5xx after every retry), with the values sent: Ontora may hold either these "
-        "or the last-applied ones, so the next plan sends each of them again.",
+        "or a 5xx after every retry), with the values sent (contacts by the list's "
+        "fingerprint alone): Ontora may hold either these or the last-applied ones, so the "
+        "next plan sends each of them again.",
     )
     pending_create: PendingCreate | None = Field(
         None, description="Set while a create may have been sent but is not yet recorded."
@@ -205,8 +208,10 @@ def parse_document(data: object, *, where: str, untouched: str = "") -> State:
     version = data.get("format_version")
     if version == 1:
         # Only contacts changed: the validator fingerprints them under a new key, and the
-        # next write stores version 2 without them.
+        # next write stores them as fingerprints alone.
         data, version = data | {"format_version": FORMAT_VERSION}, FORMAT_VERSION
+    elif version == 2:
+        data, version = _from_format_2(data), FORMAT_VERSION
     if version != FORMAT_VERSION:
         raise StateError(
             f"{where} has format_version {version!r}; this campaignsync ({__version__}) reads "
@@ -218,6 +223,26 @@ def parse_document(data: object, *, where: str, untouched: str = "") -> State:
         first = exc.errors()[0]
         location = ".".join(str(part) for part in first["loc"])
         raise StateError(f"{where} is damaged ({location}: {first['msg']}).{tail}") from exc
+
+
+def _from_format_2(data: dict[str, Any]) -> dict[str, Any]:
+    """A format 2 document in today's form: only the way each contact's fingerprints are
+    kept changed. What is not as format 2 wrote it is left for validation to report."""
+    campaigns = data.get("campaigns")
+    if isinstance(campaigns, dict):
+        campaigns = {key: _entry_from_format_2(entry) for key, entry in campaigns.items()}
+    return data | {"format_version": FORMAT_VERSION, "campaigns": campaigns}
+
+
+def _entry_from_format_2(entry: object) -> object:
+    if not isinstance(entry, dict):
+        return entry
+    upgraded = {}
+    for name in ("last_applied", "unconfirmed"):
+        fields = entry.get(name)
+        if isinstance(fields, dict) and "contacts" in fields:
+            upgraded[name] = fields | {"contacts": from_format_2(fields["contacts"])}
+    return entry | upgraded
 
 
 def state_document(state: State, encoder: StateEncoder | None = None) -> str:

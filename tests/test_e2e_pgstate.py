@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from campaignsync.pgstate import PostgresStore
+from campaignsync.state import FORMAT_VERSION
 from campaignsync.survey import discover
 from tests.emulator_harness import (
     Emulator,
@@ -102,7 +103,7 @@ def test_a_version_1_document_stored_in_postgres_migrates_on_the_next_write(
             (json.dumps(old), state_name),
         )
     migrated = pulled(pg_trial)
-    assert migrated["format_version"] == 2
+    assert migrated["format_version"] == FORMAT_VERSION
     assert "Dana" not in json.dumps(migrated)
     assert pg_trial.cli("state", "rm", "ops/warehouse-safety").returncode == 0  # a write
     assert without_contact_data(stored_rows(postgres_url, state_name), {"Dana Whitfield"}) == []

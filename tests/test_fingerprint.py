@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from campaignsync.fingerprint import Fingerprinter, contacts_problem, new_key
+from campaignsync.fingerprint import (
+    Fingerprinter,
+    contacts_problem,
+    from_format_2,
+    new_key,
+    stored_contacts,
+)
 
 DANA = {"name": "Dana Whitfield", "email": "Dana.Whitfield@example.org", "job_title": "Lead"}
 MAREK = {"name": "Marek Kowalski", "phone": "+48 61 555 0199"}
@@ -32,10 +38,14 @@ def test_a_list_fingerprint_covers_every_field_and_the_order() -> None:
     assert printer.same(both, [dict(reversed(DANA.items())), MAREK])  # key order is no change
     assert not printer.same(both, [MAREK, DANA])
     assert not printer.same(both, [DANA | {"job_title": "Head"}, MAREK])
-    assert [item["identity"] for item in both["items"]] == [
-        printer.identity(DANA),
-        printer.identity(MAREK),
+    assert both["items"] == [
+        " ".join([printer.identity(contact), *map(":".join, printer.fields(contact).items())])
+        for contact in (DANA, MAREK)
     ]
+    assert stored_contacts(both) == {
+        printer.identity(DANA): printer.fields(DANA),
+        printer.identity(MAREK): printer.fields(MAREK),
+    }
     text = repr(both)
     for value in ("Dana", "Whitfield", "example.org", "Lead", "Marek", "+48 61 555 0199"):
         assert value not in text
@@ -45,7 +55,7 @@ class _Text(str):
     """Text of a type of its own, as another JSON decoder might hand it over."""
 
 
-_ITEM = {"identity": "cd", "fields": {"name": "ef", "email": "01"}}
+_ITEM = "cd name:ef email:01"
 
 
 @pytest.mark.parametrize(
@@ -55,20 +65,20 @@ _ITEM = {"identity": "cd", "fields": {"name": "ef", "email": "01"}}
         ([DANA, MAREK], None),
         (["dana@example.org"], "contacts must be a list of objects"),
         ("dana@example.org", "neither contacts nor the fingerprints"),
-        ({"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"name": 1}}]}, "neither"),
+        ({"fingerprint": "ab", "items": ["cd name:Dana"]}, "neither"),
         ({"fingerprint": "ab", "items": [], "extra": 1}, "neither"),
         ({"fingerprint": 1, "items": []}, "neither"),
+        ({"fingerprint": "dana@example.org", "items": []}, "neither"),
         ({"fingerprint": "ab", "items": {}}, "neither"),
-        ({"fingerprint": "ab", "items": [_ITEM, "cd"]}, "neither"),
-        ({"fingerprint": "ab", "items": [_ITEM, {"identity": "cd"}]}, "neither"),
-        ({"fingerprint": "ab", "items": [{"identity": 1, "fields": {}}]}, "neither"),
-        ({"fingerprint": "ab", "items": [{"identity": "cd", "fields": ["ef"]}]}, "neither"),
-        (
-            {"fingerprint": "ab", "items": [_ITEM, {"identity": "cd", "fields": {"a": None}}]},
-            "neither",
-        ),
-        ({"fingerprint": "ab", "items": [_ITEM, {"identity": "cd", "fields": {}}]}, None),
-        ({"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"a": _Text("ef")}}]}, None),
+        ({"fingerprint": "ab", "items": [_ITEM, 12]}, "neither"),
+        ({"fingerprint": "ab", "items": [_ITEM, "cd name:"]}, "neither"),
+        ({"fingerprint": "ab", "items": [_ITEM, "cd  name:ef"]}, "neither"),
+        ({"fingerprint": "ab", "items": [_ITEM, "cd name:ef\n"]}, "neither"),
+        ({"fingerprint": "ab", "items": [_ITEM, "cd full name:ef"]}, "neither"),
+        ({"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"a": "ef"}}]}, "neither"),
+        ({"fingerprint": "ab", "items": [_ITEM, "cd"]}, None),
+        ({"fingerprint": "ab", "items": [_Text(_ITEM)]}, None),
+        ({"fingerprint": "ab"}, None),  # a list known by its fingerprint alone
     ],
 )
 def test_what_a_stored_contacts_value_may_be(value: object, problem: str | None) -> None:
@@ -77,7 +87,24 @@ def test_what_a_stored_contacts_value_may_be(value: object, problem: str | None)
 
 
 def test_stored_fingerprints_are_a_valid_stored_value() -> None:
-    assert contacts_problem(Fingerprinter(new_key()).of_contacts([DANA, MAREK])) is None
+    printer = Fingerprinter(new_key())
+    assert contacts_problem(printer.of_contacts([DANA, MAREK])) is None
+    assert contacts_problem(printer.summary([DANA, MAREK])) is None
+
+
+def test_format_2_fingerprints_become_a_line_per_contact_with_the_same_fingerprints() -> None:
+    printer = Fingerprinter(new_key())
+    kept = printer.of_contacts([DANA, MAREK])
+    format_2 = {
+        "fingerprint": kept["fingerprint"],
+        "items": [
+            {"identity": printer.identity(contact), "fields": printer.fields(contact)}
+            for contact in (DANA, MAREK)
+        ],
+    }
+    assert from_format_2(format_2) == kept
+    damaged = {"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"a": 1}}]}
+    assert from_format_2(damaged) is damaged  # left for the checks to refuse
 
 
 _SCALARS = st.one_of(

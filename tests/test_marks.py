@@ -24,7 +24,7 @@ def _put(**body: object) -> Request:
     return Request(method="PUT", path=f"/v1/campaign-creation/{ID_A}/finalize", body=body)
 
 
-def test_a_mark_holds_contacts_as_fingerprints_and_a_success_records_that_same_value(
+def test_a_mark_holds_a_contact_list_by_its_fingerprint_and_a_success_records_each_contact(
     tmp_path: Path,
 ) -> None:
     recorder = _recorder(tmp_path, Entry(interview_id=ID_A, last_applied={"goal": "Old"}))
@@ -34,32 +34,30 @@ def test_a_mark_holds_contacts_as_fingerprints_and_a_success_records_that_same_v
     recorder.flush()
 
     marked = read_back(tmp_path / "state.json").campaigns["hr/a"]
-    fingerprints = recorder.state.printer.of_contacts(CONTACTS)
-    assert marked.unconfirmed == {"goal": "New", "contacts": fingerprints}
+    printer = recorder.state.printer
+    assert marked.unconfirmed == {"goal": "New", "contacts": printer.summary(CONTACTS)}
     assert marked.last_applied == {"goal": "Old"}  # nothing is confirmed by a mark
-    assert marks.applied(requests[0].sets, later=set()) == {
-        "goal": "New",
-        "contacts": fingerprints,
-    }
+    assert marks.applied(requests[0].sets) == {"goal": "New", "contacts": CONTACTS}
+    recorder.update(
+        "hr/a", lambda entry: Entry(interview_id=ID_A, last_applied=marks.applied(requests[0].sets))
+    )
+    recorder.flush()
+    recorded = read_back(tmp_path / "state.json").campaigns["hr/a"]
+    assert recorded.last_applied == {"goal": "New", "contacts": printer.of_contacts(CONTACTS)}
 
 
-def test_a_success_records_its_own_value_of_a_field_a_later_request_sends_again(
-    tmp_path: Path,
-) -> None:
+def test_a_mark_holds_the_value_the_last_request_sending_a_field_sends(tmp_path: Path) -> None:
     recorder = _recorder(tmp_path, Entry(interview_id=ID_A))
     marks = Marks("hr/a", recorder)
-    first, second = _put(contacts=CONTACTS), _put(contacts=NEWER)
+    first, second = _put(contacts=CONTACTS, goal="One"), _put(contacts=NEWER, goal="Two")
     marks.mark(ID_A, [first, second], frozenset())
     recorder.flush()
 
-    # The mark holds what the last request sends; the first success is the first's value.
-    assert recorder.state.campaigns["hr/a"].unconfirmed["contacts"] == (
-        recorder.state.printer.of_contacts(NEWER)
-    )
-    assert marks.applied(first.sets, later={"contacts"}) == {"contacts": CONTACTS}
-    assert marks.applied(second.sets, later=set()) == {
-        "contacts": recorder.state.printer.of_contacts(NEWER)
+    assert recorder.state.campaigns["hr/a"].unconfirmed == {
+        "contacts": recorder.state.printer.summary(NEWER),
+        "goal": "Two",
     }
+    assert marks.applied(first.sets) == {"contacts": CONTACTS, "goal": "One"}
 
 
 def test_a_field_sent_with_its_last_applied_value_is_neither_marked_nor_recorded(
@@ -74,4 +72,4 @@ def test_a_field_sent_with_its_last_applied_value_is_neither_marked_nor_recorded
     recorder.flush()
 
     assert recorder.state.campaigns["hr/a"].unconfirmed == {"goal": "New"}
-    assert marks.applied(request.sets, later=set()) == {"goal": "New"}
+    assert marks.applied(request.sets) == {"goal": "New"}

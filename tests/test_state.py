@@ -97,7 +97,7 @@ def test_a_version_1_state_reads_with_its_contacts_fingerprinted() -> None:
         unconfirmed={"contacts": CONTACTS[:1]},
     )
     migrated = parse_document(document, where="The state")
-    assert migrated.format_version == FORMAT_VERSION == 2
+    assert migrated.format_version == FORMAT_VERSION == 3
     assert (migrated.lineage, migrated.serial) == (document["lineage"], 4)
     entry = migrated.campaigns["a"]
     assert entry.last_applied["name"] == "A"
@@ -117,6 +117,30 @@ def test_a_contacts_list_of_something_else_than_contacts_is_refused() -> None:
         parse_document(document, where="The state")
 
 
+def test_a_version_2_state_reads_with_the_same_fingerprints_a_line_per_contact() -> None:
+    fresh = State()
+    printer = fresh.printer
+    kept = printer.of_contacts(CONTACTS)
+    as_version_2 = {
+        "fingerprint": kept["fingerprint"],
+        "items": [
+            {"identity": printer.identity(contact), "fields": printer.fields(contact)}
+            for contact in CONTACTS
+        ],
+    }
+    document = version_1_document(
+        last_applied={"name": "A", "contacts": as_version_2},
+        unconfirmed={"contacts": as_version_2},
+    ) | {"format_version": 2, "fingerprint_key": fresh.fingerprint_key}
+    migrated = parse_document(document, where="The state")
+    assert migrated.format_version == FORMAT_VERSION
+    entry = migrated.campaigns["a"]
+    assert entry.last_applied == {"name": "A", "contacts": kept}
+    assert entry.unconfirmed == {"contacts": kept}
+    assert kept["items"][0].startswith(f"{printer.identity(CONTACTS[0])} name:")
+
+
+@pytest.mark.parametrize("version", [2, 3])
 @pytest.mark.parametrize(
     "contacts",
     [
@@ -124,11 +148,15 @@ def test_a_contacts_list_of_something_else_than_contacts_is_refused() -> None:
         {"fingerprint": "ab", "items": "x"},
         {"fingerprint": "ab", "items": [{"identity": "cd"}]},
         {"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"name": 1}}]},
+        {"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"full name": "ef"}}]},
+        {"fingerprint": "ab", "items": ["cd name:Dana Whitfield"]},
         {"fingerprint": 1, "items": []},
     ],
 )
-def test_hand_edited_contact_fingerprints_are_refused_as_damaged(contacts: object) -> None:
-    document = version_1_document(last_applied={"contacts": contacts}) | {"format_version": 2}
+def test_hand_edited_contact_fingerprints_are_refused_as_damaged(
+    contacts: object, version: int
+) -> None:
+    document = version_1_document(last_applied={"contacts": contacts}) | {"format_version": version}
     with pytest.raises(StateError, match=r"is damaged \(campaigns\.a\.last_applied"):
         parse_document(document, where="The state")
 

@@ -12,7 +12,7 @@ import pytest
 
 from campaignsync.config import resolve_settings
 from campaignsync.errors import StateConflict, StateError
-from campaignsync.state import Entry, state_document, state_json_schema
+from campaignsync.state import FORMAT_VERSION, Entry, state_document, state_json_schema
 from campaignsync.store import (
     FileStore,
     LockHolder,
@@ -170,7 +170,7 @@ def test_the_first_write_of_a_version_1_file_keeps_no_contact_data_even_in_the_b
     for kept in (path, backup):
         assert "Dana" not in kept.read_text()
         assert "dana@example.org" not in kept.read_text()
-    assert json.loads(path.read_text())["format_version"] == 2
+    assert json.loads(path.read_text())["format_version"] == FORMAT_VERSION
     assert json.loads(backup.read_text())["serial"] == 3  # the previous state, migrated
     assert store.read(api_url=API_URL, workspace_id=WORKSPACE) == written
     store.write(written.with_entry("b", None))
