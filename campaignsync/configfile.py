@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from campaignsync.errors import ConfigError
-from campaignsync.loader import read_yaml_mapping
 from campaignsync.scrub import untrusted
 
 CONFIG_FILE = "campaignsync.yaml"
@@ -67,6 +66,10 @@ def read_config_file(path: Path) -> ConfigFile:
     """The checked contents of campaignsync.yaml; an absent file sets nothing."""
     if not path.is_file():
         return ConfigFile()
+    # The YAML reader loads only where there is a file for it: applying a saved plan
+    # in CI, with settings from the environment, reads no YAML at all.
+    from campaignsync.loader import read_yaml_mapping
+
     data = read_yaml_mapping(path)
     _refuse_secrets(data)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from typing import Any
@@ -577,6 +578,20 @@ class TestDocument:
         del document["digest"]
         with pytest.raises(ValidationError, match="digest"):
             Plan.model_validate_json(json.dumps(document))
+
+    def test_a_plan_read_back_from_its_file_is_checked_like_any_saved_plan(self) -> None:
+        plan = plan_of([campaign("a", goal="G")])
+        document = plan.document()
+        assert Plan.from_saved(json.dumps(document).encode()) == plan
+        edited = copy.deepcopy(document)
+        edited["campaigns"][0]["requests"][0]["body"]["goal"] = "edited"
+        with pytest.raises(ValidationError, match="changed after it was made"):
+            Plan.from_saved(json.dumps(edited).encode())
+        del edited["digest"]
+        with pytest.raises(ValidationError, match="digest"):
+            Plan.from_saved(json.dumps(edited).encode())
+        with pytest.raises(ValueError, match=r"EOF|expected"):
+            Plan.from_saved(json.dumps(document).encode()[:-10])
 
     def test_plans_are_frozen(self) -> None:
         with pytest.raises(ValidationError):

@@ -323,9 +323,8 @@ def read_plan_file(path: Path, environment: str | None) -> Plan:
     except NotReadable as exc:
         raise ConfigError(f"The plan file {path} {exc.reason}.") from None
     try:
-        # Parsed and validated in one pass by pydantic's JSON reader: plans can be large.
-        the_plan = Plan.model_validate_json(text)
-    except ValidationError as exc:
+        the_plan = Plan.from_saved(text)
+    except ValueError as exc:  # a ValidationError is one too
         raise ConfigError(_why_not_a_plan(path, text, exc)) from exc
     check_plan_environment(the_plan, environment)
     return the_plan
@@ -353,7 +352,7 @@ def check_plan_environment(plan: Plan, environment: str | None) -> None:
     )
 
 
-def _why_not_a_plan(path: Path, text: bytes, error: ValidationError) -> str:
+def _why_not_a_plan(path: Path, text: bytes, error: ValueError) -> str:
     again = "Make a new one with `campaignsync plan --out FILE`."
     try:
         document = json.loads(text)
@@ -364,4 +363,5 @@ def _why_not_a_plan(path: Path, text: bytes, error: ValidationError) -> str:
             f"The plan file {path} is not a campaignsync plan of format_version "
             f"{PLAN_FORMAT_VERSION}. {again}"
         )
-    return f"The plan file {path} is damaged: {error.errors()[0]['msg']}. {again}"
+    detail = error.errors()[0]["msg"] if isinstance(error, ValidationError) else str(error)
+    return f"The plan file {path} is damaged: {detail}. {again}"

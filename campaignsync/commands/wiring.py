@@ -14,9 +14,7 @@ import click
 from campaignsync.campaign import CampaignFile
 from campaignsync.config import Settings, resolve_settings
 from campaignsync.errors import ConfigError, Problem, StateError
-from campaignsync.loader import Warn, load_campaigns
 from campaignsync.plan import Plan
-from campaignsync.planner import build_plan
 from campaignsync.spec import KEY_CHARACTERS, check_key
 from campaignsync.state import State
 from campaignsync.store import StateStore, open_store
@@ -27,6 +25,7 @@ if TYPE_CHECKING:
     import threading
 
     from campaignsync.drift import RemoteCampaign
+    from campaignsync.loader import Warn
     from campaignsync.ontora import OntoraClient
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -246,6 +245,9 @@ def configured_campaigns(
     settings: Settings, current: State | None = None, *, warn: Warn | None = None
 ) -> list[CampaignFile]:
     """Every campaign file, loaded as plan loads them: for the chosen environment."""
+    # Loaded here, not with the module: applying a saved plan reads no campaign file.
+    from campaignsync.loader import load_campaigns
+
     return load_campaigns(
         settings.campaigns_dir,
         settings.repository_root,
@@ -265,6 +267,8 @@ def make_plan(
     campaigns: Sequence[CampaignFile] | None = None,
 ) -> Plan:
     """The plan of the campaign files (`campaigns`, if the caller loaded them already)."""
+    from campaignsync.planner import build_plan
+
     if campaigns is None:
         campaigns = configured_campaigns(settings, current, warn=warn)
     the_plan = build_plan(
