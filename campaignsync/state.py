@@ -158,7 +158,7 @@ class State(BaseModel):
         if not isinstance(secret, str):
             return campaigns  # the key itself is wrong, and reported
         printer = printer_for(secret)
-        return {name: _fingerprinted(entry, printer) for name, entry in campaigns.items()}
+        return {name: _fingerprinted(campaigns[name], printer) for name in sorted(campaigns)}
 
     @property
     def printer(self) -> Fingerprinter:
@@ -166,13 +166,17 @@ class State(BaseModel):
         return printer_for(self.fingerprint_key)
 
     def with_entry(self, key: str, entry: Entry | None) -> State:
-        """A copy with `key` set to `entry`, or forgotten when `entry` is None."""
+        """A copy with `key` set to `entry`, or forgotten when `entry` is None; campaigns
+        stay in key order (a new key is sorted in)."""
         campaigns = dict(self.campaigns)
         if entry is None:
             campaigns.pop(key, None)
         else:
+            new = key not in campaigns
             campaigns[key] = _fingerprinted(entry, self.printer)
-        return self.model_copy(update={"campaigns": dict(sorted(campaigns.items()))})
+            if new:
+                campaigns = dict(sorted(campaigns.items()))
+        return self.model_copy(update={"campaigns": campaigns})
 
 
 def _fingerprinted(entry: Entry, printer: Fingerprinter) -> Entry:

@@ -52,6 +52,18 @@ def test_the_file_holds_every_documented_field(tmp_path: Path) -> None:
     }
 
 
+def test_campaigns_are_kept_in_key_order_however_they_were_read_or_added() -> None:
+    unsorted = version_1_document() | {
+        "format_version": FORMAT_VERSION,
+        "campaigns": {"b": {"interview_id": ID_B}, "a": {"interview_id": ID_A}},
+    }
+    state = parse_document(unsorted, where="The state")
+    assert list(state.campaigns) == ["a", "b"]
+    state = state.with_entry("ab", Entry()).with_entry("a", Entry(interview_id=ID_A))
+    assert list(state.campaigns) == ["a", "ab", "b"]
+    assert list(state.with_entry("ab", None).campaigns) == ["a", "b"]
+
+
 def test_a_version_1_file_from_before_pending_bodies_and_unconfirmed_fields_reads_as_is(
     tmp_path: Path,
 ) -> None:
