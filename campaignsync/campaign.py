@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from campaignsync import __version__
-from campaignsync.fingerprint import contact_count, is_fingerprinted
+from campaignsync.fingerprint import contact_count, stands_in
 from campaignsync.spec import Campaign
 
 
@@ -36,7 +36,7 @@ class CampaignFile:
         """How many contacts the file declares; a file unchanged since it was applied is
         read back as last applied, where contacts are their fingerprints, one per contact."""
         contacts: Any = self.managed.get("contacts") or []
-        return contact_count(contacts) if is_fingerprinted(contacts) else len(contacts)
+        return contact_count(contacts) if stands_in(contacts) else len(contacts)
 
     def from_defaults(self, fields: Iterable[str]) -> str:
         """Which of `fields` a defaults file supplied, and which file, for a plan's reason:

@@ -20,12 +20,13 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from campaignsync.fingerprint import (
     Fingerprinter,
+    contact_count,
     contact_line,
-    is_fingerprinted,
+    stands_in,
     stored_contacts,
 )
 from campaignsync.ontora_models import FROZEN
@@ -72,6 +73,18 @@ class ListDiff(BaseModel):
     changed: tuple[ItemChange, ...] = ()
     reordered: bool = False
     fingerprinted: bool = False
+    removed_unknown: int = Field(
+        0,
+        ge=0,
+        description="Contacts removed that state knows only by their number: those a "
+        "request whose answer never came sent, which Ontora may hold. Left out when none.",
+        # So that a plan without any holds, and digests, as it did before this existed.
+        exclude_if=lambda count: count == 0,
+    )
+
+    @property
+    def removed_count(self) -> int:
+        return len(self.removed) + self.removed_unknown
 
 
 class FieldChange(BaseModel):
@@ -93,7 +106,7 @@ class FieldChange(BaseModel):
 def cleared(value: Any) -> Any:
     """What clears a field on Ontora: `[]` for a list (kept as a list, or as the fingerprints
     of one), `null` for anything else."""
-    return [] if isinstance(value, list) or is_fingerprinted(value) else None
+    return [] if isinstance(value, list) or stands_in(value) else None
 
 
 def diff_fields(
@@ -143,7 +156,7 @@ def diff_applied(
 
 def same_value(old: Any, new: Any, printer: Fingerprinter | None) -> bool:
     """Whether a last-applied value (contacts: as fingerprints) is the file's `new` one."""
-    if is_fingerprinted(old) and isinstance(new, list):
+    if stands_in(old) and isinstance(new, list):
         return _needed(printer).same(old, new)
     return bool(old == new)
 
@@ -151,7 +164,7 @@ def same_value(old: Any, new: Any, printer: Fingerprinter | None) -> bool:
 def _change(
     field: str, kind: Kind, old: Any, new: Any, printer: Fingerprinter | None
 ) -> FieldChange:
-    if is_fingerprinted(old):
+    if stands_in(old):
         items = diff_fingerprinted(old, new or [], _needed(printer))
         return FieldChange(field=field, kind=kind, items=items)
     if field in LIST_IDENTITY:
@@ -198,6 +211,12 @@ def diff_fingerprinted(
     Added and changed contacts are named by their identity in the file; removed ones, which
     only state knew, by their identity's fingerprint.
     """
+    if "count" in stored:  # a mark's: only the number of contacts a request sent
+        return ListDiff(
+            added=tuple(map(contact_identity, new)),
+            removed_unknown=contact_count(stored),
+            fingerprinted=True,
+        )
     old_by_id = stored_contacts(stored)
     fresh = map(contact_line, printer.of_contacts(new)["items"])
     new_by_id = {

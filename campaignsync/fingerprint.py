@@ -12,9 +12,9 @@ Each contact is kept as one line of text, its identity's fingerprint and then ea
 field's, named: `989daa224e3754e1 name:b67f72b6a6a01fa4 email:13ad231d37984fdd`. A
 state of thousands of contacts then reads, writes and diffs in git a line per contact,
 instead of an object of objects per contact, which took nine lines and most of the time
-spent reading and writing state. A list may also be known by its fingerprint alone
-(`{"fingerprint": ...}`, no items): what apply marks as sent before it knows whether
-Ontora took it.
+spent reading and writing state. A list apply has sent, not knowing yet whether Ontora
+took it, is marked by its size alone (`{"count": 200}`): which fields to send again is
+all the next plan needs of a mark, and a mark is on the path of the first request.
 
 The key is in the state, so whoever holds the state can still test a guess ("is
 dana@example.org in it?"). What the key does stop: tables of fingerprints computed once
@@ -45,9 +45,10 @@ def new_key() -> str:
 
 
 def contacts_problem(value: object) -> str | None:
-    """What is wrong with a contacts value read from state: it must be fingerprints, or
-    (from an older state, fingerprinted as it is read) a list of contacts, or null."""
-    if value is None:
+    """What is wrong with a contacts value read from state: it must be fingerprints, a
+    mark's count, or (from an older state, fingerprinted as it is read) a list of
+    contacts, or null."""
+    if value is None or _is_count(value):
         return None
     if isinstance(value, list):
         if all(isinstance(contact, dict) for contact in value):
@@ -58,13 +59,20 @@ def contacts_problem(value: object) -> str | None:
     return None
 
 
+def _is_count(value: object) -> bool:
+    if not (isinstance(value, dict) and value.keys() == _COUNT_KEYS):
+        return False
+    count = value["count"]
+    return type(count) is int and count >= 0
+
+
 def _are_fingerprints(value: object) -> bool:
     # Plain checks, not a model: a large state holds hundreds of thousands of lines.
-    if not (isinstance(value, dict) and value.keys() in (_LIST_KEYS, _SUMMARY_KEYS)):
+    if not (isinstance(value, dict) and value.keys() == _LIST_KEYS):
         return False
     if not isinstance(value["fingerprint"], str) or not _HEX.fullmatch(value["fingerprint"]):
         return False
-    items = value.get("items", [])
+    items = value["items"]
     if not isinstance(items, list):
         return False
     # By exact type first, which takes no Python call per line.
@@ -78,21 +86,27 @@ def _is_text(value: object) -> bool:
 
 
 _LIST_KEYS = frozenset({"fingerprint", "items"})
-_SUMMARY_KEYS = frozenset({"fingerprint"})
+_COUNT_KEYS = frozenset({"count"})
 _TEXT = frozenset({str})
 _HEX = re.compile(r"[0-9a-f]+")
 # A contact's line: its identity's fingerprint, then each field's as name:fingerprint.
 _ITEM_LINE = re.compile(r"[0-9a-f]+(?: [a-z_][a-z0-9_]*:[0-9a-f]+)*")
 
 
-def is_fingerprinted(value: object) -> bool:
-    """Whether a stored contacts value is fingerprints (and not contacts themselves)."""
-    return isinstance(value, Mapping) and "fingerprint" in value
+def stands_in(value: object) -> bool:
+    """Whether a stored contacts value stands in for the contacts (their fingerprints, or
+    a mark's count) rather than being contacts themselves."""
+    return isinstance(value, Mapping) and ("fingerprint" in value or "count" in value)
+
+
+def marked_contacts(contacts: Sequence[object]) -> dict[str, int]:
+    """What a mark keeps of a contact list sent: its size."""
+    return {"count": len(contacts)}
 
 
 def stored_contacts(value: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     """Each contact of stored fingerprints, by its identity's fingerprint: its fields'
-    fingerprints by name. Empty for a list known by its fingerprint alone."""
+    fingerprints by name. Empty for a mark's count."""
     return dict(map(contact_line, value.get("items", ())))
 
 
@@ -103,8 +117,9 @@ def contact_line(line: str) -> tuple[str, dict[str, str]]:
 
 
 def contact_count(value: Mapping[str, Any]) -> int:
-    """How many contacts stored fingerprints stand for (none known by a fingerprint alone)."""
-    return len(value.get("items", ()))
+    """How many contacts a stored stand-in stands for."""
+    count = value.get("count")
+    return count if isinstance(count, int) else len(value.get("items", ()))
 
 
 def from_format_2(value: object) -> object:
@@ -214,10 +229,6 @@ class Fingerprinter:
                 self._known.pop(next(iter(self._known)))  # the oldest
             self._known[whole] = known
         return known
-
-    def summary(self, contacts: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-        """A contact list known by its fingerprint alone: what apply marks as sent."""
-        return {"fingerprint": self.of_list(contacts)}
 
     def same(self, stored: Mapping[str, Any], contacts: Sequence[Mapping[str, Any]]) -> bool:
         """Whether `contacts` are exactly the list `stored` fingerprints."""

@@ -2,9 +2,9 @@
 
 Apply marks every field a campaign's requests set before the first is sent, so a process
 killed at any moment leaves whatever may have changed in Ontora to be sent again. A mark
-holds a contact list by its fingerprint alone: which fields to send again is all the next
-plan needs of it, and fingerprinting every contact (what the success records) would hold
-up the first request by as much as all of them take.
+holds a contact list by its size alone: which fields to send again is all the next plan
+needs of it, and fingerprinting the contacts (what a success records) would hold up the
+first request by as much as it takes for all of them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from campaignsync.diff import same_value
-from campaignsync.fingerprint import Fingerprinter
+from campaignsync.fingerprint import marked_contacts
 from campaignsync.plan import Request
 from campaignsync.recorder import StateRecorder
 from campaignsync.state import Entry
@@ -52,7 +52,7 @@ class Marks:
         self.as_applied = _sent_as_last_applied(entry, sent, as_applied, self.recorder)
         for name in {"workspace_id", *self.as_applied}:
             sent.pop(name, None)
-        unconfirmed = entry.unconfirmed | _as_marked(sent, self.recorder.state.printer)
+        unconfirmed = entry.unconfirmed | _as_marked(sent)
         update = {"unconfirmed": unconfirmed, "source_digest": None, "contacts_file": None}
         return entry.model_copy(update=update)
 
@@ -94,11 +94,11 @@ class Marks:
         self.recorder.update(self.key, change)
 
 
-def _as_marked(sent: Mapping[str, Any], printer: Fingerprinter) -> dict[str, Any]:
-    """What a mark holds of the fields sent: their values, a contact list by its fingerprint."""
+def _as_marked(sent: Mapping[str, Any]) -> dict[str, Any]:
+    """What a mark holds of the fields sent: their values, a contact list by its size."""
     contacts = sent.get("contacts")
     if isinstance(contacts, list):
-        return {**sent, "contacts": printer.summary(contacts)}
+        return {**sent, "contacts": marked_contacts(contacts)}
     return dict(sent)
 
 

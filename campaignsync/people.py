@@ -58,7 +58,7 @@ def people_of(
         (change.items for change in changes if change.field == "contacts" and change.items),
         ListDiff(),
     )
-    added, removed, changed = len(contacts.added), len(contacts.removed), len(contacts.changed)
+    added, removed, changed = len(contacts.added), contacts.removed_count, len(contacts.changed)
     active = drift is not None and drift.status == "active"
     reported = drift.model_dump(include=set(REPORTED)) if drift and active else {}
     contacted = reported.get("contact_count")

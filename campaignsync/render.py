@@ -214,7 +214,7 @@ def change_lines(change: FieldChange, show: Show, indent: str) -> Iterator[tuple
 
 
 def _list_summary(items: ListDiff) -> str:
-    parts = counted(len(items.added), len(items.removed), len(items.changed))
+    parts = counted(len(items.added), items.removed_count, len(items.changed))
     if items.reordered:
         parts.append("reordered")
     return ", ".join(parts) or "no item changes"
@@ -228,6 +228,9 @@ def _item_lines(field: str, items: ListDiff, show: Show, indent: str) -> Iterato
         # Only state knew a removed contact, and it keeps a fingerprint, not the contact.
         shown = f"contact {key[:12]}" if items.fingerprinted else identity(key)
         yield "-", f"{indent}- {shown}"
+    if items.removed_unknown:
+        sent = "1 contact" if items.removed_unknown == 1 else f"{items.removed_unknown} contacts"
+        yield "-", f"{indent}- {sent} sent by a request whose answer never came"
     value_show = _contact_shower(show) if field == "contacts" else show
     for item in items.changed:
         yield "~", f"{indent}~ {identity(item.identity)}"

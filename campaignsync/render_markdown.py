@@ -220,11 +220,8 @@ def _table_row(item: CampaignPlan) -> str:
 
 
 def _list_counts(items: ListDiff) -> str:
-    parts = [
-        f"{symbol}{len(group)}"
-        for symbol, group in (("+", items.added), ("-", items.removed), ("~", items.changed))
-        if group
-    ]
+    counts = (("+", len(items.added)), ("-", items.removed_count), ("~", len(items.changed)))
+    parts = [f"{symbol}{count}" for symbol, count in counts if count]
     if items.reordered:
         parts.append("↕")
     return " ".join(parts) or "—"

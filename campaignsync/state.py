@@ -83,9 +83,9 @@ class Entry(BaseModel):
     unconfirmed: dict[str, Any] = Field(
         default_factory=dict,
         description="Fields sent by a request whose answer never came (a lost connection, "
-        "or a 5xx after every retry), with the values sent (contacts by the list's "
-        "fingerprint alone): Ontora may hold either these or the last-applied ones, so the "
-        "next plan sends each of them again.",
+        "or a 5xx after every retry), with the values sent (a contact list by its size "
+        "alone): Ontora may hold either these or the last-applied ones, so the next plan "
+        "sends each of them again.",
     )
     pending_create: PendingCreate | None = Field(
         None, description="Set while a create may have been sent but is not yet recorded."

@@ -13,6 +13,7 @@ from campaignsync.fingerprint import (
     Fingerprinter,
     contacts_problem,
     from_format_2,
+    marked_contacts,
     new_key,
     stored_contacts,
 )
@@ -78,7 +79,11 @@ _ITEM = "cd name:ef email:01"
         ({"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"a": "ef"}}]}, "neither"),
         ({"fingerprint": "ab", "items": [_ITEM, "cd"]}, None),
         ({"fingerprint": "ab", "items": [_Text(_ITEM)]}, None),
-        ({"fingerprint": "ab"}, None),  # a list known by its fingerprint alone
+        ({"fingerprint": "ab"}, "neither"),
+        ({"count": 2}, None),  # a contact list apply marked as sent
+        ({"count": -1}, "neither"),
+        ({"count": True}, "neither"),
+        ({"count": 2, "items": []}, "neither"),
     ],
 )
 def test_what_a_stored_contacts_value_may_be(value: object, problem: str | None) -> None:
@@ -89,7 +94,7 @@ def test_what_a_stored_contacts_value_may_be(value: object, problem: str | None)
 def test_stored_fingerprints_are_a_valid_stored_value() -> None:
     printer = Fingerprinter(new_key())
     assert contacts_problem(printer.of_contacts([DANA, MAREK])) is None
-    assert contacts_problem(printer.summary([DANA, MAREK])) is None
+    assert contacts_problem(marked_contacts([DANA, MAREK])) is None
 
 
 def test_format_2_fingerprints_become_a_line_per_contact_with_the_same_fingerprints() -> None:

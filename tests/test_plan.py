@@ -297,6 +297,16 @@ class TestUnconfirmed:
         assert requests(plan) == [("PATCH", f"/v1/campaign-creation/{ID_A}/draft", {"goal": None})]
         assert only(plan).cleared == ("goal",)
 
+    def test_contacts_marked_by_their_size_are_sent_again_or_cleared(self) -> None:
+        marked = self.entry(contacts={"count": 2})
+        again = plan_of([campaign("a", project_context="old", contacts=CONTACTS)], state(a=marked))
+        ((method, _, body),) = requests(again)
+        assert (method, body["contacts"]) == ("PUT", CONTACTS)
+        dropped = plan_of([campaign("a", project_context="old", topics=TOPICS)], state(a=marked))
+        ((method, _, body),) = requests(dropped)
+        assert (method, body["contacts"]) == ("PUT", [])
+        assert only(dropped).cleared == ("contacts",)
+
 
 def test_no_change_is_a_no_op_without_requests() -> None:
     same = campaign(

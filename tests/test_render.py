@@ -116,3 +116,22 @@ def test_a_likely_rename_is_said_in_every_format() -> None:
     assert command in document["campaigns"][0]["reason"]
     tiny = render_markdown(plan, max_chars=2_000)
     assert "**Renamed?**" in tiny
+
+
+def test_contacts_a_lost_request_sent_are_counted_where_the_plan_clears_them() -> None:
+    # State keeps only the number of contacts a request whose answer never came sent:
+    # clearing the list may remove that many people from Ontora, and every format says so.
+    sent_once = applied(ID_A, campaign("ops/safety")).model_copy(
+        update={"unconfirmed": {"contacts": {"count": 3}}}
+    )
+    plan = build_plan(
+        [campaign("ops/safety")],
+        state(**{"ops/safety": sent_once}),
+        api_url=API_URL,
+        workspace_id=WORKSPACE,
+    )
+    (item,) = plan.campaigns
+    assert item.requests[0].body["contacts"] == []
+    assert item.audience.removed == 3
+    assert "- 3 contacts sent by a request whose answer never came" in render_text(plan)
+    assert "| -3 | 3 |" in render_markdown(plan)
