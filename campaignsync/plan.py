@@ -280,11 +280,11 @@ class Plan(BaseModel):
 
     @classmethod
     def from_saved(cls, text: bytes) -> Plan:
-        """A plan saved by `plan --out`, checked as `_derived_values_agree` says. ValueError
-        if it is not JSON, ValidationError if it is not such a plan."""
+        """A plan saved by `plan --out`, checked as `_derived_values_agree` says.
+        ValidationError if it is not such a plan; ValueError if it is not `saved_json`."""
         # pydantic-core's JSON reader then a validation of Python values: about a third
         # faster on a large plan than validating the JSON in one pass.
-        return cls.model_validate(from_json(text), context={_SAVED: True})
+        return cls.model_validate(saved_json(text), context={_SAVED: True})
 
     @property
     def partial(self) -> bool:
@@ -366,6 +366,13 @@ def checked_derived(
             "it was changed after it was made (its digest does not match)",
         )
     return model
+
+
+def saved_json(text: bytes) -> Any:
+    """The JSON document of a saved plan; ValueError (saying where) if it is not JSON, or
+    holds a number that is not finite, which no request may carry and no digest tells
+    apart from null."""
+    return from_json(text, allow_inf_nan=False)
 
 
 def content_digest(plan: Plan) -> str:

@@ -80,6 +80,31 @@ def test_1_for_a_saved_plan_that_was_edited(applied: Trial) -> None:
     assert applied.sent() == []
 
 
+def test_1_for_a_saved_plan_that_is_not_readable_json_with_state_untouched(
+    applied: Trial,
+) -> None:
+    applied.edit(*EDIT)
+    assert applied.cli("plan", "--out", "plan.json").returncode == 0
+    plan, state = applied.root / "plan.json", applied.root / "campaignsync.state.json"
+    saved, before = plan.read_text(), state.read_bytes()
+    # NaN where a value was: it would digest as null, and no request can carry it.
+    not_finite = re.sub(r'"Find out why[^"]*"', "NaN", saved, count=1)
+    broken = {
+        "not_finite": not_finite,
+        "deep": "[" * 100_000 + "]" * 100_000,
+        "huge_number": '{"format_version": 1, "x": ' + "9" * 5000 + "}",
+        "truncated": saved[: len(saved) // 2],
+    }
+    for name, text in broken.items():
+        plan.write_text(text)
+        result = applied.cli("apply", "plan.json")
+        assert result.returncode == 1, name
+        assert "is not a readable JSON plan" in result.stderr, (name, result.stderr)
+        assert "internal error" not in result.stderr, name
+        assert state.read_bytes() == before, name
+    assert applied.sent() == []
+
+
 def test_1_when_the_emulator_port_is_in_use(trial: Trial) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

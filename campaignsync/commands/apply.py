@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import json
 import os
 import signal
 import sys
@@ -39,7 +38,7 @@ from campaignsync.commands.wiring import (
 from campaignsync.config import Settings
 from campaignsync.errors import CampaignsyncError, ConfigError, StalePlan
 from campaignsync.ontora import OntoraClient, prepare_tls
-from campaignsync.plan import PLAN_FORMAT_VERSION, Plan
+from campaignsync.plan import PLAN_FORMAT_VERSION, Plan, saved_json
 from campaignsync.recorder import StateRecorder
 from campaignsync.render import render_text
 from campaignsync.state import MAX_STATE_BYTES, State
@@ -324,8 +323,12 @@ def read_plan_file(path: Path, environment: str | None) -> Plan:
         raise ConfigError(f"The plan file {path} {exc.reason}.") from None
     try:
         the_plan = Plan.from_saved(text)
-    except ValueError as exc:  # a ValidationError is one too
+    except ValidationError as exc:
         raise ConfigError(_why_not_a_plan(path, text, exc)) from exc
+    except ValueError as exc:
+        raise ConfigError(
+            f"The plan file {path} is not a readable JSON plan: {exc}. {_MAKE_ANOTHER}"
+        ) from exc
     check_plan_environment(the_plan, environment)
     return the_plan
 
@@ -352,16 +355,14 @@ def check_plan_environment(plan: Plan, environment: str | None) -> None:
     )
 
 
-def _why_not_a_plan(path: Path, text: bytes, error: ValueError) -> str:
-    again = "Make a new one with `campaignsync plan --out FILE`."
-    try:
-        document = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return f"The plan file {path} is not a readable JSON plan: {exc}. {again}"
+_MAKE_ANOTHER = "Make a new one with `campaignsync plan --out FILE`."
+
+
+def _why_not_a_plan(path: Path, text: bytes, error: ValidationError) -> str:
+    document = saved_json(text)  # read as JSON once already, so it reads again
     if not isinstance(document, dict) or document.get("format_version") != PLAN_FORMAT_VERSION:
         return (
             f"The plan file {path} is not a campaignsync plan of format_version "
-            f"{PLAN_FORMAT_VERSION}. {again}"
+            f"{PLAN_FORMAT_VERSION}. {_MAKE_ANOTHER}"
         )
-    detail = error.errors()[0]["msg"] if isinstance(error, ValidationError) else str(error)
-    return f"The plan file {path} is damaged: {detail}. {again}"
+    return f"The plan file {path} is damaged: {error.errors()[0]['msg']}. {_MAKE_ANOTHER}"
