@@ -31,7 +31,9 @@ from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
+from campaignsync.errors import StateError
 from campaignsync.spec import contact_identity
+from campaignsync.textfile import MAX_FILE_BYTES
 
 KEY_BYTES = 32
 _LIST_BYTES = 16
@@ -44,53 +46,67 @@ def new_key() -> str:
     return secrets.token_hex(KEY_BYTES)
 
 
-def contacts_problem(value: object) -> str | None:
-    """What is wrong with a contacts value read from state: it must be fingerprints, a
-    mark's count, or (from an older state, fingerprinted as it is read) a list of
-    contacts, or null."""
-    if value is None or _is_count(value):
+def contacts_problem(value: object, *, marked: bool = False) -> str | None:
+    """What is wrong with a contacts value read from state: it must be fingerprints, or
+    (from an older state, fingerprinted as it is read) a list of contacts, or null; and,
+    where it is `marked` (unconfirmed), also a mark's count."""
+    if value is None:
         return None
     if isinstance(value, list):
         if all(isinstance(contact, dict) for contact in value):
             return None
         return "contacts must be a list of objects"
-    if not _are_fingerprints(value):
-        return "contacts are neither contacts nor the fingerprints campaignsync keeps of them"
+    if isinstance(value, dict) and value.keys() == _COUNT_KEYS:
+        return _count_problem(value["count"], marked=marked)
+    return _fingerprints_problem(value)
+
+
+def _count_problem(count: object, *, marked: bool) -> str | None:
+    if not marked:
+        return "a count of contacts stands only for a list sent whose answer never came"
+    if type(count) is not int or not 0 <= count <= MOST_CONTACTS:
+        return f"a count of contacts must be a whole number from 0 to {MOST_CONTACTS:,}"
     return None
 
 
-def _is_count(value: object) -> bool:
-    if not (isinstance(value, dict) and value.keys() == _COUNT_KEYS):
-        return False
-    count = value["count"]
-    return type(count) is int and count >= 0
-
-
-def _are_fingerprints(value: object) -> bool:
+def _fingerprints_problem(value: object) -> str | None:
     # Plain checks, not a model: a large state holds hundreds of thousands of lines.
+    neither = "contacts are neither contacts nor the fingerprints campaignsync keeps of them"
     if not (isinstance(value, dict) and value.keys() == _LIST_KEYS):
-        return False
-    if not isinstance(value["fingerprint"], str) or not _HEX.fullmatch(value["fingerprint"]):
-        return False
+        return neither
     items = value["items"]
-    if not isinstance(items, list):
-        return False
-    # By exact type first, which takes no Python call per line.
-    if not (_TEXT.issuperset(map(type, items)) or all(map(_is_text, items))):
-        return False
-    return all(map(_ITEM_LINE.fullmatch, items))
-
-
-def _is_text(value: object) -> bool:
-    return isinstance(value, str)
+    if not (isinstance(value["fingerprint"], str) and isinstance(items, list)):
+        return neither
+    if not _HEX.fullmatch(value["fingerprint"]):
+        return "the contact list's fingerprint is not lower-case hex"
+    # By exact type, and one pattern per line: no Python call per line where all is well.
+    if _TEXT.issuperset(map(type, items)) and all(map(_ITEM_LINE.fullmatch, items)):
+        return None
+    bad = next(
+        (
+            number
+            for number, line in enumerate(items, start=1)
+            if not (isinstance(line, str) and _ITEM_LINE.fullmatch(line))
+        ),
+        None,  # text of a type of its own, as another JSON decoder might hand it over
+    )
+    if bad is None:
+        return None
+    return (
+        f"contact {bad} of the list is not an identity's fingerprint followed by "
+        "name:fingerprint pairs, in lower-case hex"
+    )
 
 
 _LIST_KEYS = frozenset({"fingerprint", "items"})
 _COUNT_KEYS = frozenset({"count"})
 _TEXT = frozenset({str})
 _HEX = re.compile(r"[0-9a-f]+")
+_FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 # A contact's line: its identity's fingerprint, then each field's as name:fingerprint.
 _ITEM_LINE = re.compile(r"[0-9a-f]+(?: [a-z_][a-z0-9_]*:[0-9a-f]+)*")
+# More than any campaign can declare: each contact takes a byte of its file or its CSV.
+MOST_CONTACTS = 2 * MAX_FILE_BYTES
 
 
 def stands_in(value: object) -> bool:
@@ -106,14 +122,28 @@ def marked_contacts(contacts: Sequence[object]) -> dict[str, int]:
 
 def stored_contacts(value: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     """Each contact of stored fingerprints, by its identity's fingerprint: its fields'
-    fingerprints by name. Empty for a mark's count."""
-    return dict(map(contact_line, value.get("items", ())))
+    fingerprints by name. Empty for a mark's count. StateError if a contact is there
+    twice, as only a hand-edited state can hold it."""
+    contacts = dict(map(contact_line, value.get("items", ())))
+    if len(contacts) != len(value.get("items", ())):
+        raise StateError(f"The state holds a contact twice in one list. {_HAND_EDITED}")
+    return contacts
 
 
 def contact_line(line: str) -> tuple[str, dict[str, str]]:
-    """A stored contact's identity fingerprint, and its fields' fingerprints by name."""
-    identity, *fields = line.split(" ")
-    return identity, dict(field.split(":", 1) for field in fields)
+    """A stored contact's identity fingerprint, and its fields' fingerprints by name.
+    StateError if it names a field twice, as only a hand-edited state can hold it."""
+    identity, *pairs = line.split(" ")
+    fields = dict(pair.split(":", 1) for pair in pairs)
+    if len(fields) != len(pairs):
+        raise StateError(f"The state holds a contact with a field twice. {_HAND_EDITED}")
+    return identity, fields
+
+
+_HAND_EDITED = (
+    "It was edited by hand: restore the state file from git or from its .backup copy, or "
+    "remove that campaign's entry with `campaignsync state rm KEY` and adopt it again."
+)
 
 
 def contact_count(value: Mapping[str, Any]) -> int:
@@ -136,15 +166,25 @@ def from_format_2(value: object) -> object:
         if not (isinstance(item, dict) and item.keys() == _ITEM_KEYS_2):
             return value
         identity, fields = item["identity"], item["fields"]
-        if not (isinstance(identity, str) and isinstance(fields, dict)):
+        if not isinstance(fields, dict):
             return value
-        if not all(isinstance(name, str) and isinstance(mac, str) for name, mac in fields.items()):
+        if not (isinstance(identity, str) and _HEX.fullmatch(identity)):
+            return value
+        if not all(_is_field_print(name, mac) for name, mac in fields.items()):
             return value
         lines.append(_line(identity, fields))
     return {"fingerprint": value["fingerprint"], "items": lines}
 
 
 _ITEM_KEYS_2 = frozenset({"identity", "fields"})
+
+
+def _is_field_print(name: object, mac: object) -> bool:
+    """Whether a format 2 field's name and fingerprint go into a line as they are: checked
+    before joining, so that no value can pass for more of the line than it is."""
+    if not (isinstance(name, str) and isinstance(mac, str)):
+        return False
+    return bool(_FIELD_NAME.fullmatch(name) and _HEX.fullmatch(mac))
 
 
 def _line(identity: str, fields: Mapping[str, str]) -> str:

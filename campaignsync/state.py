@@ -31,6 +31,7 @@ from campaignsync.fingerprint import (
     printer_for,
 )
 from campaignsync.ontora_models import FROZEN, Uuid
+from campaignsync.scrub import untrusted
 from campaignsync.spec import check_key, published_schema
 
 # 3: each contact's fingerprints kept as one line (see `fingerprint`). 2 kept them as an
@@ -104,8 +105,11 @@ class Entry(BaseModel):
 
     @field_validator("last_applied", "unconfirmed")
     @classmethod
-    def _contacts_are_sound(cls, fields: dict[str, Any]) -> dict[str, Any]:
-        problem = contacts_problem(fields["contacts"]) if "contacts" in fields else None
+    def _contacts_are_sound(cls, fields: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "contacts" not in fields:
+            return fields
+        # Only a mark (unconfirmed) may keep a contact list by its count.
+        problem = contacts_problem(fields["contacts"], marked=info.field_name == "unconfirmed")
         if problem:
             raise ValueError(problem)
         return fields
@@ -217,9 +221,15 @@ def parse_document(data: object, *, where: str, untouched: str = "") -> State:
     elif version == 2:
         data, version = _from_format_2(data), FORMAT_VERSION
     if version != FORMAT_VERSION:
+        writer = data.get("tool_version")
+        by = (
+            f" (written by campaignsync {untrusted(writer)[:40]})"
+            if isinstance(writer, str)
+            else ""
+        )
         raise StateError(
-            f"{where} has format_version {version!r}; this campaignsync ({__version__}) reads "
-            f"version {FORMAT_VERSION}. Use the campaignsync version that wrote it.{tail}"
+            f"{where} has format_version {version!r}{by}; this campaignsync ({__version__}) "
+            f"reads version {FORMAT_VERSION}. Use the campaignsync version that wrote it.{tail}"
         )
     try:
         return State.model_validate(data)

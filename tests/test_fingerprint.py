@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from campaignsync.errors import StateError
 from campaignsync.fingerprint import (
+    MOST_CONTACTS,
     Fingerprinter,
     contacts_problem,
     from_format_2,
@@ -59,31 +61,34 @@ class _Text(str):
 _ITEM = "cd name:ef email:01"
 
 
+_NEITHER = "neither contacts nor the fingerprints"
+_LINE_2 = "contact 2 of the list is not an identity's fingerprint"
+
+
 @pytest.mark.parametrize(
     ("value", "problem"),
     [
         (None, None),
         ([DANA, MAREK], None),
         (["dana@example.org"], "contacts must be a list of objects"),
-        ("dana@example.org", "neither contacts nor the fingerprints"),
-        ({"fingerprint": "ab", "items": ["cd name:Dana"]}, "neither"),
-        ({"fingerprint": "ab", "items": [], "extra": 1}, "neither"),
-        ({"fingerprint": 1, "items": []}, "neither"),
-        ({"fingerprint": "dana@example.org", "items": []}, "neither"),
-        ({"fingerprint": "ab", "items": {}}, "neither"),
-        ({"fingerprint": "ab", "items": [_ITEM, 12]}, "neither"),
-        ({"fingerprint": "ab", "items": [_ITEM, "cd name:"]}, "neither"),
-        ({"fingerprint": "ab", "items": [_ITEM, "cd  name:ef"]}, "neither"),
-        ({"fingerprint": "ab", "items": [_ITEM, "cd name:ef\n"]}, "neither"),
-        ({"fingerprint": "ab", "items": [_ITEM, "cd full name:ef"]}, "neither"),
-        ({"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"a": "ef"}}]}, "neither"),
+        ("dana@example.org", _NEITHER),
+        ({"fingerprint": "ab", "items": ["cd name:Dana"]}, "contact 1 of the list is not"),
+        ({"fingerprint": "ab", "items": [], "extra": 1}, _NEITHER),
+        ({"fingerprint": 1, "items": []}, _NEITHER),
+        ({"fingerprint": "dana@example.org", "items": []}, "fingerprint is not lower-case hex"),
+        ({"fingerprint": "AB", "items": []}, "fingerprint is not lower-case hex"),
+        ({"fingerprint": "ab", "items": {}}, _NEITHER),
+        ({"fingerprint": "ab", "items": [_ITEM, 12]}, _LINE_2),
+        ({"fingerprint": "ab", "items": [_ITEM, "cd name:"]}, _LINE_2),
+        ({"fingerprint": "ab", "items": [_ITEM, "cd  name:ef"]}, _LINE_2),
+        ({"fingerprint": "ab", "items": [_ITEM, "cd name:ef\n"]}, _LINE_2),
+        ({"fingerprint": "ab", "items": [_ITEM, "cd full name:ef"]}, _LINE_2),
+        ({"fingerprint": "ab", "items": [_ITEM, "CD name:ef"]}, _LINE_2),
+        ({"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"a": "ef"}}]}, "contact 1"),
         ({"fingerprint": "ab", "items": [_ITEM, "cd"]}, None),
         ({"fingerprint": "ab", "items": [_Text(_ITEM)]}, None),
-        ({"fingerprint": "ab"}, "neither"),
-        ({"count": 2}, None),  # a contact list apply marked as sent
-        ({"count": -1}, "neither"),
-        ({"count": True}, "neither"),
-        ({"count": 2, "items": []}, "neither"),
+        ({"fingerprint": "ab"}, _NEITHER),
+        ({"count": 2}, "stands only for a list sent whose answer never came"),
     ],
 )
 def test_what_a_stored_contacts_value_may_be(value: object, problem: str | None) -> None:
@@ -91,10 +96,30 @@ def test_what_a_stored_contacts_value_may_be(value: object, problem: str | None)
     assert (found is None) if problem is None else (found is not None and problem in found)
 
 
+@pytest.mark.parametrize(
+    ("count", "problem"),
+    [
+        (0, None),
+        (2, None),
+        (MOST_CONTACTS, None),
+        (MOST_CONTACTS + 1, "a whole number from 0 to"),
+        (10**30, "a whole number from 0 to"),
+        (-1, "a whole number from 0 to"),
+        (True, "a whole number from 0 to"),
+        (2.0, "a whole number from 0 to"),
+        ("2", "a whole number from 0 to"),
+    ],
+)
+def test_a_mark_keeps_a_contact_list_by_a_sane_count(count: object, problem: str | None) -> None:
+    found = contacts_problem({"count": count}, marked=True)
+    assert (found is None) if problem is None else (found is not None and problem in found)
+    assert contacts_problem({"count": 2, "items": []}, marked=True) is not None
+
+
 def test_stored_fingerprints_are_a_valid_stored_value() -> None:
     printer = Fingerprinter(new_key())
     assert contacts_problem(printer.of_contacts([DANA, MAREK])) is None
-    assert contacts_problem(marked_contacts([DANA, MAREK])) is None
+    assert contacts_problem(marked_contacts([DANA, MAREK]), marked=True) is None
 
 
 def test_format_2_fingerprints_become_a_line_per_contact_with_the_same_fingerprints() -> None:
@@ -110,6 +135,40 @@ def test_format_2_fingerprints_become_a_line_per_contact_with_the_same_fingerpri
     assert from_format_2(format_2) == kept
     damaged = {"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"a": 1}}]}
     assert from_format_2(damaged) is damaged  # left for the checks to refuse
+
+
+@pytest.mark.parametrize(
+    ("identity", "fields"),
+    [
+        ("cd", {"name": "ef email:01"}),  # a fingerprint passing for two fields
+        ("cd name:ef", {"email": "01"}),  # an identity passing for a field
+        ("cd", {"full name": "ef"}),
+        ("cd", {"name:x": "ef"}),
+        ("CD", {"name": "ef"}),
+    ],
+)
+def test_a_format_2_value_that_would_read_as_more_of_a_line_is_not_converted(
+    identity: str, fields: dict[str, str]
+) -> None:
+    damaged = {"fingerprint": "ab", "items": [{"identity": identity, "fields": fields}]}
+    assert from_format_2(damaged) is damaged
+    assert contacts_problem(damaged) is not None
+
+
+@pytest.mark.parametrize(
+    ("items", "twice"),
+    [
+        (["cd name:ef", "cd name:01"], "a contact twice"),
+        (["cd name:ef name:01"], "a contact with a field twice"),
+    ],
+)
+def test_a_contact_or_a_field_kept_twice_is_a_state_error_where_it_is_read(
+    items: list[str], twice: str
+) -> None:
+    stored = {"fingerprint": "ab", "items": items}
+    assert contacts_problem(stored) is None  # each line is well formed
+    with pytest.raises(StateError, match=f"holds {twice}.*restore the state file"):
+        stored_contacts(stored)
 
 
 _SCALARS = st.one_of(

@@ -123,6 +123,12 @@ def test_a_version_1_state_reads_with_its_contacts_fingerprinted() -> None:
     assert parse_document(json.loads(text), where="The state") == migrated
 
 
+def test_a_state_of_another_format_names_the_version_that_wrote_it() -> None:
+    document = version_1_document() | {"format_version": 9, "tool_version": "7.0.1"}
+    with pytest.raises(StateError, match=r"format_version 9 \(written by campaignsync 7\.0\.1\)"):
+        parse_document(document, where="The state")
+
+
 def test_a_contacts_list_of_something_else_than_contacts_is_refused() -> None:
     document = version_1_document(last_applied={"contacts": ["dana@example.org"]})
     with pytest.raises(StateError, match="contacts must be a list of objects"):
@@ -163,6 +169,7 @@ def test_a_version_2_state_reads_with_the_same_fingerprints_a_line_per_contact()
         {"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"full name": "ef"}}]},
         {"fingerprint": "ab", "items": ["cd name:Dana Whitfield"]},
         {"fingerprint": 1, "items": []},
+        {"count": 5},  # a mark's count, where only what was applied may be
     ],
 )
 def test_hand_edited_contact_fingerprints_are_refused_as_damaged(
