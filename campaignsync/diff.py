@@ -151,7 +151,27 @@ def diff_applied(
         old = last_applied.get(field, sent)
         clearing = FieldChange(field=field, kind=Kind.REMOVE, old=old, new=cleared(sent))
         changes += diff_fields({field: old}, {}, printer) or [clearing]  # with list items if it can
-    return changes
+    return _counting_contacts_sent(changes, unconfirmed.get("contacts"), desired.get("contacts"))
+
+
+def _counting_contacts_sent(
+    changes: list[FieldChange], sent: Any, wanted: Any
+) -> list[FieldChange]:
+    """`changes`, where contacts sent by a request whose answer never came are known by
+    their number (a mark's count), with those the list the plan sends must leave out:
+    Ontora may hold every one sent, and a list shorter than that removes at least the
+    difference, beyond the contacts it removes by name."""
+    if not (isinstance(sent, Mapping) and "count" in sent):
+        return changes
+    kept = len(wanted) if isinstance(wanted, list) else 0
+    counted = []
+    for change in changes:
+        if change.field == "contacts" and change.items is not None:
+            lost = max(0, contact_count(sent) - kept - len(change.items.removed))
+            items = change.items.model_copy(update={"removed_unknown": lost})
+            change = change.model_copy(update={"items": items})
+        counted.append(change)
+    return counted
 
 
 def same_value(old: Any, new: Any, printer: Fingerprinter | None) -> bool:
@@ -211,12 +231,8 @@ def diff_fingerprinted(
     Added and changed contacts are named by their identity in the file; removed ones, which
     only state knew, by their identity's fingerprint.
     """
-    if "count" in stored:  # a mark's: only the number of contacts a request sent
-        return ListDiff(
-            added=tuple(map(contact_identity, new)),
-            removed_unknown=contact_count(stored),
-            fingerprinted=True,
-        )
+    if "count" in stored:  # a mark's: how many it removes, `diff_applied` counts
+        return ListDiff(added=tuple(map(contact_identity, new)), fingerprinted=True)
     old_by_id = stored_contacts(stored)
     fresh = map(contact_line, printer.of_contacts(new)["items"])
     new_by_id = {

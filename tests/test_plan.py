@@ -307,6 +307,31 @@ class TestUnconfirmed:
         assert (method, body["contacts"]) == ("PUT", [])
         assert only(dropped).cleared == ("contacts",)
 
+    @pytest.mark.parametrize(
+        ("confirmed", "sent", "file", "added", "removed"),
+        [
+            ([], 3, [], 0, 3),  # all it sent may be in Ontora: clearing removes them
+            ([], 3, CONTACTS[:1], 1, 2),  # a list of one keeps one of them at most
+            (CONTACTS, 5, [], 0, 5),  # Ontora holds the two applied, or the five sent
+            ([], 1, CONTACTS, 2, 0),
+        ],
+    )
+    def test_people_count_the_contacts_a_lost_request_sent(
+        self,
+        confirmed: list[dict[str, str]],
+        sent: int,
+        file: list[dict[str, str]],
+        added: int,
+        removed: int,
+    ) -> None:
+        before = campaign("a", project_context="old", topics=TOPICS, contacts=confirmed or None)
+        marked = applied(ID_A, before).model_copy(
+            update={"unconfirmed": {"contacts": {"count": sent}}}
+        )
+        desired = campaign("a", project_context="old", topics=TOPICS, contacts=file or None)
+        audience = only(plan_of([desired], state(a=marked))).audience
+        assert (audience.added, audience.removed) == (added, removed)
+
 
 def test_no_change_is_a_no_op_without_requests() -> None:
     same = campaign(
