@@ -1,3 +1,3 @@
 """campaignsync: Ontora interview campaigns as code."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
