@@ -151,27 +151,33 @@ def diff_applied(
         old = last_applied.get(field, sent)
         clearing = FieldChange(field=field, kind=Kind.REMOVE, old=old, new=cleared(sent))
         changes += diff_fields({field: old}, {}, printer) or [clearing]  # with list items if it can
-    return _counting_contacts_sent(changes, unconfirmed.get("contacts"), desired.get("contacts"))
-
-
-def _counting_contacts_sent(
-    changes: list[FieldChange], sent: Any, wanted: Any
-) -> list[FieldChange]:
-    """`changes`, where contacts sent by a request whose answer never came are known by
-    their number (a mark's count), with those the list the plan sends must leave out:
-    Ontora may hold every one sent, and a list shorter than that removes at least the
-    difference, beyond the contacts it removes by name."""
+    sent = unconfirmed.get("contacts")
     if not (isinstance(sent, Mapping) and "count" in sent):
         return changes
-    kept = len(wanted) if isinstance(wanted, list) else 0
-    counted = []
-    for change in changes:
-        if change.field == "contacts" and change.items is not None:
-            lost = max(0, contact_count(sent) - kept - len(change.items.removed))
-            items = change.items.model_copy(update={"removed_unknown": lost})
-            change = change.model_copy(update={"items": items})
-        counted.append(change)
-    return counted
+    confirmed, wanted = last_applied.get("contacts"), desired.get("contacts")
+    return [
+        _with_contacts_sent(change, confirmed, contact_count(sent), wanted, printer)
+        if change.field == "contacts" and change.items is not None
+        else change
+        for change in changes
+    ]
+
+
+def _with_contacts_sent(
+    change: FieldChange, confirmed: Any, sent: int, wanted: Any, printer: Fingerprinter
+) -> FieldChange:
+    """A contacts change where a request whose answer never came sent `sent` contacts,
+    which state knows by their number alone. Ontora holds either the contacts state
+    confirmed or those sent: the list is compared, by name, with the confirmed ones, and
+    a list shorter than the one sent removes at least the difference beyond those."""
+    items = change.items
+    assert items is not None, "only a list change is counted"
+    wanted = wanted if isinstance(wanted, list) else []  # null clears the list too
+    if change.kind is Kind.ADD and stands_in(confirmed):  # compared with nothing so far
+        items = diff_fingerprinted(confirmed, wanted, printer)
+        change = change.model_copy(update={"kind": Kind.CHANGE})
+    lost = max(0, sent - len(wanted) - len(items.removed))
+    return change.model_copy(update={"items": items.model_copy(update={"removed_unknown": lost})})
 
 
 def same_value(old: Any, new: Any, printer: Fingerprinter | None) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 from campaignsync.campaign import CampaignFile
 from campaignsync.diff import FieldChange, Kind, cleared, diff_applied, diff_fields
 from campaignsync.drift import RemoteCampaign, classify
-from campaignsync.errors import PlanError
+from campaignsync.errors import PlanError, StateError
 from campaignsync.fingerprint import Fingerprinter
 from campaignsync.launch import STATUS, with_launch
 from campaignsync.ontora_models import (
@@ -126,7 +126,10 @@ def _plan_campaign(
         "contacts_file": campaign.contacts_file,
     }
     if entry is not None and entry.interview_id is not None:
-        changes = diff_applied(entry.last_applied, entry.unconfirmed, campaign.managed, printer)
+        try:
+            changes = diff_applied(entry.last_applied, entry.unconfirmed, campaign.managed, printer)
+        except StateError as exc:  # what state keeps of its contacts, read only here
+            raise StateError(f"{campaign.key}: {exc}") from exc
         # The status is not a field any edit sends: `with_launch` plans it.
         return _update(campaign, entry, [c for c in changes if c.field != STATUS], common)
     if campaign.interview_id is not None:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from campaignsync.campaign import CampaignFile
 from campaignsync.diff import ListDiff
 from campaignsync.drift import read_remote
-from campaignsync.errors import PlanError
+from campaignsync.errors import PlanError, StateError
 from campaignsync.plan import INTERVIEW_ID, Action, Plan, content_digest
 from campaignsync.planner import build_plan
 from campaignsync.state import Entry, PendingCreate, State
@@ -26,6 +26,7 @@ CONTACTS = [
     {"name": "Ann", "email": "ann@example.org"},
     {"name": "Bob", "phone": "+1 555 0100"},
 ]
+OTHERS = [{"name": "Cy", "email": "cy@example.org"}, {"name": "Di", "email": "di@example.org"}]
 
 
 def plan_of(campaigns: list[CampaignFile], current: State | None = None, **options: Any) -> Plan:
@@ -314,6 +315,11 @@ class TestUnconfirmed:
             ([], 3, CONTACTS[:1], 1, 2),  # a list of one keeps one of them at most
             (CONTACTS, 5, [], 0, 5),  # Ontora holds the two applied, or the five sent
             ([], 1, CONTACTS, 2, 0),
+            # Compared by name with the applied two, and the five sent counted beyond them:
+            (CONTACTS, 5, CONTACTS, 0, 3),
+            (CONTACTS, 5, CONTACTS[:1], 0, 4),
+            (CONTACTS, 5, OTHERS, 2, 3),
+            (CONTACTS, 2, OTHERS, 2, 2),
         ],
     )
     def test_people_count_the_contacts_a_lost_request_sent(
@@ -324,13 +330,29 @@ class TestUnconfirmed:
         added: int,
         removed: int,
     ) -> None:
-        before = campaign("a", project_context="old", topics=TOPICS, contacts=confirmed or None)
-        marked = applied(ID_A, before).model_copy(
+        def fields(contacts: list[dict[str, str]]) -> dict[str, Any]:
+            return {"project_context": "old", "topics": TOPICS} | (
+                {"contacts": contacts} if contacts else {}
+            )
+
+        marked = applied(ID_A, campaign("a", **fields(confirmed))).model_copy(
             update={"unconfirmed": {"contacts": {"count": sent}}}
         )
-        desired = campaign("a", project_context="old", topics=TOPICS, contacts=file or None)
-        audience = only(plan_of([desired], state(a=marked))).audience
-        assert (audience.added, audience.removed) == (added, removed)
+        desired = campaign("a", **fields(file))
+        plan = plan_of([desired], state(a=marked))
+        assert (only(plan).audience.added, only(plan).audience.removed) == (added, removed)
+        # Sent again whatever it says: Ontora may hold either list.
+        assert [body["contacts"] for method, _, body in requests(plan) if method == "PUT"] == [file]
+
+
+def test_contacts_state_keeps_twice_are_refused_naming_the_campaign() -> None:
+    kept = state(a=applied(ID_A, campaign("a", contacts=CONTACTS)))
+    entry = kept.campaigns["a"]
+    fingerprints = entry.last_applied["contacts"]
+    doubled = fingerprints | {"items": [*fingerprints["items"], fingerprints["items"][0]]}
+    edited = entry.model_copy(update={"last_applied": entry.last_applied | {"contacts": doubled}})
+    with pytest.raises(StateError, match=r"^a: The state holds a contact twice"):
+        plan_of([campaign("a", contacts=OTHERS)], state(a=edited))
 
 
 def test_no_change_is_a_no_op_without_requests() -> None:
