@@ -154,26 +154,26 @@ def contact_count(value: Mapping[str, Any]) -> int:
 
 def from_format_2(value: object) -> object:
     """A contacts value as state format 2 kept it, in today's form: each contact was an
-    object `{"identity": ..., "fields": {name: ...}}`, now its line. Anything that is not
-    such a value is returned as it is, for the checks to judge."""
+    object `{"identity": ..., "fields": {name: ...}}`, now its line. What is not such a
+    value, or such a contact, is left as it is, for the checks to judge (and name)."""
     if not (isinstance(value, dict) and value.keys() == _LIST_KEYS):
         return value
     items = value["items"]
     if not isinstance(items, list):
         return value
-    lines = []
-    for item in items:
-        if not (isinstance(item, dict) and item.keys() == _ITEM_KEYS_2):
-            return value
-        identity, fields = item["identity"], item["fields"]
-        if not isinstance(fields, dict):
-            return value
-        if not (isinstance(identity, str) and _HEX.fullmatch(identity)):
-            return value
-        if not all(_is_field_print(name, mac) for name, mac in fields.items()):
-            return value
-        lines.append(_line(identity, fields))
-    return {"fingerprint": value["fingerprint"], "items": lines}
+    return {"fingerprint": value["fingerprint"], "items": [_item_line(item) for item in items]}
+
+
+def _item_line(item: object) -> object:
+    """A format 2 contact as its line, if every part of it goes into one as it is."""
+    if not (isinstance(item, dict) and item.keys() == _ITEM_KEYS_2):
+        return item
+    identity, fields = item["identity"], item["fields"]
+    if not (isinstance(identity, str) and _HEX.fullmatch(identity) and isinstance(fields, dict)):
+        return item
+    if not all(_is_field_print(name, mac) for name, mac in fields.items()):
+        return item
+    return _line(identity, fields)
 
 
 _ITEM_KEYS_2 = frozenset({"identity", "fields"})

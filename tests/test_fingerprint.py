@@ -134,7 +134,7 @@ def test_format_2_fingerprints_become_a_line_per_contact_with_the_same_fingerpri
     }
     assert from_format_2(format_2) == kept
     damaged = {"fingerprint": "ab", "items": [{"identity": "cd", "fields": {"a": 1}}]}
-    assert from_format_2(damaged) is damaged  # left for the checks to refuse
+    assert from_format_2(damaged) == damaged  # left for the checks to refuse
 
 
 @pytest.mark.parametrize(
@@ -150,9 +150,14 @@ def test_format_2_fingerprints_become_a_line_per_contact_with_the_same_fingerpri
 def test_a_format_2_value_that_would_read_as_more_of_a_line_is_not_converted(
     identity: str, fields: dict[str, str]
 ) -> None:
-    damaged = {"fingerprint": "ab", "items": [{"identity": identity, "fields": fields}]}
-    assert from_format_2(damaged) is damaged
-    assert contacts_problem(damaged) is not None
+    good = {"identity": "ab", "fields": {"name": "01"}}
+    damaged = {"fingerprint": "ab", "items": [good, good, {"identity": identity, "fields": fields}]}
+    converted = from_format_2(damaged)
+    assert converted == {
+        "fingerprint": "ab",
+        "items": ["ab name:01", "ab name:01", damaged["items"][2]],
+    }
+    assert "contact 3 of the list" in str(contacts_problem(converted))
 
 
 @pytest.mark.parametrize(
