@@ -30,6 +30,7 @@ from campaignsync.state import (
     check_belongs,
     now,
     parse_document,
+    state_json,
 )
 from campaignsync.textfile import NotReadable, read_regular_file
 
@@ -70,12 +71,9 @@ def _parse(path: Path) -> tuple[State, bool]:
     except UnicodeDecodeError as exc:
         raise StateError(f"Cannot read the state file {path}: {exc}. {_UNTOUCHED}") from exc
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StateError(
-            f"The state file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
-            f"{exc.msg}); it may be truncated. {_UNTOUCHED}"
-        ) from exc
+        data = state_json(text)
+    except ValueError as exc:
+        raise StateError(f"The state file {path} cannot be read: {exc}. {_UNTOUCHED}") from exc
     state = parse_document(data, where=f"The state file {path}", untouched=_UNTOUCHED)
     return state, data["format_version"] != FORMAT_VERSION
 

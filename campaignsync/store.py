@@ -30,7 +30,7 @@ from campaignsync.filestate import (
     write_state,
 )
 from campaignsync.scrub import MASK, scrub, untrusted
-from campaignsync.state import State, StateEncoder, now
+from campaignsync.state import State, StateEncoder, now, state_json
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_STATE_NAME = "default"
@@ -306,7 +306,7 @@ def _stamp(path: Path) -> _Stamp:
 
 def _serial_on_disk(path: Path) -> tuple[int, str | None]:
     try:
-        data = json.loads(path.read_bytes())
+        data = state_json(path.read_bytes())
         return int(data["serial"]), data.get("lineage")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise StateError(

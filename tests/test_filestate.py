@@ -51,6 +51,14 @@ def test_writes_fix_the_lineage_bump_the_serial_and_keep_a_backup(tmp_path: Path
         ('{"format_version": 99}', "has format_version 99"),
         ('{"format_version": 1, "serial": "many"}', r"is damaged \(serial"),
         ("\xff\xfe", "is not valid JSON"),
+        ('{"format_version": 3, "serial": ' + "9" * 5000 + "}", "holds a number it cannot"),
+        ('{"format_version": 3, "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nests"),
+        ('{"format_version": 3, "x": NaN}', "NaN is not a finite number"),
+        ('{"format_version": 3, "x": -Infinity}', "-Infinity is not a finite number"),
+        ('{"format_version": 3, "x": 1e400}', "1e400 is too large for a number"),
+        ('{"format_version": 3.0}', "has format_version 3.0"),
+        ('{"format_version": true}', "has format_version True"),
+        ('{"format_version": "' + "3" * 5000 + '"}', "has format_version '333"),
     ],
 )
 def test_unreadable_state_is_an_error_and_left_untouched(
