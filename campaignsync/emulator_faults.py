@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from campaignsync.jsontext import read_json
 from campaignsync.ontora_models import API_PREFIX, EDIT_LOCKED_STATUSES
 
 Scope = MutableMapping[str, Any]
@@ -249,7 +250,7 @@ def parse_body(raw: bytes) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        return read_json(raw)
     except ValueError:
         return raw.decode("utf-8", "replace")
 

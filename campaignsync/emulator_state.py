@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from campaignsync.emulator_faults import Faults
 from campaignsync.errors import ConfigError
 from campaignsync.filestate import atomic_write
+from campaignsync.jsontext import read_json
 from campaignsync.ontora_models import EDIT_ANSWER_FIELDS
 
 
@@ -67,7 +68,7 @@ def _read_data_file(path: Path) -> _Saved:
             f"The emulator data file {path} cannot be read ({exc.strerror}). {advice}"
         ) from None
     try:
-        document = json.loads(raw)
+        document = read_json(raw)
     except ValueError:  # also bytes that are not UTF-8
         raise ConfigError(f"The emulator data file {path} is not JSON. {advice}") from None
     try:

@@ -22,6 +22,7 @@ import filelock
 
 from campaignsync import __version__
 from campaignsync.errors import LockHeld, StateError
+from campaignsync.jsontext import read_json
 from campaignsync.state import (
     FORMAT_VERSION,
     MAX_STATE_BYTES,
@@ -30,7 +31,6 @@ from campaignsync.state import (
     check_belongs,
     now,
     parse_document,
-    state_json,
 )
 from campaignsync.textfile import NotReadable, read_regular_file
 
@@ -71,7 +71,7 @@ def _parse(path: Path) -> tuple[State, bool]:
     except UnicodeDecodeError as exc:
         raise StateError(f"Cannot read the state file {path}: {exc}. {_UNTOUCHED}") from exc
     try:
-        data = state_json(text)
+        data = read_json(text)
     except ValueError as exc:
         raise StateError(f"The state file {path} cannot be read: {exc}. {_UNTOUCHED}") from exc
     state = parse_document(data, where=f"The state file {path}", untouched=_UNTOUCHED)
@@ -273,7 +273,7 @@ def state_lock(state_path: Path, *, timeout: float = 0.0, command: str = "") -> 
 
 def _holder(path: Path) -> str:
     try:
-        info = json.loads(path.read_text() or "{}")
+        info = read_json(path.read_text() or "{}")
         return (
             f"{info['command']!r} (pid {info['pid']} on {info['host']}, since {info['started_at']})"
         )

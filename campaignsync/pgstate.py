@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from campaignsync import __version__
 from campaignsync.errors import ConfigError, LockHeld, StateConflict, StateError
+from campaignsync.jsontext import read_json
 from campaignsync.scrub import remember_secret, untrusted
 from campaignsync.state import State, StateEncoder, check_belongs, parse_document, state_document
 from campaignsync.store import DEFAULT_LEASE, LockHolder, shown_url, url_secrets
@@ -139,7 +140,9 @@ class PostgresStore:
         with self.translated_errors():
             row = (
                 self._db()
-                .execute("SELECT document FROM campaignsync_state WHERE name = %s", (self.name,))
+                .execute(
+                    "SELECT document::text FROM campaignsync_state WHERE name = %s", (self.name,)
+                )
                 .fetchone()
             )
         if row is None:
@@ -154,8 +157,13 @@ class PostgresStore:
         )
         return state
 
-    def _parse(self, document: object) -> State:
-        return parse_document(document, where=f"The state in {self.where}")
+    def _parse(self, text: str) -> State:
+        where = f"The state in {self.where}"
+        try:  # read as text, by the reader every state goes through, not psycopg's
+            document = read_json(text)
+        except ValueError as exc:
+            raise StateError(f"{where} cannot be read: {exc}.") from exc
+        return parse_document(document, where=where)
 
     def check_writable(self) -> None:
         """Connecting, migrating and reading have proved the rows are there to write."""
@@ -281,7 +289,7 @@ class PostgresStore:
             row = (
                 self._db()
                 .execute(
-                    f"SELECT holder, {_UTC_TEXT.format('acquired_at')}, "
+                    f"SELECT holder::text, {_UTC_TEXT.format('acquired_at')}, "
                     f"{_UTC_TEXT.format('expires_at')}, expires_at > now() "
                     "FROM campaignsync_lock WHERE name = %s",
                     (self.name,),
@@ -290,7 +298,7 @@ class PostgresStore:
             )
         if row is None:
             return None
-        data = row[0] if isinstance(row[0], dict) else {}
+        data = _holder_data(row[0])
         return LockHolder.from_json(data, since=row[1], expires_at=row[2], live=bool(row[3]))
 
     def force_unlock(self, *, even_if_live: bool = False) -> LockHolder | None:
@@ -368,3 +376,12 @@ class _Renewer:
         self._stopping.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
+
+
+def _holder_data(text: str) -> dict[str, Any]:
+    """A lock's holder as stored, or nothing known of it if it cannot be read."""
+    try:
+        data = read_json(text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -8,7 +8,6 @@ Where the document is kept is not decided here: `filestate` keeps it in a file, 
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -260,34 +259,6 @@ def _entry_from_format_2(entry: object) -> object:
         if isinstance(fields, dict) and "contacts" in fields:
             upgraded[name] = fields | {"contacts": from_format_2(fields["contacts"])}
     return entry | upgraded
-
-
-def state_json(text: str | bytes) -> Any:
-    """The JSON document of a state; ValueError saying what is wrong if it is not JSON
-    this reader can hold: nested too deep, a number too long, or one that is not finite
-    (NaN, Infinity, 1e400), which JSON cannot carry and no request could send."""
-    try:
-        return json.loads(text, parse_constant=_not_finite, parse_float=_finite)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"it is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); it may "
-            "be truncated"
-        ) from exc
-    except RecursionError as exc:
-        raise ValueError("it nests values too deep to read") from exc
-    except ValueError as exc:  # from the hooks, or an integer of thousands of digits
-        raise ValueError(f"it holds a number it cannot ({exc})") from exc
-
-
-def _not_finite(text: str) -> float:
-    raise ValueError(f"{text} is not a finite number")
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"{untrusted(text)[:40]} is too large for a number")
-    return number
 
 
 def state_document(state: State, encoder: StateEncoder | None = None) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import json
 import os
 import socket
 import sys
@@ -29,8 +28,9 @@ from campaignsync.filestate import (
     state_lock,
     write_state,
 )
+from campaignsync.jsontext import read_json
 from campaignsync.scrub import MASK, scrub, untrusted
-from campaignsync.state import State, StateEncoder, now, state_json
+from campaignsync.state import State, StateEncoder, now
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_STATE_NAME = "default"
@@ -306,7 +306,7 @@ def _stamp(path: Path) -> _Stamp:
 
 def _serial_on_disk(path: Path) -> tuple[int, str | None]:
     try:
-        data = state_json(path.read_bytes())
+        data = read_json(path.read_bytes())
         return int(data["serial"]), data.get("lineage")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise StateError(
@@ -317,7 +317,7 @@ def _serial_on_disk(path: Path) -> tuple[int, str | None]:
 
 def _file_holder(path: Path) -> LockHolder:
     with contextlib.suppress(OSError, ValueError, TypeError):
-        data = json.loads(path.read_text(encoding="utf-8") or "{}")
+        data = read_json(path.read_text(encoding="utf-8") or "{}")
         if isinstance(data, dict):
             return LockHolder.from_json(data)
     return LockHolder(who="unknown", host="unknown", pid=0, command="unknown", since="unknown")

@@ -154,10 +154,13 @@ def test_out_never_overwrites_the_state_or_a_file_that_is_not_a_plan(
         assert "is the state file" in result.stderr
         assert "Traceback" not in result.stderr
         assert state.read_bytes() == before
-    result = run_cli("plan", "--out", "notes.json")
-    assert result.exit_code == 1
-    assert "notes.json exists and is not a saved campaignsync plan" in result.stderr
-    assert (examples / "notes.json").read_text() == '{"mine": true}\n'
+    deep = "[" * 100_000 + "]" * 100_000  # not even readable as JSON
+    (examples / "deep.json").write_text(deep)
+    for name, text in (("notes.json", '{"mine": true}\n'), ("deep.json", deep)):
+        result = run_cli("plan", "--out", name)
+        assert result.exit_code == 1
+        assert f"{name} exists and is not a saved campaignsync plan" in result.stderr
+        assert (examples / name).read_text() == text
     # A saved plan is replaced, as is a new file.
     assert run_cli("plan", "--out", "plan.json").exit_code == 0
     assert run_cli("plan", "--out", "plan.json").exit_code == 0

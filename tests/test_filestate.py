@@ -94,6 +94,17 @@ def test_a_held_lock_names_its_holder(tmp_path: Path) -> None:
     assert lock_path(path).read_text() == ""
 
 
+@pytest.mark.parametrize("written", ["", "{", "[" * 100_000, '{"pid": 1e400}', "\udcff"])
+def test_a_lock_file_that_cannot_be_read_names_another_process(
+    tmp_path: Path, written: str
+) -> None:
+    path = tmp_path / "state.json"
+    with state_lock(path):
+        lock_path(path).write_text(written, encoding="utf-8", errors="surrogateescape")
+        with pytest.raises(LockHeld, match="is locked by another process"), state_lock(path):
+            pass
+
+
 def test_a_contender_that_fails_leaves_the_holder_named(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     with state_lock(path, command="campaignsync apply"):

@@ -290,6 +290,43 @@ def test_a_lock_holders_command_line_is_stored_without_the_password(
     assert password not in rows[0][0]
 
 
+@pytest.mark.parametrize(
+    ("document", "says"),
+    [
+        # jsonb keeps 1e5000 as a 1 and 5000 zeros, more digits than Python reads.
+        ("jsonb_set(document, '{x}', '1e5000')", "holds a number it cannot"),
+        ("'\"not a state\"'", "is not a campaignsync state"),
+    ],
+)
+def test_a_document_edited_in_the_database_is_refused_with_a_message(
+    open_pg: OpenStore, postgres_url: str, document: str, says: str
+) -> None:
+    store = open_pg()
+    store.write(read(store).with_entry("a", Entry(interview_id=ID_A)))
+    with psycopg.connect(postgres_url) as connection:
+        connection.execute(
+            f"UPDATE campaignsync_state SET document = {document}::jsonb WHERE name = %s",
+            (store.name,),
+        )
+    with pytest.raises(StateError, match=f"^The state in .*{says}"):
+        read(open_pg())
+
+
+def test_a_lock_holder_edited_in_the_database_is_unknown(
+    open_pg: OpenStore, postgres_url: str
+) -> None:
+    store = open_pg()
+    with store.lock(command="campaignsync apply"):
+        with psycopg.connect(postgres_url) as connection:
+            connection.execute(
+                "UPDATE campaignsync_lock SET holder = '{\"pid\": 1e5000}'::jsonb WHERE name = %s",
+                (store.name,),
+            )
+        holder = open_pg().lock_holder()
+        assert holder is not None
+        assert (holder.command, holder.pid, holder.live) == ("unknown", 0, True)
+
+
 def test_a_missing_database_and_a_stopped_server_say_what_to_check(
     open_pg: OpenStore, postgres_url: str
 ) -> None:

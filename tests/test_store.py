@@ -12,6 +12,7 @@ import pytest
 
 from campaignsync.config import resolve_settings
 from campaignsync.errors import StateConflict, StateError
+from campaignsync.filestate import lock_path
 from campaignsync.state import FORMAT_VERSION, Entry, state_document, state_json_schema
 from campaignsync.store import (
     FileStore,
@@ -65,6 +66,16 @@ def test_the_file_lock_holder_is_shown_while_held_and_cannot_be_broken(tmp_path:
             store.force_unlock(even_if_live=True)
     assert store.lock_holder() is None
     assert store.force_unlock() is None
+
+
+@pytest.mark.parametrize("written", ["{", "[" * 100_000, '{"pid": 1e400}', "\udcff", "[1]"])
+def test_a_file_lock_holder_that_cannot_be_read_is_unknown(tmp_path: Path, written: str) -> None:
+    store = FileStore(tmp_path / "state.json")
+    with store.lock():
+        lock_path(store.path).write_text(written, encoding="utf-8", errors="surrogateescape")
+        holder = store.lock_holder()
+        assert holder is not None
+        assert (holder.command, holder.pid) == ("unknown", 0)
 
 
 def test_the_store_is_picked_by_the_state_value(tmp_path: Path) -> None:
