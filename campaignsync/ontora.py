@@ -8,6 +8,7 @@ timeout or a dropped connection safe.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import ssl
@@ -22,6 +23,7 @@ import httpx
 
 from campaignsync import __version__
 from campaignsync.errors import ApiError, Cancelled, ConfigError
+from campaignsync.jsontext import read_json
 from campaignsync.ontora_models import INTERVIEWS_PATH
 from campaignsync.retries import RetryPause, backoff, retry_after
 from campaignsync.scrub import untrusted
@@ -93,7 +95,7 @@ class OntoraClient:
         if method == "POST" and not idempotency_key:
             raise ValueError("a POST must carry an Idempotency-Key to be retried safely")
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        return self._request(method, path, json=body, headers=headers)
+        return self._request(method, path, body=body, headers=headers)
 
     def list_interviews(
         self, workspace_id: str, *, project_id: str | None = None, status: str | None = None
@@ -113,13 +115,16 @@ class OntoraClient:
         method: str,
         path: str,
         *,
-        json: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
         """The JSON answer, after as many tries as a dropped connection or a retryable status
         allow; ApiError when it fails for good, Cancelled once the run is asked to stop."""
         tries = _Tries()
+        content = None if body is None else _encoded(method, path, body)
+        if content is not None:
+            headers = {**(headers or {}), "Content-Type": "application/json"}
         while True:
             self._pause.wait()
             if self._stop.is_set():
@@ -130,7 +135,7 @@ class OntoraClient:
                 )
             try:
                 response = self._client.request(
-                    method, path, json=json, params=params, headers=headers
+                    method, path, content=content, params=params, headers=headers
                 )
             except RETRY_ERRORS as exc:
                 tries.unsure = True
@@ -178,10 +183,7 @@ class OntoraClient:
         status = response.status_code
         detail: Any = None
         code: str | None = None
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
+        payload = _json(response)
         if isinstance(payload, dict):
             detail = payload.get("detail")
             code = payload.get("code") if isinstance(payload.get("code"), str) else None
@@ -305,11 +307,22 @@ def _cleaned(detail: Any, secrets: tuple[str, ...]) -> Any:
     return detail
 
 
+def _encoded(method: str, path: str, body: dict[str, Any]) -> bytes:
+    """The body as sent, once for every try: JSON as httpx writes it. A value JSON cannot
+    carry (a number that is not finite) is an ApiError: that request is never sent."""
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ApiError(f"{method} {path} was not sent: its body cannot be JSON ({exc}).") from exc
+    return text.encode()
+
+
 def _json(response: httpx.Response) -> Any:
+    """The answer's JSON; None if it has none, or none campaignsync can hold."""
     if not response.content:
         return None
     try:
-        return response.json()
+        return read_json(response.content)
     except ValueError:
         return None
 

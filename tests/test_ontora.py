@@ -57,6 +57,31 @@ def test_sends_auth_user_agent_and_json() -> None:
     assert json.loads(request.content) == {"goal": "G"}
 
 
+def test_the_body_is_compact_utf8_json_sent_the_same_on_every_try() -> None:
+    script = Recorder(httpx.Response(503), ok())
+    script.client().send("PUT", "/v1/x/finalize", {"goal": "Café", "topics": [{"n": 1.5}]})
+    assert [request.content for request in script.requests] == [
+        '{"goal":"Café","topics":[{"n":1.5}]}'.encode()
+    ] * 2
+    assert {request.headers["Content-Type"] for request in script.requests} == {"application/json"}
+
+
+@pytest.mark.parametrize("number", [float("inf"), float("-inf"), float("nan")])
+def test_a_body_json_cannot_carry_is_never_sent(number: float) -> None:
+    script = Recorder(ok())
+    with pytest.raises(ApiError, match=r"^PATCH /v1/x was not sent: its body cannot be JSON"):
+        script.client().send("PATCH", "/v1/x", {"goal": [number]})
+    assert script.requests == []
+
+
+@pytest.mark.parametrize("answer", [b'{"id": NaN}', b'{"id": 1e400}', b"[" * 100_000])
+def test_an_answer_json_cannot_hold_reads_as_none(answer: bytes) -> None:
+    script = Recorder(httpx.Response(200, content=answer), httpx.Response(422, content=answer))
+    assert script.client().send("PATCH", "/v1/x", {}) is None
+    with pytest.raises(ApiError, match="answered 422: Unprocessable Entity"):
+        script.client().send("PATCH", "/v1/x", {})
+
+
 def test_an_api_key_is_sent_as_x_api_key() -> None:
     script = Recorder(ok())
     script.client(token=None, api_key="ont_key").send("PUT", "/v1/x", {})
