@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -198,7 +199,9 @@ class Plan(BaseModel):
     made is refused.
     """
 
-    model_config = FROZEN
+    # A number JSON cannot carry (a saved `1e400` reads as infinity) digests as itself,
+    # not as the null pydantic writes by default: that would pass for a field cleared.
+    model_config = ConfigDict(**FROZEN, ser_json_inf_nan="constants")
 
     format_version: int = PLAN_FORMAT_VERSION
     tool_version: str = __version__

@@ -650,6 +650,18 @@ class TestDocument:
         with pytest.raises(ValueError, match=r"EOF|expected"):
             Plan.from_saved(json.dumps(document).encode()[:-10])
 
+    def test_a_number_too_large_to_be_finite_in_a_saved_plan_is_an_edit(self) -> None:
+        # 1e400 reads as infinity, which a digest of nulls for what JSON cannot carry
+        # would take for the null this request sends to clear a field.
+        before = campaign("a", goal="old", description="D")
+        plan = plan_of([campaign("a", goal="old")], state(a=applied(ID_A, before)))
+        saved = json.dumps(plan.document())
+        assert Plan.from_saved(saved.encode()) == plan
+        edited = saved.replace('"body": {"description": null}', '"body": {"description": 1e400}')
+        assert edited != saved
+        with pytest.raises(ValidationError, match="changed after it was made"):
+            Plan.from_saved(edited.encode())
+
     def test_plans_are_frozen(self) -> None:
         with pytest.raises(ValidationError):
             plan_of([campaign("a")]).has_changes = False  # type: ignore[misc]
