@@ -124,7 +124,8 @@ class State(BaseModel):
     lineage: str | None = Field(
         None, description="UUID fixed when the state is created; null before the first write."
     )
-    serial: int = Field(0, ge=0, description="Incremented on every write.")
+    # Below PostgreSQL's bigint, with room for the next write.
+    serial: int = Field(0, ge=0, lt=2**63 - 1, description="Incremented on every write.")
     tool_version: str = Field(__version__, description="campaignsync version that wrote it.")
     api_url: str | None = Field(None, description="Ontora API the campaigns live in.")
     workspace_id: str | None = Field(None, description="Ontora workspace of the campaigns.")

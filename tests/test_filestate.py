@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from campaignsync.filestate import (
     state_lock,
     write_state,
 )
-from campaignsync.state import Entry, State
+from campaignsync.state import Entry, PendingCreate, State
 from tests.conftest import unwritable
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, read_back
 
@@ -43,6 +44,20 @@ def test_writes_fix_the_lineage_bump_the_serial_and_keep_a_backup(tmp_path: Path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.backup"]
 
 
+def test_values_as_deep_as_a_campaign_file_holds_are_written_and_read_back(
+    tmp_path: Path,
+) -> None:
+    deepest: Any = []
+    for _ in range(62):  # the file's mapping and this field's value: 64 levels
+        deepest = [deepest]
+    pending = PendingCreate(idempotency_key="k", body={"x": deepest}, started_at="now")
+    entries = {"a": Entry(interview_id=ID_A, last_applied={"x": deepest}, unconfirmed={"x": 1})}
+    entries["b"] = Entry(pending_create=pending)
+    path = tmp_path / "state.json"
+    written = write_state(path, read_back(path).model_copy(update={"campaigns": entries}))
+    assert read_back(path) == written
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -50,12 +65,15 @@ def test_writes_fix_the_lineage_bump_the_serial_and_keep_a_backup(tmp_path: Path
         ("[]", "is not a campaignsync state"),
         ('{"format_version": 99}', "has format_version 99"),
         ('{"format_version": 1, "serial": "many"}', r"is damaged \(serial"),
+        ('{"format_version": 3, "serial": ' + "9" * 4300 + "}", r"is damaged \(serial"),
+        ('{"format_version": 3, "serial": 9223372036854775807}', r"is damaged \(serial"),
         ("\xff\xfe", "is not valid JSON"),
-        ('{"format_version": 3, "serial": ' + "9" * 5000 + "}", "holds a number it cannot"),
+        ('{"format_version": 3, "serial": ' + "9" * 5000 + "}", "holds a number too long"),
         ('{"format_version": 3, "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nests"),
-        ('{"format_version": 3, "x": NaN}', "NaN is not a finite number"),
-        ('{"format_version": 3, "x": -Infinity}', "-Infinity is not a finite number"),
-        ('{"format_version": 3, "x": 1e400}', "1e400 is too large for a number"),
+        ('{"format_version": 3, "x": NaN}', "a number that is not finite"),
+        ('{"format_version": 3, "x": -Infinity}', "a number that is not finite"),
+        ('{"format_version": 3, "x": 1e400}', "a number that is not finite"),
+        ('{"format_version": 3, "x": "\\ud800"}', "text that is not Unicode"),
         ('{"format_version": 3.0}', "has format_version 3.0"),
         ('{"format_version": true}', "has format_version True"),
         ('{"format_version": "' + "3" * 5000 + '"}', "has format_version '333"),

@@ -294,7 +294,7 @@ def test_a_lock_holders_command_line_is_stored_without_the_password(
     ("document", "says"),
     [
         # jsonb keeps 1e5000 as a 1 and 5000 zeros, more digits than Python reads.
-        ("jsonb_set(document, '{x}', '1e5000')", "holds a number it cannot"),
+        ("jsonb_set(document, '{x}', '1e5000')", "holds a number too long to read"),
         ("'\"not a state\"'", "is not a campaignsync state"),
     ],
 )
