@@ -9,6 +9,7 @@ CampaignsyncError                 exit 1 unless stated
 ├── LockHeld                      exit 3: another process holds the state lock
 ├── StalePlan                     exit 3: state moved since the saved plan was made
 └── ApiError                      the Ontora API refused or failed a request
+    └── NotSent                   a request never sent: its body cannot be JSON
 """
 
 from __future__ import annotations
@@ -98,6 +99,11 @@ class ApiError(CampaignsyncError):
         self.status = status
         self.code = code
         self.detail = detail
+
+
+class NotSent(ApiError):
+    """A request that was never sent, so it surely took no effect: its body holds what
+    JSON cannot carry (a number that is not finite, from a saved plan edited by hand)."""
 
 
 class Cancelled(CampaignsyncError):

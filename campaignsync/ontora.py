@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from campaignsync import __version__
-from campaignsync.errors import ApiError, Cancelled, ConfigError
+from campaignsync.errors import ApiError, Cancelled, ConfigError, NotSent
 from campaignsync.jsontext import read_json
 from campaignsync.ontora_models import INTERVIEWS_PATH
 from campaignsync.retries import RetryPause, backoff, retry_after
@@ -309,11 +309,11 @@ def _cleaned(detail: Any, secrets: tuple[str, ...]) -> Any:
 
 def _encoded(method: str, path: str, body: dict[str, Any]) -> bytes:
     """The body as sent, once for every try: JSON as httpx writes it. A value JSON cannot
-    carry (a number that is not finite) is an ApiError: that request is never sent."""
+    carry (a number that is not finite) is NotSent: that request never leaves."""
     try:
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise ApiError(f"{method} {path} was not sent: its body cannot be JSON ({exc}).") from exc
+        raise NotSent(f"{method} {path} was not sent: its body cannot be JSON ({exc}).") from exc
     return text.encode()
 
 

@@ -372,9 +372,10 @@ def checked_derived(
 
 
 def saved_json(text: bytes) -> Any:
-    """The JSON document of a saved plan; ValueError (saying where) if it is not JSON, or
-    holds a number that is not finite, which no request may carry and no digest tells
-    apart from null."""
+    """The JSON document of a saved plan; ValueError (saying where) if it is not JSON or
+    holds NaN or Infinity. A number too large to be finite (`1e400`) reads as infinity:
+    the digest then differs (see `Plan.model_config`), and the client never sends it.
+    Faster than `jsontext.read_json` on a large plan, which its digest backs."""
     return from_json(text, allow_inf_nan=False)
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaignsync.errors import ApiError
+from campaignsync.errors import ApiError, NotSent
 from campaignsync.plan import CampaignPlan, Request
 
 
 def outcome_unknown(error: ApiError) -> bool:
-    """No answer, or a server error: the request may have taken effect. A 4xx never did."""
+    """No answer, or a server error: the request may have taken effect. A 4xx never did,
+    nor a request never sent."""
+    if isinstance(error, NotSent):
+        return False
     return error.status is None or error.status >= 500
 
 
@@ -21,11 +24,12 @@ def invalid_values(error: ApiError) -> list[Any] | None:
 
 
 def made_nothing(error: ApiError, create: Request) -> bool:
-    """Whether a refused create surely made no campaign: refused as invalid when this run
-    first sent it. A create resumed with the key of an interrupted attempt may be refused
-    while that attempt made one: the body is checked before the key, and a check may have
-    changed since (a date passed)."""
-    return invalid_values(error) is not None and create.idempotency_key is None
+    """Whether a refused create surely made no campaign: refused as invalid, or never sent,
+    when this run first sent it. A create resumed with the key of an interrupted attempt
+    may be refused while that attempt made one: the body is checked before the key, and a
+    check may have changed since (a date passed)."""
+    refused = isinstance(error, NotSent) or invalid_values(error) is not None
+    return refused and create.idempotency_key is None
 
 
 def located_error(item: CampaignPlan, request: Request, error: ApiError, path: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 from pathlib import Path
 from typing import Any
@@ -672,6 +673,33 @@ def test_a_value_a_hand_made_plan_sends_beyond_its_changes_is_still_marked_and_r
     ((_, marked),) = applied_seeing_state(path, plan, current)
     assert marked["unconfirmed"]["followup_message"] == "Edited"
     assert read_back(path).campaigns["a"].last_applied["followup_message"] == "Edited"
+
+
+@pytest.mark.parametrize("creates", [False, True])
+def test_a_body_json_cannot_carry_is_never_sent_and_leaves_state_as_it_was(
+    tmp_path: Path, creates: bool
+) -> None:
+    # A saved plan edited by hand, its digest made anew: 1e400 reads as infinity.
+    path = tmp_path / "state.json"
+    before = state(a=applied(ID_A, campaign("a", project_context="old")))
+    current = write_state(
+        path, State(api_url=API_URL, workspace_id=WORKSPACE) if creates else before
+    )
+    plan = build_plan(
+        [campaign("a", project_context="new")], current, api_url=API_URL, workspace_id=WORKSPACE
+    )
+    (item,) = plan.changed
+    first, *rest = item.requests
+    edited = first.model_copy(update={"body": first.body | {"project_context": math.inf}})
+    requests = (edited, *rest)
+    plan = plan.model_copy(update={"campaigns": (item.model_copy(update={"requests": requests}),)})
+    fake = FakeOntora(path)
+    report = run(plan, path, fake, current)
+    (result,) = report.results
+    assert result.outcome is Outcome.FAILED
+    assert "was not sent: its body cannot be JSON" in str(result.error)
+    assert fake.seen == []
+    assert read_back(path).campaigns == current.campaigns  # no mark, no pending create
 
 
 def test_a_finalize_killed_before_its_success_is_written_is_undone_after_a_revert(

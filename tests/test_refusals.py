@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaignsync.errors import ApiError
+from campaignsync.errors import ApiError, NotSent
 from campaignsync.plan import Action, CampaignPlan, Request
 from campaignsync.refusals import located_error, made_nothing, outcome_unknown
 
@@ -37,6 +37,14 @@ def test_a_create_made_nothing_only_when_first_sent_now_and_refused_as_invalid()
     assert not made_nothing(invalid, _create("key-of-an-interrupted-apply"))
     assert not made_nothing(reused, _create())
     assert not made_nothing(ApiError("unavailable", status=503), _create())
+
+
+def test_a_request_never_sent_took_no_effect_and_a_create_never_sent_made_nothing() -> None:
+    never = NotSent("POST /v1/interviews was not sent: its body cannot be JSON")
+    assert not outcome_unknown(never)
+    assert made_nothing(never, _create())
+    # The interrupted attempt with that key may still have made one.
+    assert not made_nothing(never, _create("key-of-an-interrupted-apply"))
 
 
 def test_a_resumed_create_refused_as_invalid_says_how_to_find_or_forget_it() -> None:

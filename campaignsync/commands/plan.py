@@ -22,7 +22,7 @@ from campaignsync.commands.wiring import (
 from campaignsync.config import Settings
 from campaignsync.errors import ConfigError
 from campaignsync.filestate import atomic_write
-from campaignsync.jsontext import read_json
+from campaignsync.plan import saved_json
 from campaignsync.render import render_json, render_text
 from campaignsync.render_markdown import (
     MARKDOWN_BUDGET,
@@ -135,7 +135,7 @@ def _is_saved_plan(path: Path) -> bool:
     try:
         if not stat.S_ISREG(path.stat().st_mode):
             return False  # a folder, FIFO or device is never read
-        document = read_json(path.read_bytes())
+        document = saved_json(path.read_bytes())  # as apply reads a saved plan
     except (OSError, ValueError):
         return False
     return (
