@@ -66,12 +66,23 @@ def plain(value: str) -> Any:
         return float(value)
     if kind == "int":
         if len(value) > MAX_DIGITS:
-            raise Unreadable(
-                f"an integer of {len(value):,} digits is more than the {MAX_DIGITS:,} "
-                "digits campaignsync reads; put it in quotes if it is text"
-            )
+            raise Unreadable(_too_long(f"an integer of {len(value):,} digits"))
         return int(value)
-    return int(value[2:], 8 if kind == "oct" else 16)
+    integer = int(value[2:], 8 if kind == "oct" else 16)
+    if integer.bit_length() > _MOST_BITS:  # no other base is limited when read, only shown
+        raise Unreadable(_too_long(f"{value[:12]}... ({len(value):,} characters)"))
+    return integer
+
+
+# The most bits of an integer of MAX_DIGITS decimal digits or fewer: 2**14284 < 10**4300.
+_MOST_BITS = int(MAX_DIGITS * math.log2(10))
+
+
+def _too_long(what: str) -> str:
+    return (
+        f"{what} is more than the {MAX_DIGITS:,} digits campaignsync reads; put it in "
+        "quotes if it is text"
+    )
 
 
 def tagged(tag: str, value: str) -> Any:
@@ -80,7 +91,10 @@ def tagged(tag: str, value: str) -> Any:
     if tag == INT and type(meant) is int:
         return meant
     if tag == FLOAT and type(meant) in (int, float):
-        return float(meant)
+        try:
+            return float(meant)
+        except OverflowError:  # an integer beyond the largest number: like 1e400
+            return math.inf if meant > 0 else -math.inf
     if tag == BOOL and type(meant) is bool:
         return meant
     if tag == NULL and meant is None:

@@ -105,6 +105,9 @@ def test_same_tells_one_from_one_point_oh_from_true() -> None:
         ("!!int 0x10", 16),
         ("!!float 1", 1.0),
         ("!!float '-.inf'", -math.inf),
+        ("!!float 1" + "0" * 400, math.inf),  # beyond the largest number, as 1e400 reads
+        ("!!float 0x" + "f" * 300, math.inf),
+        ("0x" + "f" * 3570, 16**3570 - 1),  # 4,299 digits
         ("!!bool 'false'", False),
         ("!!null ''", None),
         ("! 12", "12"),
@@ -196,6 +199,8 @@ def at(text: str) -> tuple[int | None, int | None, str]:
         ("a: 1\n# note\x85b: 2\n", 2, 7, "U+0085"),
         ("a: caf\u00e9\x01\n", 1, 8, "control character"),
         ("a: " + "9" * 5000 + "\n", 1, 4, "digits"),
+        ("a: 0x" + "f" * 3600 + "\n", 1, 4, "more than the 4,300 digits"),
+        ("a: 0o" + "7" * 4800 + "\n", 1, 4, "more than the 4,300 digits"),
         # libyaml refuses a tab that begins a line, even where YAML 1.2 allows it.
         ("a: 1\n\t# note\nb: 2\n", 2, 1, "tab"),
         ("a: 1\n\t\nb: 2\n", 2, 1, "tab"),
