@@ -127,7 +127,7 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
     lines += [f"Warning: {warning}" for warning in plan.warnings]
     shown = launches_first([item for item in plan.campaigns if item.action is not Action.NO_OP])
     if not shown:
-        lines += ["No changes. Ontora matches the campaign files.", ""]
+        lines += [no_changes_line(plan), ""]
     else:
         lines += [
             "campaignsync will perform these actions "
@@ -137,10 +137,49 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
     for item in shown:
         lines += _text_block(item, paint)
         lines.append("")
+    edited = edited_in_ontora(plan)
+    if edited:
+        lines += [f"{EDITED_IN_ONTORA}.", ""]
+    for item in edited:
+        source = f" ({untrusted(item.source)})" if item.source else ""
+        lines += [f"  {untrusted(item.key)}{source}"]
+        lines += [paint("!", text) for text in plan_drift_lines(item, "    ")]
+        lines.append("")
     lines.append(summary_line(plan))
     if plan.has_changes:
         lines.append(total_line(plan))
     return "\n".join(lines) + "\n"
+
+
+EDITED_IN_ONTORA = (
+    "Edited in Ontora, nothing to send: their files hold what was last applied (change a "
+    "file to send it again, or to keep the edit)"
+)
+
+
+def no_changes_line(plan: Plan) -> str:
+    """What a plan with nothing to send says: never that Ontora matches unless it was read,
+    nor where --refresh found it differs."""
+    if edited_in_ontora(plan):
+        return (
+            "No changes to apply, but Ontora differs from the campaign files where it was "
+            "edited since the last apply (below)."
+        )
+    if plan.refreshed:
+        return "No changes. Ontora matches the campaign files."
+    return (
+        "No changes. The campaign files match what was last applied; Ontora was not read "
+        "(`plan --refresh` compares with it)."
+    )
+
+
+def edited_in_ontora(plan: Plan) -> list[CampaignPlan]:
+    """Campaigns the plan sends nothing to, where --refresh found Ontora differs."""
+    return [
+        item
+        for item in plan.campaigns
+        if item.action is Action.NO_OP and item.drift is not None and item.drift.differs
+    ]
 
 
 def _text_block(item: CampaignPlan, paint: Callable[[str, str], str]) -> list[str]:

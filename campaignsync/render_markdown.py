@@ -10,10 +10,12 @@ from typing import Any
 from campaignsync.diff import ListDiff
 from campaignsync.plan import Action, CampaignPlan, Plan
 from campaignsync.render import (
+    EDITED_IN_ONTORA,
     SYMBOL,
     Show,
     cell,
     change_lines,
+    edited_in_ontora,
     held_note,
     json_value,
     launch_banner,
@@ -21,6 +23,7 @@ from campaignsync.render import (
     launches_first,
     locked_warning,
     longest_backtick_run,
+    no_changes_line,
     plain,
     plan_drift_lines,
     request_line,
@@ -51,7 +54,7 @@ def render_markdown(
     head = _markdown_head(plan)
     shown = launches_first([item for item in plan.campaigns if item.action is not Action.NO_OP])
     if not shown:
-        head.append("No changes. Ontora matches the campaign files.")
+        head.append(no_changes_line(plan))
         return "\n".join(head) + "\n"
 
     sections = [_Section(item, show) for item in shown]
@@ -89,6 +92,7 @@ _HEAD_WARNINGS_CHARS = 600
 _HEAD_RENAMES_CHARS = 1_200
 _HEAD_LAUNCHES_CHARS = 1_200
 _HEAD_LOCKED_CHARS = 600
+_HEAD_EDITED_CHARS = 1_200
 _SUMMARY_REASON_CHARS = 150
 
 
@@ -128,6 +132,7 @@ def _markdown_head(plan: Plan) -> list[str]:
         more = len(plan.warnings) - len(warnings)
         head += [f"> {more} more warning(s); run `campaignsync plan` to see them.", ""]
     head += _locked(plan)
+    head += _edited(plan)
     # Above the sections, which the budget may cut: a rename is cheaper to fix before apply.
     hints = [item.rename_hint for item in plan.campaigns if item.rename_hint]
     renames = _fit(
@@ -149,6 +154,24 @@ def _locked(plan: Plan) -> list[str]:
     if len(shown) < len(locked):
         shown += [f"> {len(locked) - len(shown)} more campaign(s) whose edits may be refused.", ""]
     return shown
+
+
+def _edited(plan: Plan) -> list[str]:
+    """The campaigns edited in Ontora that the plan sends nothing to, bounded."""
+    edited = [f"> - `{cell(item.key)}` ({_drifted(item)})\n" for item in edited_in_ontora(plan)]
+    if not edited:
+        return []
+    shown = _fit(edited, _HEAD_EDITED_CHARS)
+    more = [f"> - and {len(edited) - len(shown)} more\n"] if len(shown) < len(edited) else []
+    return [f"> **{cell(EDITED_IN_ONTORA)}:**", *shown, *more, ""]
+
+
+def _drifted(item: CampaignPlan) -> str:
+    drift = item.drift
+    assert drift is not None, "only campaigns --refresh found edited"
+    if drift.missing:
+        return "no longer listed"
+    return short(", ".join(entry.field for entry in drift.fields), _SUMMARY_REASON_CHARS)
 
 
 def _launches(plan: Plan) -> list[str]:

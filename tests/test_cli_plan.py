@@ -95,7 +95,8 @@ def test_after_apply_the_plan_is_empty(examples: Path, run_cli: RunCli) -> None:
     result = run_cli("plan", "--detailed-exitcode")
     assert (result.exit_code, result.output.splitlines()[0]) == (
         0,
-        "No changes. Ontora matches the campaign files.",
+        "No changes. The campaign files match what was last applied; Ontora was not read "
+        "(`plan --refresh` compares with it).",
     )
 
 

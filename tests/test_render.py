@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from campaignsync.drift import read_remote
 from campaignsync.plan import Plan
 from campaignsync.planner import build_plan
 from campaignsync.render import render_json, render_text
@@ -81,10 +82,59 @@ def test_no_changes() -> None:
     same = campaign("a")
     plan = build_plan([same], state(a=applied(ID_A, same)), api_url=API_URL, workspace_id=WORKSPACE)
     assert render_text(plan) == (
-        "No changes. Ontora matches the campaign files.\n\n"
+        "No changes. The campaign files match what was last applied; Ontora was not read "
+        "(`plan --refresh` compares with it).\n\n"
         "Plan: 0 to create, 0 to patch, 0 to finalize, 1 unchanged, 0 orphaned.\n"
     )
     assert "No changes." in render_markdown(plan)
+
+
+def test_no_changes_says_what_it_was_compared_with_and_never_that_ontora_matches_unseen() -> None:
+    same = campaign("a", goal="G")
+    current = state(a=applied(ID_A, same), b=applied(ID_B, campaign("b", goal="H")))
+    files = [same, campaign("b", goal="H")]
+    seen = [{"id": ID_A, "name": "a", "goal": "G"}, {"id": ID_B, "name": "b", "goal": "H"}]
+
+    def plan(*answer: dict[str, str]) -> Plan:
+        remote = read_remote(list(answer)) if answer else None
+        return build_plan(files, current, api_url=API_URL, workspace_id=WORKSPACE, remote=remote)
+
+    offline, matching = plan(), plan(*seen)
+    assert render_text(offline).startswith(
+        "No changes. The campaign files match what was last applied; Ontora was not read "
+        "(`plan --refresh` compares with it).\n"
+    )
+    assert render_text(matching).startswith("No changes. Ontora matches the campaign files.\n")
+    for edited in (plan(seen[0] | {"goal": "Edited in the web app"}, seen[1]), plan(seen[1])):
+        text, markdown = render_text(edited), render_markdown(edited)
+        assert "Ontora matches" not in text + markdown
+        assert text.startswith("No changes to apply, but Ontora differs from the campaign files")
+        assert "No changes to apply, but Ontora differs" in markdown
+        assert "Edited in Ontora, nothing to send:" in text
+        assert "  a (campaigns/a.yaml)" in text
+        assert "`a`" in markdown
+    assert '! theirs   goal: Ontora has "Edited in the web app" (last applied "G")' in (
+        render_text(plan(seen[0] | {"goal": "Edited in the web app"}, seen[1]))
+    )
+    assert "Ontora no longer lists campaign" in render_text(plan(seen[1]))
+
+
+def test_a_campaign_edited_in_ontora_with_nothing_to_send_is_shown_beside_the_changes() -> None:
+    current = state(a=applied(ID_A, campaign("a", goal="G")), b=applied(ID_B, campaign("b")))
+    remote = read_remote([{"id": ID_A, "name": "a", "goal": "G"}, {"id": ID_B, "name": "Edited"}])
+    plan = build_plan(
+        [campaign("a", goal="New"), campaign("b")],
+        current,
+        api_url=API_URL,
+        workspace_id=WORKSPACE,
+        remote=remote,
+    )
+    text, markdown = render_text(plan), render_markdown(plan)
+    assert "~ a (campaigns/a.yaml)" in text
+    assert "Edited in Ontora, nothing to send:" in text
+    assert '! theirs   name: Ontora has "Edited" (last applied "b")' in text
+    assert "Edited in Ontora, nothing to send" in markdown
+    assert "`b` (name)" in markdown
 
 
 def test_a_key_cannot_forge_a_line_in_text_or_markdown() -> None:
