@@ -152,8 +152,21 @@ class OntoraClient:
                     f"{method} {path} failed: {describe_transport_error(exc, self._secrets)}."
                 ) from exc
             if response.is_success:
-                return _json(response)
+                return self._answer(method, path, response)
             self._wait_to_retry(method, path, response, tries)
+
+    def _answer(self, method: str, path: str, response: httpx.Response) -> Any:
+        """A success's JSON. A read whose answer campaignsync cannot hold is an ApiError
+        saying why; an edit's is None, as it took effect whatever it answered."""
+        try:
+            return _json(response)
+        except ValueError as exc:
+            if method != "GET":
+                return None
+            raise ApiError(
+                f"{method} {path} answered {response.status_code} with what campaignsync "
+                f"cannot read: {untrusted(exc, self._secrets)}."
+            ) from exc
 
     def _wait_to_retry(
         self, method: str, path: str, response: httpx.Response, tries: _Tries
@@ -183,7 +196,10 @@ class OntoraClient:
         status = response.status_code
         detail: Any = None
         code: str | None = None
-        payload = _json(response)
+        try:
+            payload = _json(response)
+        except ValueError:
+            payload = None
         if isinstance(payload, dict):
             detail = payload.get("detail")
             code = payload.get("code") if isinstance(payload.get("code"), str) else None
@@ -318,13 +334,8 @@ def _encoded(method: str, path: str, body: dict[str, Any]) -> bytes:
 
 
 def _json(response: httpx.Response) -> Any:
-    """The answer's JSON; None if it has none, or none campaignsync can hold."""
-    if not response.content:
-        return None
-    try:
-        return read_json(response.content)
-    except ValueError:
-        return None
+    """The answer's JSON, None if it has none; ValueError if campaignsync cannot hold it."""
+    return read_json(response.content) if response.content else None
 
 
 def describe_transport_error(exc: Exception, secrets: tuple[str, ...] = ()) -> str:

@@ -74,12 +74,30 @@ def test_a_body_json_cannot_carry_is_never_sent(number: float) -> None:
     assert script.requests == []
 
 
-@pytest.mark.parametrize("answer", [b'{"id": NaN}', b'{"id": 1e400}', b"[" * 100_000])
-def test_an_answer_json_cannot_hold_reads_as_none(answer: bytes) -> None:
-    script = Recorder(httpx.Response(200, content=answer), httpx.Response(422, content=answer))
-    assert script.client().send("PATCH", "/v1/x", {}) is None
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (b'[{"id": NaN}]', "a number that is not finite"),
+        (b'[{"id": 1e400}]', "a number that is not finite"),
+        (b"[" * 100_000, "nests values deeper than"),
+        (b'[{"name": "\\ud800"}]', "text that is not Unicode"),
+        (b"<html>proxy error</html>", "not valid JSON"),
+    ],
+)
+def test_an_answer_campaignsync_cannot_hold_is_said_for_a_read_and_ignored_for_an_edit(
+    answer: bytes, why: str
+) -> None:
+    script = Recorder(
+        httpx.Response(200, content=answer),
+        httpx.Response(422, content=answer),
+        httpx.Response(200, content=answer),
+    )
+    assert script.client().send("PATCH", "/v1/x", {}) is None  # it took effect all the same
     with pytest.raises(ApiError, match="answered 422: Unprocessable Entity"):
         script.client().send("PATCH", "/v1/x", {})
+    with pytest.raises(ApiError, match=r"^GET /v1/interviews answered 200 with what") as caught:
+        script.client().list_interviews("ws")
+    assert why in str(caught.value)
 
 
 def test_an_api_key_is_sent_as_x_api_key() -> None:
