@@ -29,6 +29,7 @@ from campaignsync.state import (
     State,
     StateEncoder,
     check_belongs,
+    next_serial,
     now,
     parse_document,
 )
@@ -88,7 +89,7 @@ def write_state(
     """
     written = state.model_copy(
         update={
-            "serial": state.serial + 1,
+            "serial": next_serial(state),
             "lineage": state.lineage or str(uuid.uuid4()),
             "tool_version": __version__,
         }

@@ -22,7 +22,14 @@ from campaignsync import __version__
 from campaignsync.errors import ConfigError, LockHeld, StateConflict, StateError
 from campaignsync.jsontext import read_json
 from campaignsync.scrub import remember_secret, untrusted
-from campaignsync.state import State, StateEncoder, check_belongs, parse_document, state_document
+from campaignsync.state import (
+    State,
+    StateEncoder,
+    check_belongs,
+    next_serial,
+    parse_document,
+    state_document,
+)
 from campaignsync.store import DEFAULT_LEASE, LockHolder, shown_url, url_secrets
 
 if TYPE_CHECKING:
@@ -177,7 +184,7 @@ class PostgresStore:
             raise self._lease_lost()
         written = state.model_copy(
             update={
-                "serial": expected.serial + 1,
+                "serial": next_serial(expected),
                 "lineage": state.lineage or str(uuid.uuid4()),
                 "tool_version": __version__,
             }

@@ -115,6 +115,22 @@ class Entry(BaseModel):
         return fields
 
 
+# PostgreSQL's bigint: a state that reaches it is written no more (`next_serial`).
+MAX_SERIAL = 2**63 - 1
+
+
+def next_serial(state: State) -> int:
+    """The serial the next write of `state` takes; a StateError, before anything is
+    written, if that is past MAX_SERIAL (only a state edited by hand comes near it)."""
+    if state.serial >= MAX_SERIAL:
+        raise StateError(
+            f"The state's serial is {state.serial}, the largest a state can keep, so it cannot "
+            "be written again; nothing was written. Set it lower by hand (`campaignsync "
+            "state pull`, edit, `state push`) if it was edited to that."
+        )
+    return state.serial + 1
+
+
 class State(BaseModel):
     """The whole state file."""
 
@@ -124,8 +140,7 @@ class State(BaseModel):
     lineage: str | None = Field(
         None, description="UUID fixed when the state is created; null before the first write."
     )
-    # Below PostgreSQL's bigint, with room for the next write.
-    serial: int = Field(0, ge=0, lt=2**63 - 1, description="Incremented on every write.")
+    serial: int = Field(0, ge=0, le=MAX_SERIAL, description="Incremented on every write.")
     tool_version: str = Field(__version__, description="campaignsync version that wrote it.")
     api_url: str | None = Field(None, description="Ontora API the campaigns live in.")
     workspace_id: str | None = Field(None, description="Ontora workspace of the campaigns.")

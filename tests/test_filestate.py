@@ -20,7 +20,7 @@ from campaignsync.filestate import (
     state_lock,
     write_state,
 )
-from campaignsync.state import Entry, PendingCreate, State
+from campaignsync.state import MAX_SERIAL, Entry, PendingCreate, State
 from tests.conftest import unwritable
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE, read_back
 
@@ -42,6 +42,21 @@ def test_writes_fix_the_lineage_bump_the_serial_and_keep_a_backup(tmp_path: Path
     assert backup["serial"] == 1
     assert list(backup["campaigns"]) == ["a"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.backup"]
+
+
+def test_a_state_at_the_largest_serial_is_read_and_never_written_past_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    near = write_state(path, read_back(path).model_copy(update={"serial": MAX_SERIAL - 2}))
+    assert near.serial == MAX_SERIAL - 1
+    last = write_state(path, read_back(path))
+    assert last.serial == MAX_SERIAL
+    assert read_back(path) == last
+    before = path.read_bytes()
+    with pytest.raises(StateError, match=r"the largest a state can keep.*nothing was written"):
+        write_state(path, read_back(path).with_entry("a", Entry(interview_id=ID_A)))
+    assert path.read_bytes() == before
 
 
 def test_values_as_deep_as_a_campaign_file_holds_are_written_and_read_back(
@@ -66,7 +81,7 @@ def test_values_as_deep_as_a_campaign_file_holds_are_written_and_read_back(
         ('{"format_version": 99}', "has format_version 99"),
         ('{"format_version": 1, "serial": "many"}', r"is damaged \(serial"),
         ('{"format_version": 3, "serial": ' + "9" * 4300 + "}", r"is damaged \(serial"),
-        ('{"format_version": 3, "serial": 9223372036854775807}', r"is damaged \(serial"),
+        ('{"format_version": 3, "serial": 9223372036854775808}', r"is damaged \(serial"),
         ("\xff\xfe", "is not valid JSON"),
         ('{"format_version": 3, "serial": ' + "9" * 5000 + "}", "holds a number too long"),
         ('{"format_version": 3, "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nests"),

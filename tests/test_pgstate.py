@@ -16,7 +16,7 @@ import pytest
 
 from campaignsync.errors import LockHeld, StateConflict, StateError
 from campaignsync.pgstate import SCHEMA_VERSION, PostgresStore, migrate
-from campaignsync.state import Entry, State
+from campaignsync.state import MAX_SERIAL, Entry, State
 from campaignsync.store import LockHolder
 from tests.factories import API_URL, ID_A, ID_B, WORKSPACE
 
@@ -310,6 +310,24 @@ def test_a_document_edited_in_the_database_is_refused_with_a_message(
         )
     with pytest.raises(StateError, match=f"^The state in .*{says}"):
         read(open_pg())
+
+
+def test_a_state_at_the_largest_serial_is_never_written_past_it(
+    open_pg: OpenStore, postgres_url: str
+) -> None:
+    store = open_pg()
+    store.write(read(store).with_entry("a", Entry(interview_id=ID_A)))
+    with psycopg.connect(postgres_url) as connection:
+        connection.execute(
+            "UPDATE campaignsync_state SET serial = %s, "
+            "document = jsonb_set(document, '{serial}', to_jsonb(%s::bigint)) WHERE name = %s",
+            (MAX_SERIAL, MAX_SERIAL, store.name),
+        )
+    stuck = read(open_pg())
+    assert stuck.serial == MAX_SERIAL
+    with pytest.raises(StateError, match="the largest a state can keep"):
+        open_pg().write(stuck.with_entry("b", Entry(interview_id=ID_B)))
+    assert read(open_pg()) == stuck
 
 
 def test_a_lock_holder_edited_in_the_database_is_unknown(
