@@ -7,6 +7,7 @@ Exit codes are fixed (README "Exit codes"): 0 success, 1 error, 2 changes pendin
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import os
@@ -143,12 +144,23 @@ def cli() -> None:
 
 
 def main() -> None:
+    _show_what_the_console_cannot()
     try:
         cli.main(prog_name="campaignsync")
     except SystemExit as exc:
         if not isinstance(exc.code, int):
             raise
         _exit_without_teardown(exc.code)
+
+
+def _show_what_the_console_cannot() -> None:
+    """A console in another encoding than UTF-8 (latin-1, cp1252) gets what it cannot
+    show as escapes (`\\u2615`) instead of an error that ends the command."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a stream already closed
+                reconfigure(errors="backslashreplace")
 
 
 def _exit_without_teardown(code: int) -> NoReturn:

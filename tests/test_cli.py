@@ -182,3 +182,23 @@ def test_a_closed_output_stream_changes_no_exit_code_and_prints_no_traceback(
         )
         assert result.returncode == expected, arguments
         assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])  # click writes UTF-8 to ascii
+def test_a_console_in_another_encoding_shows_what_it_cannot_as_escapes(
+    tmp_path: Path, encoding: str
+) -> None:
+    (tmp_path / "campaigns").mkdir()
+    (tmp_path / "campaigns" / "a.yaml").write_text('name: "Café ☕"\n', encoding="utf-8")
+    for arguments in (["plan"], ["plan", "--format", "markdown"], ["validate", "--dir", "☕"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "campaignsync", *arguments],
+            cwd=tmp_path,
+            capture_output=True,
+            env={**os.environ, "PYTHONIOENCODING": encoding},
+        )
+        shown = (result.stdout + result.stderr).decode(encoding)
+        assert "internal error" not in shown, (arguments, shown)
+        assert result.returncode == (1 if "validate" in arguments else 0), (arguments, shown)
+        if arguments == ["plan"]:
+            assert "\\u2615" in shown
