@@ -163,7 +163,7 @@ def no_changes_line(plan: Plan) -> str:
     if edited_in_ontora(plan):
         return (
             "No changes to apply, but Ontora differs from the campaign files where it was "
-            "edited since the last apply (below)."
+            'edited since the last apply: see "Edited in Ontora, nothing to send".'
         )
     if plan.refreshed:
         return "No changes. Ontora matches the campaign files."

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from campaignsync.drift import read_remote
 from campaignsync.plan import Action, Plan
 from campaignsync.planner import build_plan
 from campaignsync.render_markdown import (
@@ -47,6 +48,33 @@ def test_one_huge_section_leaves_every_later_header_in_place() -> None:
     assert "more line(s) of this diff left out to fit the size limit" in output
     # The small sections fit whole: their goal line is there.
     assert output.count('+ goal: "Learn"') == 5
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_many_campaigns_edited_in_ontora_and_many_targets_fit_the_smallest_budget(
+    changed: bool,
+) -> None:
+    keys = [f"team{n:05d}/campaign-with-a-rather-long-name-{'x' * 40}" for n in range(80)]
+    ids = [str(uuid.UUID(int=n + 1, version=4)) for n in range(80)]
+    current = state(
+        **{key: applied(id_, campaign(key)) for key, id_ in zip(keys, ids, strict=True)}
+    )
+    remote = read_remote([{"id": id_, "name": "Edited"} for id_ in ids])
+    files = [campaign(key) for key in keys]
+    if changed:
+        files[0] = campaign(keys[0], goal="New")
+    plan = build_plan(
+        files,
+        current,
+        api_url=API_URL,
+        workspace_id=WORKSPACE,
+        remote=remote,
+        targets=[f"{key[:30]}*" for key in keys[:40]],
+    )
+    output = render_markdown(plan, max_chars=MARKDOWN_MIN_CHARS)
+    assert len(output) <= MARKDOWN_MIN_CHARS
+    assert "Edited in Ontora, nothing to send" in output
+    assert "more\n" in output  # the list is cut, and says so
 
 
 def test_a_long_target_list_fits_the_budget() -> None:
