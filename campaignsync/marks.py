@@ -73,20 +73,23 @@ class Marks:
 
     def release(self, requests: Sequence[Request], first_unsent: int) -> None:
         """Take back the mark of the requests from `first_unsent` on, known never to have
-        taken effect, but for fields a request before them sent too."""
-        before, unsent = self.before, requests[first_unsent:]
-        if not self.made or not any(request.sets for request in unsent):
+        taken effect, but for fields a request before them sent too. Queued like the mark
+        itself, so it sees the mark even where that is still waiting to be written (the
+        one a create's success queues for the requests after it)."""
+        unsent = requests[first_unsent:]
+        if not any(request.sets for request in unsent):
             return
-        if first_unsent == 0:  # nothing changed in Ontora: the entry is as it was
-            self.recorder.update(self.key, lambda entry: before)
-            return
-        was = before.unconfirmed if before is not None else {}
         sent = {name for request in requests[:first_unsent] for name in request.sets}
         names = {name for request in unsent for name in request.sets} - sent
 
         def change(entry: Entry | None) -> Entry | None:
+            if not self.made:
+                return entry
+            if first_unsent == 0:  # nothing changed in Ontora: the entry is as it was
+                return self.before
             if entry is None:
                 return None
+            was = self.before.unconfirmed if self.before is not None else {}
             kept = {k: v for k, v in entry.unconfirmed.items() if k not in names}
             kept |= {k: v for k, v in was.items() if k in names}
             return entry.model_copy(update={"unconfirmed": kept})

@@ -702,6 +702,29 @@ def test_a_body_json_cannot_carry_is_never_sent_and_leaves_state_as_it_was(
     assert read_back(path).campaigns == current.campaigns  # no mark, no pending create
 
 
+def test_a_finalize_never_sent_after_its_create_leaves_only_the_create_recorded(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    current = write_state(path, State(api_url=API_URL, workspace_id=WORKSPACE))
+    files = [campaign("a", goal="G", topics=[{"name": "T"}])]
+    plan = build_plan(files, current, api_url=API_URL, workspace_id=WORKSPACE)
+    (item,) = plan.changed
+    post, put = item.requests
+    unsendable = put.model_copy(update={"body": put.body | {"voice_id": math.inf}})
+    requests = (post, unsendable)
+    plan = plan.model_copy(update={"campaigns": (item.model_copy(update={"requests": requests}),)})
+    fake = FakeOntora(path)
+    (result,) = run(plan, path, fake, current).results
+    assert result.outcome is Outcome.FAILED
+    assert [method for method, *_ in fake.seen] == ["POST"]
+    entry = read_back(path).campaigns["a"]
+    assert entry.interview_id == NEW_ID
+    assert entry.pending_create is None
+    # The finalize took nothing: only what the create sent too stays to be sent again.
+    assert set(entry.unconfirmed) == (set(post.body) & set(put.body)) - {"workspace_id"}
+
+
 def test_a_finalize_killed_before_its_success_is_written_is_undone_after_a_revert(
     tmp_path: Path,
 ) -> None:
