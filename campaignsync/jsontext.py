@@ -32,7 +32,7 @@ def read_json(text: str | bytes) -> Any:
         raise ValueError("it holds text that is not Unicode (a lone surrogate)") from exc
     except ValueError as exc:
         raise ValueError(_why(str(exc))) from exc
-    _check_values(document)
+    check_values(document)
     return document
 
 
@@ -47,11 +47,11 @@ def _why(reason: str) -> str:
     return f"it is not valid JSON ({reason}){truncated}"
 
 
-def _check_values(document: Any) -> None:
-    """Refuse a number that is not finite, or nesting beyond MAX_DEPTH: one level at a
-    time, touching each value once."""
+def check_values(document: Any, most: int = MAX_DEPTH) -> None:
+    """ValueError for a number that is not finite, or nesting beyond `most` levels: one
+    level at a time, touching each value once."""
     level = [document]
-    for depth in range(MAX_DEPTH + 1):
+    for depth in range(most + 1):
         below = []
         for value in level:
             kind = value.__class__
@@ -61,8 +61,8 @@ def _check_values(document: Any) -> None:
                     "for a number, like 1e400)"
                 )
             if kind is dict or kind is list:
-                if depth == MAX_DEPTH:
-                    raise ValueError(f"it nests values deeper than {MAX_DEPTH} levels")
+                if depth == most:
+                    raise ValueError(f"it nests values deeper than {most} levels")
                 below.extend(value.values() if kind is dict else value)
         if not below:
             return

@@ -156,12 +156,13 @@ class OntoraClient:
             self._wait_to_retry(method, path, response, tries)
 
     def _answer(self, method: str, path: str, response: httpx.Response) -> Any:
-        """A success's JSON. A read whose answer campaignsync cannot hold is an ApiError
-        saying why; an edit's is None, as it took effect whatever it answered."""
+        """A success's JSON. An edit's answer campaignsync cannot hold is None, as it took
+        effect whatever it answered; any other is an ApiError saying why (a create's, sent
+        again with its key, then answers with the campaign it made)."""
         try:
             return _json(response)
         except ValueError as exc:
-            if method != "GET":
+            if method in ("PATCH", "PUT"):
                 return None
             raise ApiError(
                 f"{method} {path} answered {response.status_code} with what campaignsync "

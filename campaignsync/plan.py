@@ -20,6 +20,7 @@ from pydantic import (
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     computed_field,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError, from_json
@@ -34,6 +35,7 @@ from campaignsync.ontora_models import (
 )
 from campaignsync.people import People, people_of
 from campaignsync.spec import published_schema
+from campaignsync.state import check_keepable
 
 PLAN_FORMAT_VERSION = 1
 
@@ -72,6 +74,13 @@ class Request(BaseModel):
         description="True for the start: sent without a body, it launches the campaign "
         "and Ontora begins contacting its people.",
     )
+
+    @field_validator("body")
+    @classmethod
+    def _state_can_keep(cls, body: dict[str, Any]) -> dict[str, Any]:
+        """A saved plan edited by hand may not send what state could not read back."""
+        check_keepable(body)
+        return body
 
     @property
     def sets(self) -> dict[str, Any]:
@@ -341,10 +350,9 @@ def _held(item: CampaignPlan) -> CampaignPlan:
     return item.model_copy(update=update)
 
 
-# What a --refresh observed in Ontora. Shown to the reviewer and checked by apply's
-# remote-change guard, it is never part of what was approved: an offline plan (a pull
-# request from a fork has no credentials) and a refreshed plan of one change must agree.
-# The people derive from the changes (covered) and from what Ontora reports (not).
+# What a --refresh observed in Ontora: shown to the reviewer and checked by apply's guard,
+# never part of what was approved (an offline plan, as a fork's pull request makes, and a
+# refreshed one of the same change must agree), nor people_affected, which counts it too.
 _OBSERVED: dict[str, Any] = {
     "digest": True,
     "refreshed": True,
@@ -365,24 +373,20 @@ def checked_derived(
     model: BaseModel = handler(data)
     if saved and model.model_dump(mode="json", by_alias=True, include=set(saved)) != saved:
         raise PydanticCustomError(
-            "plan_digest_mismatch",
-            "it was changed after it was made (its digest does not match)",
+            "plan_digest_mismatch", "it was changed after it was made (its digest does not match)"
         )
     return model
 
 
 def saved_json(text: bytes) -> Any:
-    """The JSON document of a saved plan; ValueError (saying where) if it is not JSON or
-    holds NaN or Infinity. A number too large to be finite (`1e400`) reads as infinity:
-    the digest then differs (see `Plan.model_config`), and the client never sends it.
-    Faster than `jsontext.read_json` on a large plan, which its digest backs."""
+    """A saved plan's JSON, read faster than `jsontext.read_json` reads: `1e400` reads as
+    infinity, which its digest (`Plan.model_config`) and `check_keepable` then refuse."""
     return from_json(text, allow_inf_nan=False)
 
 
 def content_digest(plan: Plan) -> str:
-    """sha256 of the plan's JSON but for its digest and what --refresh observed: the
-    requests, the state lineage and serial, the target and the environment. The same after
-    a save-and-load."""
+    """sha256 of the plan's JSON but for its digest and what --refresh observed (requests,
+    state lineage and serial, target, environment); the same after a save-and-load."""
     # A plan of no environment digests as it did before environments existed, so a plan
     # saved by an earlier version still reads as unchanged.
     exclude = _OBSERVED if plan.environment else {**_OBSERVED, "environment": True}

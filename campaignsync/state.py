@@ -30,6 +30,7 @@ from campaignsync.fingerprint import (
     new_key,
     printer_for,
 )
+from campaignsync.jsontext import MAX_DEPTH, check_values
 from campaignsync.ontora_models import FROZEN, Uuid
 from campaignsync.scrub import untrusted
 from campaignsync.spec import check_key, published_schema
@@ -275,6 +276,22 @@ def _entry_from_format_2(entry: object) -> object:
         if isinstance(fields, dict) and "contacts" in fields:
             upgraded[name] = fields | {"contacts": from_format_2(fields["contacts"])}
     return entry | upgraded
+
+
+# State keeps a value sent five levels down (campaigns, entry, pending create, body).
+_SENT_DEPTH = MAX_DEPTH - 5
+
+
+def check_keepable(sent: dict[str, Any]) -> None:
+    """ValueError naming the field if state could not read back a value sent: nested
+    deeper than it reads, or a number that is not finite. Contacts are not kept as sent
+    (state holds their fingerprints, a mark their number)."""
+    for name, value in sent.items():
+        if name != "contacts":
+            try:
+                check_values(value, most=_SENT_DEPTH)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
 
 
 def state_document(state: State, encoder: StateEncoder | None = None) -> str:

@@ -7,8 +7,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import pty
 import re
@@ -20,7 +18,6 @@ import sys
 import time
 
 from campaignsync.filestate import state_lock
-from campaignsync.plan import Plan
 from tests.conftest import REPO
 from tests.emulator_harness import Trial, run, web_app_edit
 from tests.running_apply import RunningApply
@@ -108,26 +105,22 @@ def test_1_for_a_saved_plan_that_is_not_readable_json_with_state_untouched(
     assert applied.sent() == []
 
 
-def test_1_for_a_saved_plan_whose_request_json_cannot_carry(applied: Trial) -> None:
-    # A digest made anew for a body holding 1e400, read back as infinity: checked by
-    # nothing but the request, which is never sent, and state stays readable.
+def test_1_for_a_saved_plan_whose_request_state_could_not_keep(applied: Trial) -> None:
+    # 1e400 reads as infinity: refused as a value state cannot keep, whatever the digest
+    # says, before anything is written or sent.
     applied.edit(*EDIT)
     assert applied.cli("plan", "--out", "plan.json").returncode == 0
-    path = applied.root / "plan.json"
-    document = json.loads(path.read_text())
-    del document["digest"]
-    (changed,) = [item for item in document["campaigns"] if item["requests"]]
-    body = changed["requests"][0]["body"]
-    body[next(iter(body))] = math.inf
-    remade = json.dumps(Plan.model_validate(document).document())
-    assert remade.count("Infinity") == 1
-    path.write_text(remade.replace("Infinity", "1e400"))
+    path, state = applied.root / "plan.json", applied.root / "campaignsync.state.json"
+    saved, before = path.read_text(), state.read_bytes()
+    edited = re.sub(r'"Find out why[^"]*"', "1e400", saved)
+    assert edited != saved
+    path.write_text(edited)
     result = applied.cli("apply", "plan.json")
     assert result.returncode == 1
-    assert "was not sent: its body cannot be JSON" in result.stderr
+    assert "it holds a number that is not finite" in result.stderr
     assert "internal error" not in result.stderr
     assert applied.sent() == []
-    assert applied.cli("plan", "--detailed-exitcode").returncode == 2
+    assert state.read_bytes() == before
 
 
 def test_1_when_the_emulator_port_is_in_use(trial: Trial) -> None:

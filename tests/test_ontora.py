@@ -98,6 +98,11 @@ def test_an_answer_campaignsync_cannot_hold_is_said_for_a_read_and_ignored_for_a
     with pytest.raises(ApiError, match=r"^GET /v1/interviews answered 200 with what") as caught:
         script.client().list_interviews("ws")
     assert why in str(caught.value)
+    create = Recorder(httpx.Response(201, content=answer))
+    with pytest.raises(ApiError, match=r"^POST /v1/interviews answered 201 with what") as caught:
+        create.client().send("POST", "/v1/interviews", {}, idempotency_key="k")
+    assert why in str(caught.value)
+    assert caught.value.status is None  # it may have made the campaign: kept pending
 
 
 def test_an_api_key_is_sent_as_x_api_key() -> None:

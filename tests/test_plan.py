@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from campaignsync.campaign import CampaignFile
 from campaignsync.diff import ListDiff
 from campaignsync.drift import read_remote
 from campaignsync.errors import PlanError, StateError
+from campaignsync.jsontext import MAX_DEPTH
 from campaignsync.plan import INTERVIEW_ID, Action, Plan, content_digest
 from campaignsync.planner import build_plan
 from campaignsync.state import Entry, PendingCreate, State
@@ -659,8 +661,30 @@ class TestDocument:
         assert Plan.from_saved(saved.encode()) == plan
         edited = saved.replace('"body": {"description": null}', '"body": {"description": 1e400}')
         assert edited != saved
-        with pytest.raises(ValidationError, match="changed after it was made"):
+        with pytest.raises(ValidationError, match="not finite"):
             Plan.from_saved(edited.encode())
+
+    def test_a_saved_plan_may_not_send_what_state_could_not_read_back(self) -> None:
+        def nested(levels: int) -> Any:
+            value: Any = 1
+            for _ in range(levels):
+                value = {"k": value}
+            return value
+
+        plan = plan_of([campaign("a", goal="G")])
+        document = plan.document()
+        del document["digest"]  # as if made anew by hand
+        body = document["campaigns"][0]["requests"][0]["body"]
+        for value, says in (
+            (nested(MAX_DEPTH - 4), "goal: it nests values deeper than 95 levels"),
+            (math.inf, "goal: it holds a number that is not finite"),
+        ):
+            body["goal"] = value
+            with pytest.raises(ValidationError, match=says):
+                Plan.model_validate(document)
+        body["goal"] = nested(63)  # as deep as a campaign file may nest, and contacts deeper
+        body["contacts"] = [{"name": "A", "x": nested(MAX_DEPTH)}]
+        assert Plan.model_validate(document).campaigns[0].requests[0].body["goal"]
 
     def test_plans_are_frozen(self) -> None:
         with pytest.raises(ValidationError):
