@@ -69,8 +69,10 @@ def _read_data_file(path: Path) -> _Saved:
         ) from None
     try:
         document = read_json(raw)
-    except ValueError:  # also bytes that are not UTF-8
-        raise ConfigError(f"The emulator data file {path} is not JSON. {advice}") from None
+    except ValueError as exc:  # also bytes that are not UTF-8
+        raise ConfigError(
+            f"The emulator data file {path} is not JSON the emulator can read ({exc}). {advice}"
+        ) from None
     try:
         return _Saved.model_validate(document)
     except ValidationError:

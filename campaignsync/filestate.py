@@ -38,20 +38,24 @@ from campaignsync.textfile import NotReadable, read_regular_file
 _UNTOUCHED = "The file was not changed; restore it from git or from its .backup copy."
 
 
-def read_state(path: Path, *, api_url: str, workspace_id: str | None) -> State:
+def read_state(
+    path: Path, *, api_url: str, workspace_id: str | None, untouched: str = _UNTOUCHED
+) -> State:
     """The state at `path`, checked against the configured API and workspace.
 
-    A missing file is an empty state. Anything unreadable is an error and the file is
-    left exactly as it is.
+    A missing file is an empty state. Anything unreadable is an error ending in
+    `untouched`, and the file is left exactly as it is.
     """
-    return read_state_file(path, api_url=api_url, workspace_id=workspace_id)[0]
+    return read_state_file(path, api_url=api_url, workspace_id=workspace_id, untouched=untouched)[0]
 
 
-def read_state_file(path: Path, *, api_url: str, workspace_id: str | None) -> tuple[State, bool]:
+def read_state_file(
+    path: Path, *, api_url: str, workspace_id: str | None, untouched: str = _UNTOUCHED
+) -> tuple[State, bool]:
     """`read_state`, and whether the file is in an older format, migrated as it was read."""
     if not path.exists():
         return State(api_url=api_url, workspace_id=workspace_id), False
-    state, older = _parse(path)
+    state, older = _parse(path, untouched)
     check_belongs(
         state,
         where=f"The state file {path}",
@@ -62,20 +66,20 @@ def read_state_file(path: Path, *, api_url: str, workspace_id: str | None) -> tu
     return state, older
 
 
-def _parse(path: Path) -> tuple[State, bool]:
+def _parse(path: Path, untouched: str) -> tuple[State, bool]:
     try:
         # Never a plain read: a FIFO or a link to /dev/zero would block or read forever.
         raw = read_regular_file(path, what="a state file", limit=MAX_STATE_BYTES)
         text = raw.decode("utf-8")
     except NotReadable as exc:
-        raise StateError(f"The state file {path} {exc.reason}. {_UNTOUCHED}") from exc
+        raise StateError(f"The state file {path} {exc.reason}. {untouched}") from exc
     except UnicodeDecodeError as exc:
-        raise StateError(f"Cannot read the state file {path}: {exc}. {_UNTOUCHED}") from exc
+        raise StateError(f"Cannot read the state file {path}: {exc}. {untouched}") from exc
     try:
         data = read_json(text)
     except ValueError as exc:
-        raise StateError(f"The state file {path} cannot be read: {exc}. {_UNTOUCHED}") from exc
-    state = parse_document(data, where=f"The state file {path}", untouched=_UNTOUCHED)
+        raise StateError(f"The state file {path} cannot be read: {exc}. {untouched}") from exc
+    state = parse_document(data, where=f"The state file {path}", untouched=untouched)
     return state, data["format_version"] != FORMAT_VERSION
 
 

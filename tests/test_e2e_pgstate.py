@@ -186,6 +186,20 @@ def test_push_refuses_a_lower_serial(pg_trial: Trial, tmp_path: Path) -> None:
     assert "newer than the file's 1" in refused.stderr
 
 
+def test_push_of_a_file_that_is_not_a_state_says_nothing_was_pushed(
+    pg_trial: Trial, tmp_path: Path
+) -> None:
+    assert pg_trial.apply().returncode == 0
+    before = pulled(pg_trial)
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text('{"format_version": 3, "serial": NaN}')
+    refused = pg_trial.cli("state", "push", str(damaged))
+    assert refused.returncode == 1
+    assert "Nothing was pushed, and the stored state was not changed." in refused.stderr
+    assert "restore it" not in refused.stderr
+    assert pulled(pg_trial) == before
+
+
 def test_moving_a_file_state_into_postgres(
     trial: Trial, postgres_url: str, state_name: str
 ) -> None:

@@ -119,7 +119,12 @@ def state_push(settings: Settings, lock_timeout: float, force: bool, file: Path)
     """Replace the stored state with FILE (a state file, as `state pull` prints it)."""
     if not file.is_file():
         raise ConfigError(f"There is no state file {file}; give the path of one to push.")
-    pushed = read_state(file, api_url=settings.api_url, workspace_id=settings.workspace_id)
+    pushed = read_state(
+        file,
+        api_url=settings.api_url,
+        workspace_id=settings.workspace_id,
+        untouched="Nothing was pushed, and the stored state was not changed.",
+    )
     with configured_store(settings) as store, store.lock(timeout=lock_timeout):
         current = read_configured_state(settings, store)
         if not force:
