@@ -126,8 +126,8 @@ def next_serial(state: State) -> int:
     if state.serial >= MAX_SERIAL:
         raise StateError(
             f"The state's serial is {state.serial}, the largest a state can keep, so it cannot "
-            "be written again; nothing was written. Set it lower by hand (`campaignsync "
-            "state pull`, edit, `state push`) if it was edited to that."
+            "be written again; nothing was written. Only an edit by hand takes it there: set "
+            "it lower where the state is kept (the file, or the row in PostgreSQL)."
         )
     return state.serial + 1
 
