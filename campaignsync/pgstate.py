@@ -305,8 +305,7 @@ class PostgresStore:
             )
         if row is None:
             return None
-        data = _holder_data(row[0])
-        return LockHolder.from_json(data, since=row[1], expires_at=row[2], live=bool(row[3]))
+        return LockHolder.from_text(row[0], since=row[1], expires_at=row[2], live=bool(row[3]))
 
     def force_unlock(self, *, even_if_live: bool = False) -> LockHolder | None:
         holder = self.lock_holder()
@@ -383,12 +382,3 @@ class _Renewer:
         self._stopping.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
-
-
-def _holder_data(text: str) -> dict[str, Any]:
-    """A lock's holder as stored, or nothing known of it if it cannot be read."""
-    try:
-        data = read_json(text)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

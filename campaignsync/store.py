@@ -8,7 +8,6 @@ one from the --state value: a postgresql:// URL is PostgreSQL, anything else a f
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import os
 import socket
@@ -83,6 +82,23 @@ class LockHolder:
             expires_at=expires_at,
             live=live,
         )
+
+    @classmethod
+    def from_text(
+        cls,
+        text: str,
+        *,
+        since: str | None = None,
+        expires_at: str | None = None,
+        live: bool = True,
+    ) -> LockHolder:
+        """A holder as a store keeps it, JSON text; all unknown if that cannot be read."""
+        try:
+            data = read_json(text or "{}")
+        except ValueError:
+            data = {}
+        data = data if isinstance(data, dict) else {}
+        return cls.from_json(data, since=since, expires_at=expires_at, live=live)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -316,8 +332,8 @@ def _serial_on_disk(path: Path) -> tuple[int, str | None]:
 
 
 def _file_holder(path: Path) -> LockHolder:
-    with contextlib.suppress(OSError, ValueError, TypeError):
-        data = read_json(path.read_text(encoding="utf-8") or "{}")
-        if isinstance(data, dict):
-            return LockHolder.from_json(data)
-    return LockHolder(who="unknown", host="unknown", pid=0, command="unknown", since="unknown")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError):  # gone, or not UTF-8: nothing known of the holder
+        text = ""
+    return LockHolder.from_text(text)
